@@ -1,0 +1,82 @@
+"""Helpers shared by the command modules: common options, project loading, confirmation, output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rally_gitops import config as config_mod
+from rally_gitops.config import Config, env_flag
+from rally_gitops.errors import ConfigError, RallyError
+from rally_gitops.migrations import Migration, discover
+
+
+def add_env(
+    parser: argparse.ArgumentParser,
+    *,
+    required: bool = True,
+    default: str | None = None,
+    multiple: bool = False,
+) -> None:
+    """``--env E``: the environment to act on (``local``, ``staging``, ``production``...)."""
+    kwargs: dict[str, Any] = {"metavar": "ENV", "help": "environment (local, staging, production)"}
+    if multiple:
+        parser.add_argument("--env", action="append", dest="env", **kwargs)
+    else:
+        parser.add_argument(
+            "--env", required=required and default is None, default=default, **kwargs
+        )
+
+
+def add_yes(parser: argparse.ArgumentParser) -> None:
+    """``--yes``: skip the typed confirmation (only in CI or without a terminal)."""
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask for the typed confirmation (CI=true or no terminal only)",
+    )
+
+
+def project_root(args: argparse.Namespace) -> Path | None:
+    return Path(args.project) if getattr(args, "project", None) else None
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The project's configuration (``-C DIR`` or the nearest project above the cwd)."""
+    root = project_root(args)
+    if root is not None and not root.is_dir():
+        raise ConfigError(f"project directory {root} does not exist")
+    return config_mod.load(root)
+
+
+def load_migrations(config: Config) -> list[Migration]:
+    """Every migration file of the project, parsed and validated."""
+    return discover(config.migrations_dir)
+
+
+def confirm(prompt: str, word: str, *, yes: bool) -> None:
+    """Ask the user to type ``word``; ``yes`` skips it, but only in CI or without a terminal.
+
+    Raises ``RallyError`` (exit 1) when the answer is anything else or stdin is closed.
+    """
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    if yes:
+        if interactive and not env_flag("CI"):
+            raise ConfigError(
+                "--yes is only accepted in CI (CI=true) or without a terminal; "
+                f"type {word} at the prompt instead"
+            )
+        return
+    print(f"{prompt}\nType {word} to continue: ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
+    if not answer:
+        raise RallyError("no confirmation (stdin closed); nothing was done. In CI pass --yes.")
+    if answer.strip() != word:
+        raise RallyError("cancelled: the confirmation did not match; nothing was done")
+
+
+def out(line: str = "") -> None:
+    """Print progress to stdout, flushed (deploy logs are read live in CI)."""
+    print(line, flush=True)

@@ -1,0 +1,1 @@
+"""One module per subcommand: ``add_parser`` registers it, a function named after it does it."""

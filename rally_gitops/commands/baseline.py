@@ -1,0 +1,57 @@
+"""``rally-gitops baseline --env E --version V``: adopt an existing database at version V."""
+
+from __future__ import annotations
+
+import argparse
+
+from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
+from rally_gitops.config import Config
+from rally_gitops.db import connect, resolve
+from rally_gitops.errors import ConfigError, DeployError
+from rally_gitops.ledger import Ledger
+from rally_gitops.lock import deploy_lock
+from rally_gitops.migrations import VERSION_RE
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("baseline", help="mark an existing database as being at VERSION")
+    add_env(parser)
+    add_yes(parser)
+    parser.add_argument(
+        "--version",
+        required=True,
+        dest="version",
+        help="the last migration already in the database (YYYYMMDD_HHMMSS)",
+    )
+    parser.set_defaults(run=lambda a: baseline(load_config(a), a.env, a.version, yes=a.yes))
+
+
+def baseline(config: Config, env: str, version: str, *, yes: bool = False) -> int:
+    """Record every migration up to ``version`` as applied, without running any SQL."""
+    if not VERSION_RE.match(version):
+        raise ConfigError(f"--version {version!r}: expected YYYYMMDD_HHMMSS")
+    migrations = load_migrations(config)
+    chosen = [m for m in migrations if m.version <= version]
+    if not any(m.version == version for m in migrations):
+        raise ConfigError(f"no migration file has version {version}")
+    target = resolve(config, env)
+    if target.env.production:
+        confirm(
+            f"Mark {len(chosen)} migration(s) as applied on {target.label} without running them.",
+            "YES",
+            yes=yes,
+        )
+    with connect(target.url, autocommit=True, purpose="baseline") as conn:
+        with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
+            ledger = Ledger(conn, config.ledger_schema)
+            ledger.ensure()
+            if ledger.applied():
+                raise DeployError(
+                    f"{target.label} already has applied migrations; "
+                    "baseline is only for a database the tool has never deployed to"
+                )
+            with conn.transaction():
+                for migration in chosen:
+                    ledger.record_applied(migration, 0, event="baseline")
+    out(f"{target.label}: baselined at {version} ({len(chosen)} migration(s) marked as applied)")
+    return 0

@@ -1,0 +1,122 @@
+"""``rally-gitops deploy --env E``: apply pending migrations, each with its ledger row."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
+from rally_gitops.config import Config
+from rally_gitops.db import Target, connect, resolve
+from rally_gitops.engine import Applier, Status, read_status, refuse_unsafe
+from rally_gitops.errors import DeployError
+from rally_gitops.ledger import Ledger
+from rally_gitops.lock import deploy_lock
+from rally_gitops.migrations import Migration
+
+# Called with the target and the status once the lock is held and before anything is applied
+# (the backup step plugs in here); raising stops the deploy with nothing applied.
+BeforeApply = Callable[[Target, Status], None]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("deploy", help="apply pending migrations to an environment")
+    add_env(parser)
+    add_yes(parser)
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show what would run; change nothing"
+    )
+    parser.add_argument(
+        "--allow-out-of-order",
+        action="store_true",
+        help="apply pending migrations older than the newest applied one",
+    )
+    parser.set_defaults(
+        run=lambda a: deploy(
+            load_config(a),
+            a.env,
+            yes=a.yes,
+            dry_run=a.dry_run,
+            allow_out_of_order=a.allow_out_of_order,
+        )
+    )
+
+
+def deploy(
+    config: Config,
+    env: str,
+    *,
+    yes: bool = False,
+    dry_run: bool = False,
+    allow_out_of_order: bool = False,
+    before_apply: BeforeApply | None = None,
+    confirm_word: str = "YES",
+) -> int:
+    """Apply every pending migration of ``env`` in version order; exit 0, or raise on failure."""
+    migrations = load_migrations(config)
+    target = resolve(config, env)
+    with connect(target.url, autocommit=True, purpose="deploy") as conn:
+        status = read_status(conn, config, migrations)
+        refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
+        for migration in status.pending:
+            migration.body()  # a structural error in any pending file stops us before the first
+        if not status.pending:
+            out(f"{target.label}: up to date ({len(status.applied)} applied), nothing to deploy")
+            return 0
+        if dry_run:
+            print_plan(target, status.pending, with_sql=False)
+            out("dry run: nothing was applied")
+            return 0
+        if target.env.production:
+            confirm(
+                f"About to apply {len(status.pending)} migration(s) to {target.label}.",
+                confirm_word,
+                yes=yes,
+            )
+        with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
+            Ledger(conn, config.ledger_schema).ensure()
+            # re-read under the lock: a concurrent deploy may have applied some meanwhile
+            status = read_status(conn, config, migrations)
+            refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
+            if before_apply is not None and status.pending:
+                before_apply(target, status)
+            return _apply_all(conn, config, target, status.pending)
+
+
+def _apply_all(conn, config: Config, target: Target, pending: list[Migration]) -> int:  # type: ignore[no-untyped-def]
+    applier = Applier(conn, config, report=out)
+    if not pending:
+        out(f"{target.label}: up to date, another deploy applied everything meanwhile")
+        return 0
+    out(f"Deploying {len(pending)} migration(s) to {target.label}")
+    started = time.perf_counter()
+    done = 0
+    try:
+        for migration in pending:
+            elapsed = applier.apply(migration)
+            done += 1
+            out(f"  applied {migration.filename} ({elapsed} ms)")
+    except DeployError as exc:
+        out(f"  FAILED  {migration.filename}")
+        raise DeployError(
+            f"{exc}\n{done} of {len(pending)} migration(s) applied to {target.env.name} before the "
+            "failure; they stay applied and recorded."
+        ) from None
+    total = time.perf_counter() - started
+    out(f"Done: {done} migration(s) applied to {target.env.name} in {total:.2f}s")
+    return 0
+
+
+def print_plan(target: Target, pending: list[Migration], *, with_sql: bool) -> None:
+    """List (and optionally show) the migrations a deploy would apply, in order."""
+    out(f"{target.label}: {len(pending)} migration(s) would be applied, in this order:")
+    for migration in pending:
+        mode = " [no-transaction]" if migration.no_transaction else ""
+        out(f"  {migration.filename}{mode}  {migration.description}")
+        if with_sql:
+            for statement in migration.body():
+                out(f"    -- line {statement.line}")
+                for line in statement.sql.split("\n"):
+                    out(f"    {line}")
+                out("    ;")

@@ -1,0 +1,34 @@
+"""``rally-gitops plan --env E``: what deploy would run, with its SQL; changes nothing."""
+
+from __future__ import annotations
+
+import argparse
+
+from rally_gitops.cli import add_env, load_config, load_migrations, out
+from rally_gitops.commands.deploy import print_plan
+from rally_gitops.config import Config
+from rally_gitops.db import connect, resolve
+from rally_gitops.engine import read_status, refuse_unsafe
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("plan", help="show what deploy would run, with SQL (changes nothing)")
+    add_env(parser)
+    parser.add_argument("--allow-out-of-order", action="store_true")
+    parser.set_defaults(
+        run=lambda a: plan(load_config(a), a.env, allow_out_of_order=a.allow_out_of_order)
+    )
+
+
+def plan(config: Config, env: str, *, allow_out_of_order: bool = False) -> int:
+    """Print the pending migrations and their statements; exit 1 if deploy would refuse."""
+    migrations = load_migrations(config)
+    target = resolve(config, env)
+    with connect(target.url, autocommit=True, purpose="plan") as conn:
+        status = read_status(conn, config, migrations)
+    refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
+    if not status.pending:
+        out(f"{target.label}: up to date ({len(status.applied)} applied), nothing to deploy")
+        return 0
+    print_plan(target, status.pending, with_sql=True)
+    return 0

@@ -1,0 +1,91 @@
+"""``rally-gitops status``: applied / pending / changed / missing migrations per environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from rally_gitops.cli import add_env, load_config, load_migrations, out
+from rally_gitops.config import Config
+from rally_gitops.db import connect, resolve
+from rally_gitops.engine import Status, read_status
+from rally_gitops.errors import RallyError
+from rally_gitops.migrations import Migration
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("status", help="applied, pending, changed and missing migrations")
+    add_env(parser, multiple=True)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(run=lambda a: status(load_config(a), envs=a.env, as_json=a.json))
+
+
+def default_envs(config: Config) -> list[str]:
+    """Environments worth showing: the embedded one and every one whose URL variable is set."""
+    return [e.name for e in config.environments.values() if e.embedded or os.environ.get(e.url_env)]
+
+
+def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
+    """Print the status of each environment; exit 1 if one could not be read."""
+    migrations = load_migrations(config)
+    report: dict[str, Any] = {}
+    failed = False
+    for name in envs or default_envs(config):
+        try:
+            target = resolve(config, name)
+            with connect(target.url, autocommit=True, purpose="status") as conn:
+                result = read_status(conn, config, migrations)
+        except RallyError as exc:
+            if envs:  # asked for by name: its failure is the command's failure
+                raise
+            failed = True
+            report[name] = {"error": str(exc)}
+            if not as_json:
+                out(f"{name}: {exc}")
+            continue
+        report[name] = as_dict(result, target.label)
+        if not as_json:
+            print_status(name, target.label, result, migrations)
+    if as_json:
+        out(json.dumps(report, indent=2))
+    return 1 if failed else 0
+
+
+def as_dict(result: Status, where: str) -> dict[str, Any]:
+    return {
+        "database": where,
+        "applied": [row.version for row in result.applied],
+        "pending": [m.name for m in result.pending],
+        "changed": [m.name for m, _ in result.changed],
+        "missing": [row.name for row in result.missing],
+        "out_of_order": [m.name for m in result.out_of_order],
+        "blocked": result.blocked.name if result.blocked else None,
+    }
+
+
+def print_status(name: str, where: str, result: Status, migrations: list[Migration]) -> None:
+    out(
+        f"{where}: {len(result.applied)} applied, {len(result.pending)} pending"
+        + (f", {len(result.changed)} changed" if result.changed else "")
+        + (f", {len(result.missing)} missing" if result.missing else "")
+    )
+    changed = {m.version for m, _ in result.changed}
+    pending = {m.version for m in result.pending}
+    applied = {row.version: row for row in result.applied}
+    for migration in migrations:
+        if migration.version in changed:
+            mark = "CHANGED  (edited after it was applied)"
+        elif migration.version in pending:
+            mark = "pending"
+        else:
+            mark = f"applied  {applied[migration.version].applied_at:%Y-%m-%d %H:%M}"
+        out(f"  {mark:<40} {migration.filename}")
+    for row in result.missing:
+        out(f"  {'MISSING  (applied, file gone)':<40} {row.name}.sql")
+    if result.blocked:
+        out(
+            f"  BLOCKED  {result.blocked.name} failed outside a transaction: "
+            f"run `rally-gitops repair --env {name}` once the database is fixed"
+        )

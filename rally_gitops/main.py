@@ -1,0 +1,56 @@
+"""The ``rally-gitops`` command line: argparse subcommands, one module each in ``commands/``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from rally_gitops import __version__
+from rally_gitops.error_handler import run_guarded
+
+
+def command_modules() -> list[str]:
+    """Every module in ``rally_gitops/commands`` (each defines ``add_parser(subparsers)``)."""
+    import pkgutil
+
+    from rally_gitops import commands
+
+    return sorted(
+        m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole CLI, with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="rally-gitops",
+        description="Take PostgreSQL schema changes safely from a laptop to staging and production.",
+    )
+    parser.add_argument("--version", action="version", version=f"rally-gitops {__version__}")
+    parser.add_argument(
+        "-C",
+        "--project",
+        metavar="DIR",
+        default=None,
+        help="project directory (default: the nearest one with pyproject.toml or .git)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in command_modules():
+        importlib.import_module(f"rally_gitops.commands.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``rally-gitops``; returns the exit code (0 ok, 1 failed, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return run_guarded(lambda: args.run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

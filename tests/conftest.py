@@ -1,0 +1,114 @@
+"""Fixtures: one real PostgreSQL per session, a fresh database per test, scratch projects."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from testing.pg import TestServer, start
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_MIGRATIONS = REPO / "migrations"
+URL_VARIABLES = ("DATABASE_URL", "DATABASE_STAGING_URL", "DATABASE_PUBLIC_URL")
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
+    server = start(tmp_path_factory.mktemp("pg"))
+    yield server
+    if server.embedded is not None:
+        server.embedded.stop()
+
+
+@pytest.fixture
+def make_database(pg_server: TestServer) -> Iterator:
+    """A factory of fresh databases (dropped after the test); returns the URL."""
+    created: list[str] = []
+
+    def make(prefix: str = "t") -> str:
+        name = pg_server.create_database(prefix)
+        created.append(name)
+        return pg_server.url(name)
+
+    yield make
+    for name in created:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
+def database_url(make_database) -> str:  # type: ignore[no-untyped-def]
+    """The URL of a fresh, empty database on the test server."""
+    return make_database()
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start with no database URLs, no CI variables and no GitHub token of the caller."""
+    for name in (*URL_VARIABLES, "CI", "GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_SHA",
+                 "GITHUB_RUN_ID", "GITHUB_REPOSITORY", "GITHUB_ACTOR", "GITHUB_API_URL",
+                 "RALLY_REPLAY_DATABASE_URL", "RALLY_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A scratch project: pyproject.toml and a copy of the sample migrations."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "scratch"\nversion = "0"\n\n[tool.rally_gitops]\n'
+        'lock_timeout = "2s"\ndeploy_lock_wait = 30\n',
+        encoding="utf-8",
+    )
+    shutil.copytree(SAMPLE_MIGRATIONS, root / "migrations")
+    return root
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture
+def cli(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run ``rally-gitops ARGS`` in-process in the scratch project; returns code, stdout, stderr."""
+    from rally_gitops.main import main
+
+    def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        if stdin is not None:
+            import io
+
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        code = main(["-C", str(project), *args])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def run_process(args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
+                stdin: str | None = None, timeout: float = 120) -> Result:
+    """Run ``python -m rally_gitops ARGS`` as a real process (for tracebacks, argv, exit codes)."""
+    full_env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "rally_gitops", *args], cwd=cwd, env=full_env, input=stdin,
+        capture_output=True, text=True, timeout=timeout,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)

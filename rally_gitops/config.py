@@ -156,7 +156,8 @@ def _duration(raw: dict[str, Any], key: str, default: str) -> str:
     value = str(value) if isinstance(value, int) else value
     if not isinstance(value, str) or not _DURATION.match(value.strip()):
         raise ConfigError(
-            f"[tool.rally_gitops] {key} = {value!r}: expected a duration such as '5s', '500ms', '2min'"
+            f"[tool.rally_gitops] {key} = {value!r}: "
+            "expected a duration such as '5s', '500ms', '2min'"
         )
     return value.strip()
 

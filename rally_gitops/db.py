@@ -1,4 +1,4 @@
-"""Database targets and connections: URLs from the environment, errors translated at the boundary."""
+"""Database targets and connections: URLs from the environment, errors translated at the edge."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 LOCAL_DATABASE = "rally_local"
 CONNECT_TIMEOUT = 10
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 @dataclass(frozen=True)
@@ -58,18 +59,33 @@ def validate_url(url: str, variable: str) -> None:
 
     register_secret(_password(url))
     if not url.startswith(("postgresql://", "postgres://")):
+        # never echo the value: a variable that is not a URL may hold a bare password
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        got = f"a {scheme}:// URL" if scheme.isalnum() else "a value that is not a URL"
         raise ConfigError(
-            f"{variable} must be a postgresql:// URL, got {scrub(url)[:40]!r}..."
-            if len(url) > 40
-            else f"{variable} must be a postgresql:// URL, got {scrub(url)!r}"
+            f"{variable} must be a postgresql:// URL "
+            f"(postgresql://USER:PASSWORD@HOST:5432/DBNAME), got {got}"
         )
     try:
-        conninfo_to_dict(url)
+        params = conninfo_to_dict(url)
     except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError and others here
         raise ConfigError(
             f"{variable} is not a valid PostgreSQL URL ({scrub(url)}): "
             f"{_first_line(scrub(str(exc)))}"
         ) from None
+    # libpq only checks these when connecting; a typo there is a usage error, not a failed deploy
+    ports = str(params.get("port") or "5432").split(",")
+    if not all(p.isdigit() and 0 < int(p) < 65536 for p in ports):
+        raise ConfigError(
+            f"{variable} is not a valid PostgreSQL URL ({scrub(url)}): "
+            f"port {params.get('port')!r} is not a number from 1 to 65535"
+        )
+    sslmode = params.get("sslmode")
+    if sslmode is not None and sslmode not in SSL_MODES:
+        raise ConfigError(
+            f"{variable} is not a valid PostgreSQL URL ({scrub(url)}): "
+            f"sslmode={sslmode!r} is not one of {', '.join(SSL_MODES)}"
+        )
 
 
 def embedded_url(config: Config) -> str:
@@ -118,10 +134,16 @@ def describe(exc: BaseException) -> str:
     for prefix in ("connection failed: ", "connection to server "):
         text = text.removeprefix(prefix)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    # libpq repeats the attempt per address; the last line carries the reason
-    reason = lines[-1] if lines else type(exc).__name__
-    if "failed:" in reason:
-        reason = reason.split("failed:", 1)[1].strip()
+    # libpq repeats the attempt per address: the last "... failed: REASON" line carries the reason,
+    # optionally followed by a hint ("Is the server running on that host...?")
+    failed = [i for i, ln in enumerate(lines) if "failed:" in ln]
+    if failed:
+        reason = lines[failed[-1]].split("failed:", 1)[1].strip()
+        hint = " ".join(lines[failed[-1] + 1 :])
+        if hint and "failed:" not in hint:
+            reason = f"{reason}; {hint[0].lower()}{hint[1:]}" if reason else hint
+    else:
+        reason = lines[-1] if lines else type(exc).__name__
     reason = reason.removeprefix("FATAL:").strip()
     return scrub(reason)
 

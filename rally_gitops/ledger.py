@@ -207,7 +207,8 @@ class Ledger:
                 "WITH row AS (INSERT INTO {s}.applied (version, name, checksum, applied_by,"
                 " execution_ms, git_sha, tool_version) VALUES (%s, %s, %s, %s, %s, %s, %s))"
                 " INSERT INTO {s}.history (event, version, name, checksum, actor, git_sha,"
-                " ci_run_url, execution_ms, tool_version) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ci_run_url, execution_ms, tool_version)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
             ),
             (
                 migration.version,

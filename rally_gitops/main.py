@@ -22,11 +22,16 @@ def command_modules() -> list[str]:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole CLI, with every subcommand registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI, with every subcommand registered.
+
+    With ``only`` (the command word of the command line), just the module of that name is imported
+    when it registers that command: start-up then skips the other commands' imports. Anything else
+    (``--help``, a typo, an alias) gets the whole parser, so behaviour and messages stay the same.
+    """
     parser = argparse.ArgumentParser(
         prog="rally-gitops",
-        description="Take PostgreSQL schema changes safely from a laptop to staging and production.",
+        description="Take PostgreSQL schema changes safely from a laptop to staging and production",
     )
     parser.add_argument("--version", action="version", version=f"rally-gitops {__version__}")
     parser.add_argument(
@@ -37,14 +42,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="project directory (default: the nearest one with pyproject.toml or .git)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in command_modules():
+    names = command_modules()
+    if only is not None and only in names:
+        importlib.import_module(f"rally_gitops.commands.{only}").add_parser(sub)
+        return parser if only in sub.choices else build_parser()
+    for name in names:
         importlib.import_module(f"rally_gitops.commands.{name}").add_parser(sub)
     return parser
 
 
+def command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand named on a command line, told without parsing it (None when unsure)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("-C", "--project"):
+            skip = True  # its value is a directory, not the command
+        elif arg in ("-h", "--help", "--"):
+            return None  # the top-level help lists every command
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``rally-gitops``; returns the exit code (0 ok, 1 failed, 2 usage)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_word(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)

@@ -12,8 +12,8 @@ A file ``migrations/20241208_143000_add_user_preferences.sql`` looks like::
     -- DROP TABLE user_preferences;
     -- COMMIT;
 
-The up part (everything before ``-- Migration ends here`` or the rollback marker) stays runnable with
-``psql -v ON_ERROR_STOP=1 -f FILE``; its checksum is taken after CRLF→LF and BOM removal.
+The up part (everything before ``-- Migration ends here`` or the rollback marker) stays runnable
+with ``psql -v ON_ERROR_STOP=1 -f FILE``; its checksum is taken after CRLF→LF and BOM removal.
 """
 
 from __future__ import annotations
@@ -30,7 +30,11 @@ NAME_RE = re.compile(r"^(?P<version>\d{8}_\d{6})_(?P<slug>[a-z0-9_]+)\.sql$")
 VERSION_RE = re.compile(r"^\d{8}_\d{6}$")
 HEADER_RE = re.compile(r"^--\s*(?P<key>[A-Za-z][A-Za-z ]*?)\s*:\s*(?P<value>.*?)\s*$")
 NO_TRANSACTION_RE = re.compile(r"^--\s*rally:no-transaction\s*$", re.M)
-ROLLBACK_MARKER_RE = re.compile(r"^--\s*rollback\b.*$", re.I | re.M)
+# "-- Rollback script (uncomment if needed):", "-- Rollback:", "-- ROLLBACK"; not a comment that
+# merely starts with the word ("-- rollback plan: ...") in the middle of the up part
+ROLLBACK_MARKER_RE = re.compile(
+    r"^--\s*rollback(?:\s+script\b.*|\s*(?:\(.*\))?\s*:?\s*)$", re.I | re.M
+)
 END_MARKER_RE = re.compile(r"^--\s*migration ends here\b.*$", re.I | re.M)
 BEGIN_RE = re.compile(r"^(begin|start\s+transaction)\b", re.I)
 COMMIT_RE = re.compile(r"^(commit|end)\b", re.I)
@@ -98,8 +102,18 @@ class Migration:
         """The statements to run inside the tool's own transaction.
 
         The file's outer ``BEGIN``/``COMMIT`` are dropped so that the ledger row joins the same
-        transaction. Transaction control anywhere else cannot be honoured and is refused.
+        transaction. Transaction control anywhere else cannot be honoured and is refused, and so
+        is live SQL after the up part: ``psql -f`` would run it, the tool would not.
         """
+        if self.live_sql_after_up is not None:
+            raise MigrationFileError(
+                f"{self.filename}:{self.live_sql_after_up}: SQL after the end of the up part "
+                "(the rollback section must stay commented out; psql -f would run it)"
+            )
+        # a lexer error (unterminated quote, $$ or /* comment) leaves the whole file as one
+        # "statement"; say what is wrong instead of "BEGIN without a matching COMMIT"
+        if len(self.statements) == 1:
+            _check_lexable(self.up, self.filename)
         return strip_transaction(self.statements, self.filename, self.no_transaction)
 
     def rollback_statements(self) -> tuple[Statement, ...]:
@@ -178,7 +192,9 @@ def discover(directory: Path, max_bytes: int = MAX_FILE_BYTES) -> list[Migration
             f"migrations directory {directory} does not exist "
             "(create it or set migrations_dir in [tool.rally_gitops])"
         )
-    migrations = [parse(p, max_bytes=max_bytes) for p in sorted(directory.glob("*.sql"))]
+    # one directory: ordering by name is Path ordering, without its slow per-pair comparison
+    files = sorted(directory.glob("*.sql"), key=lambda p: p.name)
+    migrations = [parse(p, max_bytes=max_bytes) for p in files]
     seen: dict[str, Migration] = {}
     for migration in migrations:
         other = seen.get(migration.version)
@@ -203,7 +219,7 @@ def split_statements(sql: str, first_line: int = 1) -> tuple[Statement, ...]:
         slices = parser.split(sql, with_parser=True, only_slices=True)
     except Exception:  # noqa: BLE001 - pglast raises ParseError and others on broken input
         try:
-            slices = parser.split(sql, with_parser=False, only_slices=True)
+            slices = _merge_atomic(sql, parser.split(sql, with_parser=False, only_slices=True))
         except Exception:  # noqa: BLE001
             stripped = sql.strip()
             slices = (
@@ -227,6 +243,46 @@ def split_statements(sql: str, first_line: int = 1) -> tuple[Statement, ...]:
             )
         )
     return tuple(statements)
+
+
+def _check_lexable(sql: str, filename: str) -> None:
+    """Raise ``MigrationFileError`` at the line of an unterminated string, ``$$`` or comment."""
+    from pglast import parser
+
+    try:
+        parser.scan(sql)
+    except Exception as exc:  # noqa: BLE001 - pglast's ParseError(message, 0-based offset)
+        args = getattr(exc, "args", ())
+        offset = args[1] if len(args) > 1 and isinstance(args[1], int) else 0
+        message = str(args[0] if args else exc).split(" at or near ")[0]
+        line = sql.count("\n", 0, max(offset, 0)) + 1
+        raise MigrationFileError(f"{filename}:{line}: {message}") from None
+
+
+def _merge_atomic(sql: str, slices: tuple[slice, ...]) -> tuple[slice, ...]:
+    """Rejoin a ``BEGIN ATOMIC ... END`` body that the scanner split at its inner semicolons.
+
+    Only needed when the file does not parse: without it the body's ``END`` would look like a
+    COMMIT in the middle of the file and hide the real syntax error.
+    """
+    from pglast import parser
+
+    merged: list[slice] = []
+    start: int | None = None
+    for piece in slices:
+        if start is not None:
+            if _first_words(sql[piece]).upper() == "END":
+                merged.append(slice(start, piece.stop))
+                start = None
+            continue
+        names = [token.name for token in parser.scan(sql[piece])]
+        if any(a == "BEGIN_P" and b == "ATOMIC" for a, b in zip(names, names[1:], strict=False)):
+            start = piece.start
+        else:
+            merged.append(piece)
+    if start is not None:
+        merged.append(slice(start, slices[-1].stop))
+    return tuple(merged)
 
 
 def strip_transaction(

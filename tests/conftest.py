@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +21,16 @@ URL_VARIABLES = ("DATABASE_URL", "DATABASE_STAGING_URL", "DATABASE_PUBLIC_URL")
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestServer]:
-    server = start(tmp_path_factory.mktemp("pg"))
+def pg_server() -> Iterator[TestServer]:
+    # Not under pytest's basetemp: every pytest session that starts resets /tmp/pytest-of-<user>
+    # to mode 0700, which locks the server's unprivileged user out of its own data directory
+    # (a PANIC at the next checkpoint) whenever two test sessions run at once.
+    base = Path(tempfile.mkdtemp(prefix="rally-test-pg-"))
+    server = start(base)
     yield server
     if server.embedded is not None:
         server.embedded.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
@@ -51,9 +57,19 @@ def database_url(make_database) -> str:  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start with no database URLs, no CI variables and no GitHub token of the caller."""
-    for name in (*URL_VARIABLES, "CI", "GITHUB_ACTIONS", "GITHUB_TOKEN", "GITHUB_SHA",
-                 "GITHUB_RUN_ID", "GITHUB_REPOSITORY", "GITHUB_ACTOR", "GITHUB_API_URL",
-                 "RALLY_REPLAY_DATABASE_URL", "RALLY_DEBUG"):
+    for name in (
+        *URL_VARIABLES,
+        "CI",
+        "GITHUB_ACTIONS",
+        "GITHUB_TOKEN",
+        "GITHUB_SHA",
+        "GITHUB_RUN_ID",
+        "GITHUB_REPOSITORY",
+        "GITHUB_ACTOR",
+        "GITHUB_API_URL",
+        "RALLY_REPLAY_DATABASE_URL",
+        "RALLY_DEBUG",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -102,13 +118,24 @@ def cli(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
     return run
 
 
-def run_process(args: list[str], *, cwd: Path, env: dict[str, str] | None = None,
-                stdin: str | None = None, timeout: float = 120) -> Result:
+def run_process(
+    args: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> Result:
     """Run ``python -m rally_gitops ARGS`` as a real process (for tracebacks, argv, exit codes)."""
     full_env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
     full_env.update(env or {})
     proc = subprocess.run(
-        [sys.executable, "-m", "rally_gitops", *args], cwd=cwd, env=full_env, input=stdin,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "rally_gitops", *args],
+        cwd=cwd,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -1,4 +1,4 @@
-"""``rally-gitops repair --env E``: clear a failed no-transaction migration after a human fixed it."""
+"""``rally-gitops repair --env E``: clear a failed no-transaction migration once it is fixed."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--mark-applied",
         action="store_true",
-        help="you finished the migration by hand: record it as applied (default: it will run again)",
+        help="you finished the migration by hand: record it as applied (default: it runs again)",
     )
     parser.set_defaults(
         run=lambda a: repair(load_config(a), a.env, mark_applied=a.mark_applied, yes=a.yes)
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def repair(config: Config, env: str, *, mark_applied: bool = False, yes: bool = False) -> int:
-    """Record a ``repair`` event that lifts the block; optionally record the migration as applied."""
+    """Record a ``repair`` event that lifts the block; optionally mark the migration applied."""
     migrations = {m.version: m for m in load_migrations(config)}
     target = resolve(config, env)
     with connect(target.url, autocommit=True, purpose="repair") as conn:

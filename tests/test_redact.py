@@ -1,0 +1,128 @@
+"""Passwords never reach output: the redaction helpers and every command, as real processes."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import run_process
+
+from rally_gitops.redact import password_of, redact_url, register_secret, scrub
+from testing.pg import TEST_PASSWORD
+
+WRONG_PASSWORD = TEST_PASSWORD + "-wrong"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://app:s3cr3t@db:5432/app", "postgresql://app:***@db:5432/app"),
+        (
+            "postgres://app:s3cr3t@db/app?sslmode=require",
+            "postgres://app:***@db/app?sslmode=require",
+        ),
+        ("postgresql://app@db/app?password=s3cr3t", "postgresql://app@db/app?password=***"),
+        ("postgresql://app:p%40ss%3Aw%2Frd@db/app", "postgresql://app:***@db/app"),
+        ("postgresql://db/app", "postgresql://db/app"),
+        ("postgresql://app:@db/app", "postgresql://app:***@db/app"),
+    ],
+)
+def test_redact_url(url: str, shown: str) -> None:
+    assert redact_url(url) == shown
+
+
+def test_password_of_decodes_the_url_form() -> None:
+    assert password_of("postgresql://app:p%40ss%3Aw%2Frd@db/app") == "p@ss:w/rd"
+    assert password_of("postgresql://app@db/app?password=x%26y") == "x&y"
+    assert password_of("postgresql://app@db/app") is None
+
+
+def test_scrub_removes_registered_secrets_in_any_form() -> None:
+    register_secret("p@ss:w/rd-77")
+    text = "FATAL: bad p@ss:w/rd-77 and p%40ss%3Aw%2Frd-77 and password=abc and password='x y'"
+    cleaned = scrub(text)
+    assert "p@ss:w/rd-77" not in cleaned and "p%40ss%3Aw%2Frd-77" not in cleaned
+    assert "abc" not in cleaned and "x y" not in cleaned
+    register_secret("ab")  # too short to scrub safely: would mangle ordinary words
+    assert scrub("table abc") == "table abc"
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_no_command_output_contains_the_password(
+    project: Path, pg_server, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Every command, success and failure, in a fresh process (no secret registered in advance)."""
+    url = pg_server.password_url(urlsplit(database_url).path.lstrip("/"))
+    assert TEST_PASSWORD in url
+    prod_url = pg_server.password_url(pg_server.create_database("redact_prod"))
+    with (project / "pyproject.toml").open("a") as handle:
+        handle.write("\n[tool.rally_gitops.backup]\nrequire_staging = true\n")
+    env = {"DATABASE_STAGING_URL": url, "DATABASE_URL": url, "DATABASE_PUBLIC_URL": prod_url}
+    port = closed_port()
+    bad_file = project / "migrations" / "20991231_000000_fails.sql"
+    runs = [
+        (["plan", "--env", "staging"], env, 0),
+        (["deploy", "--env", "staging"], env, 0),
+        (["status"], env, 0),
+        (["status", "--env", "staging", "--json"], env, 0),
+        (["check"], env, 0),
+        (["ledger", "export", "--env", "staging"], env, 0),
+        (["ledger", "history", "--env", "staging"], env, 0),
+        (["deploy", "--env", "production", "--yes"], env, 0),
+        (
+            ["status", "--env", "staging"],
+            {"DATABASE_STAGING_URL": url.replace(TEST_PASSWORD, WRONG_PASSWORD)},
+            1,
+        ),
+        (
+            ["check", "--env", "staging"],
+            {"DATABASE_STAGING_URL": url.replace(TEST_PASSWORD, WRONG_PASSWORD)},
+            1,
+        ),
+        (
+            ["deploy", "--env", "staging"],
+            {"DATABASE_STAGING_URL": f"postgresql://app:{TEST_PASSWORD}@127.0.0.1:{port}/app"},
+            1,
+        ),
+        (
+            ["deploy", "--env", "staging"],
+            {"DATABASE_STAGING_URL": f"postgresql://app:{TEST_PASSWORD}@db:nope/app"},
+            2,
+        ),
+        (
+            ["deploy", "--env", "staging"],
+            {"DATABASE_STAGING_URL": f"postgresql://app:{TEST_PASSWORD}@db/app?sslmode=x"},
+            2,
+        ),
+        (
+            ["deploy", "--env", "staging"],
+            {"DATABASE_STAGING_URL": f"mysql://app:{TEST_PASSWORD}@db/app"},
+            2,
+        ),
+        (["deploy", "--env", "staging"], {"DATABASE_STAGING_URL": TEST_PASSWORD}, 2),
+    ]
+    for args, run_env, code in runs:
+        result = run_process(args, cwd=project, env=run_env)
+        assert result.code == code, (args, result.text)
+        for secret in (TEST_PASSWORD, WRONG_PASSWORD):
+            assert secret not in result.text, (args, result.text)
+        assert "Traceback" not in result.text
+    # a failing migration whose error message quotes the URL (as a user might paste it)
+    bad_file.write_text(f'SELECT 1/0 AS "{url}";\n')
+    failed = run_process(["deploy", "--env", "staging"], cwd=project, env=env)
+    assert failed.code == 1 and "division by zero" in failed.err
+    assert TEST_PASSWORD not in failed.text
+    # nothing the tool wrote (backups, manifests, state) names or contains the password
+    written = list((project / ".rally").rglob("*"))
+    assert written, "expected the deploys' backups under .rally/"
+    for path in written:
+        assert TEST_PASSWORD not in str(path)
+        if path.is_file() and path.suffix in {".json", ".txt", ".log", ".toml", ".sql", ".md"}:
+            assert TEST_PASSWORD not in path.read_text(errors="replace"), path

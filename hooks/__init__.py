@@ -1,1 +1,1 @@
-"""Thin pre-commit entry points (installed as ``rally_gitops_hooks``); the work is in rally_gitops."""
+"""Thin pre-commit entry points (installed as ``rally_gitops_hooks``); the work is elsewhere."""

@@ -1,1 +1,1 @@
-"""The migration linter: file, grammar and safety-rule layers (replay and history live beside it)."""
+"""The migration linter: file, grammar and safety-rule layers (replay and history beside it)."""

@@ -51,6 +51,10 @@ class Finding:
         return (self.path, self.line, self.column, self.code)
 
 
+# ``AnalysedStatement.sqlglot`` before anything asked for it: parsed on first use
+UNPARSED: Any = object()
+
+
 @dataclass
 class AnalysedStatement:
     """One statement with both ASTs.
@@ -58,6 +62,10 @@ class AnalysedStatement:
     ``sqlglot`` is the sqlglot expression (read="postgres"), or None when sqlglot failed or fell
     back to ``exp.Command``; ``pg`` is pglast's node for the statement (``RawStmt.stmt``), or None
     when the file has a syntax error. Rules prefer ``sqlglot`` and fall back to ``pg``.
+
+    sqlglot's parse costs several times pglast's, so ``analyse`` passes ``UNPARSED`` and the tree
+    is built the first time a rule reads ``sqlglot`` (``parsing.sqlglot_for`` lets a rule skip
+    statements whose pglast node shows sqlglot's tree cannot matter). Assigning sets it.
     """
 
     stmt: Statement
@@ -66,6 +74,10 @@ class AnalysedStatement:
     pg: Any = None
     in_transaction: bool = True  # False for no-transaction files and outside BEGIN/COMMIT
     ignored: set[str] = field(default_factory=set)  # codes named by -- rally:ignore before it
+    # where this statement's text starts in the text pglast parsed (its nodes' ``location`` is
+    # relative to that text): the statement's offset in the up part when the whole up part was
+    # parsed at once, 0 when the statement was parsed on its own
+    pg_offset: int = 0
 
     @property
     def line(self) -> int:
@@ -74,6 +86,24 @@ class AnalysedStatement:
     @property
     def sql(self) -> str:
         return self.stmt.sql
+
+
+def _get_sqlglot(self: AnalysedStatement) -> Any:
+    tree = self.__dict__["_sqlglot"]
+    if tree is UNPARSED:
+        from rally_gitops.lint.parsing import parse_sqlglot
+
+        tree = self.__dict__["_sqlglot"] = parse_sqlglot(self.stmt.sql)
+    return tree
+
+
+def _set_sqlglot(self: AnalysedStatement, tree: Any) -> None:
+    self.__dict__["_sqlglot"] = tree
+
+
+# set after @dataclass so that the field keeps its plain default and __init__ goes through the
+# setter (a property in the class body would become the field's default)
+AnalysedStatement.sqlglot = property(_get_sqlglot, _set_sqlglot)  # type: ignore[assignment]
 
 
 @dataclass
@@ -85,11 +115,15 @@ class FileContext:
     pg_version: int = 16  # target PostgreSQL major version, from [tool.rally_gitops.lint]
     options: dict[str, Any] = field(default_factory=dict)
 
+    # per-file memo of derived facts (``analysis.is_new_table``'s created-table prefixes)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
     def created_before(self, statement: AnalysedStatement) -> set[str]:
         """Lower-case names (``table`` and ``schema.table``) of tables created earlier in the file.
 
         An index, constraint or rewrite on such a table is harmless: nobody else can see it yet.
+        Read from a per-file table built once, so asking for every statement stays linear.
         """
-        from rally_gitops.lint.analysis import created_tables
+        from rally_gitops.lint.analysis import created_prefixes
 
-        return created_tables(self.statements[: statement.index])
+        return set(created_prefixes(self)[statement.index])

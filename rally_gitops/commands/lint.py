@@ -1,0 +1,167 @@
+"""``rally-gitops lint [FILES...]``: file, grammar, safety-rule and history checks of migrations.
+
+Without FILES it lints the migrations that are new or changed against the base branch (committed
+on this branch, staged, unstaged or untracked). Exit 0 when there is no error (warnings are
+allowed), 1 when there is one, 2 for a usage or configuration problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rally_gitops.cli import load_config
+from rally_gitops.config import Config
+from rally_gitops.errors import ConfigError, RallyError
+from rally_gitops.lint.output import FORMATS
+
+if TYPE_CHECKING:
+    from rally_gitops.lint.checker import Checker
+    from rally_gitops.lint.model import Finding
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "lint",
+        help="check migration files: names, structure, grammar, safety rules, history",
+        description="Lint migration files. Without FILES: those new or changed against the base.",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="migration files or directories")
+    parser.add_argument("--all", action="store_true", help="lint every migration of the project")
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        default=None,
+        help="git ref to compare against (default: [tool.rally_gitops.lint] base, origin/main)",
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+    )
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="skip the git history check (edited, renamed or deleted committed migrations)",
+    )
+    parser.add_argument("--list-codes", action="store_true", help="list every check code and exit")
+    parser.set_defaults(
+        run=lambda a: lint(
+            load_config(a),
+            files=[Path(f) for f in a.files],
+            all_files=a.all,
+            base=a.base,
+            fmt=a.format,
+            history=not a.no_history,
+            list_codes=a.list_codes,
+        )
+    )
+
+
+def lint(
+    config: Config,
+    *,
+    files: list[Path],
+    all_files: bool = False,
+    base: str | None = None,
+    fmt: str = "text",
+    history: bool = True,
+    list_codes: bool = False,
+) -> int:
+    """Lint the chosen migrations and print the report; 0 clean, 1 errors found."""
+    from rally_gitops.lint.checker import Checker
+    from rally_gitops.lint.output import render, summarise
+
+    checker = Checker(config)
+    if list_codes:
+        for info in checker.codes.values():
+            state = "on" if info.code in checker.active else "off"
+            severity = checker.settings.severity_of(info.code, info.severity)
+            print(f"{info.code:<34} {severity:<8} {state:<4} {info.layer:<8} {info.summary}")
+        return 0
+    if files and all_files:
+        raise ConfigError("give FILES or --all, not both")
+    if all_files:
+        if not config.migrations_dir.is_dir():
+            raise ConfigError(f"migrations directory {config.migrations_dir} does not exist")
+        paths = sorted(config.migrations_dir.glob("*.sql"))
+    elif files:
+        paths = expand(files)
+    else:
+        paths = changed(config, base or checker.settings.base)
+    extra = _history(checker, paths, base) if history else []
+    findings = checker.check(paths, extra=extra)
+    if fmt in ("github", "sarif"):
+        findings = workspace_relative(findings)
+    summary = summarise(findings, len(paths))
+    sys.stdout.write(render(fmt, findings, summary, checker.codes))
+    if fmt in ("json", "sarif"):
+        print(summary.line(), file=sys.stderr)
+    if not paths and not files and not all_files:
+        print("no new or changed migrations to lint", file=sys.stderr)
+    return 1 if summary.errors else 0
+
+
+def workspace_relative(findings: list[Finding]) -> list[Finding]:
+    """Paths relative to ``GITHUB_WORKSPACE`` (the repository root in Actions) when set.
+
+    Annotations and code-scanning results are matched to files by their path from the repository
+    root; in a monorepo the linter may run from a subdirectory.
+    """
+    import dataclasses
+    import os
+
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if not workspace:
+        return findings
+    root = Path(workspace).resolve()
+    moved = []
+    for finding in findings:
+        try:
+            relative = Path(finding.path).resolve().relative_to(root).as_posix()
+        except (ValueError, OSError, RuntimeError):
+            relative = finding.path
+        moved.append(dataclasses.replace(finding, path=relative))
+    return moved
+
+
+def expand(files: list[Path]) -> list[Path]:
+    """The files named, with a directory standing for the ``*.sql`` files directly in it."""
+    paths: list[Path] = []
+    for item in files:
+        if item.is_dir():
+            paths += sorted(item.glob("*.sql"))
+        elif item.exists() or item.is_symlink():
+            paths.append(item)
+        else:
+            raise ConfigError(f"{item}: no such file")
+    return list(dict.fromkeys(paths))
+
+
+def changed(config: Config, base: str) -> list[Path]:
+    """Migrations new or changed against ``base`` (see ``rally_gitops.git.changed_migrations``)."""
+    from rally_gitops import git
+
+    return git.changed_migrations(config, base)
+
+
+def _history(checker: Checker, paths: list[Path], base: str | None) -> list[Finding]:
+    """The history layer's findings, or none and a note when it cannot run.
+
+    An explicit ``--base`` that cannot be used is an error; the default base missing (a fresh
+    clone without ``origin/main``, no git at all) only skips the check with a note.
+    """
+    from rally_gitops import git
+
+    if not git.is_repository(checker.config.root):
+        if base:
+            raise ConfigError(f"--base {base}: {checker.config.root} is not a git repository")
+        print("note: not a git repository; history check skipped", file=sys.stderr)
+        return []
+    try:
+        return checker.history(paths, base)
+    except RallyError as exc:
+        if base:
+            raise
+        print(f"note: history check skipped: {exc}", file=sys.stderr)
+        return []

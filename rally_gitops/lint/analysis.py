@@ -1,0 +1,203 @@
+"""The small shared helpers the safety rules use, over both ASTs of every statement.
+
+The ASTs themselves come from ``rally_gitops.lint.parsing`` (re-exported here: ``analyse``,
+``parse_sqlglot``, ``parse_pg``, ``sqlglot_for``). sqlglot gives typed expressions
+(``exp.Rand``, ``exp.DataType``); when it cannot build a real tree it falls back to
+``exp.Command`` or raises, and then the rules use pglast's node, which always exists for a
+statement PostgreSQL can parse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from rally_gitops.lint.model import AnalysedStatement
+from rally_gitops.lint.parsing import (  # noqa: F401 - re-exported for the rules and tests
+    analyse,
+    drop_nodes,
+    parse_pg,
+    parse_sqlglot,
+    sqlglot_for,
+    table_nodes,
+)
+
+if TYPE_CHECKING:
+    from rally_gitops.lint.model import FileContext
+
+NAMEDATALEN = 63  # PostgreSQL truncates identifiers to 63 bytes
+
+
+def created_tables(statements: Iterable[AnalysedStatement]) -> set[str]:
+    """Lower-case ``name`` and ``schema.name`` of tables (and materialized views) created."""
+    names: set[str] = set()
+    for st in statements:
+        name = created_table(st)
+        if name:
+            names.add(name)
+            names.add(name.rpartition(".")[2])
+    return names
+
+
+def created_table(st: AnalysedStatement) -> str | None:
+    """The table a CREATE TABLE [AS] / CREATE MATERIALIZED VIEW statement creates, else None."""
+    from pglast import ast
+
+    if st.pg is not None:
+        if isinstance(st.pg, ast.CreateStmt):
+            return relname(st.pg.relation)
+        if isinstance(st.pg, ast.CreateTableAsStmt) and st.pg.into is not None:
+            return relname(st.pg.into.rel)
+        return None
+    if st.sqlglot is not None:
+        from sqlglot import exp
+
+        tree = st.sqlglot
+        if isinstance(tree, exp.Create) and (
+            tree.kind == "TABLE" or (tree.kind == "VIEW" and tree.find(exp.MaterializedProperty))
+        ):
+            table = tree.find(exp.Table)
+            return sg_table(table) if table is not None else None
+    return None
+
+
+def relname(rangevar: Any) -> str:
+    """``schema.name`` (or ``name``) of a pglast RangeVar, lower-cased."""
+    if rangevar is None:
+        return ""
+    name = rangevar.relname or ""
+    if rangevar.schemaname:
+        name = f"{rangevar.schemaname}.{name}"
+    return name.lower()
+
+
+def sg_table(table: Any) -> str:
+    """``schema.name`` (or ``name``) of a sqlglot ``exp.Table``, lower-cased."""
+    parts = [table.db, table.name]
+    return ".".join(p for p in parts if p).lower()
+
+
+def dotted(names: Any) -> str:
+    """A pglast list of ``String`` nodes (``('public', 'users')``) as ``public.users``."""
+    return ".".join(getattr(n, "sval", "") or "" for n in names or ()).lower()
+
+
+def is_new_table(ctx: FileContext, st: AnalysedStatement, name: str) -> bool:
+    """True when the table was created earlier in this file (nobody else can see it yet).
+
+    Same answer as ``ctx.created_before(st)``, but computed once per file rather than once per
+    question: a generated migration with a thousand ALTER TABLEs stays linear.
+    """
+    created = created_prefixes(ctx)[st.index]
+    name = name.lower()
+    return name in created or (name.startswith("public.") and name[7:] in created)
+
+
+def created_prefixes(ctx: FileContext) -> list[set[str]]:
+    """For each statement index, the tables created before it (``created_tables`` of the
+    statements before it); built once per file and kept in ``ctx.cache``."""
+    prefixes = ctx.cache.get("created")
+    if prefixes is not None and len(prefixes) == len(ctx.statements) + 1:
+        return prefixes
+    prefixes = [set()]
+    for st in ctx.statements:
+        name = created_table(st)
+        current = prefixes[-1]
+        prefixes.append(current | {name, name.rpartition(".")[2]} if name else current)
+    ctx.cache["created"] = prefixes
+    return prefixes
+
+
+def alter_table(st: AnalysedStatement) -> tuple[str, tuple[Any, ...]] | None:
+    """(table name, AlterTableCmd nodes) of an ``ALTER TABLE``, else None (pglast AST)."""
+    from pglast import ast
+    from pglast.enums import ObjectType
+
+    node = st.pg
+    if isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
+        return relname(node.relation), tuple(node.cmds or ())
+    return None
+
+
+def alter_table_name(st: AnalysedStatement) -> str | None:
+    """The table of an ``ALTER TABLE`` from either AST (sqlglot first), else None."""
+    tree = sqlglot_for(st, table_nodes())
+    if tree is not None:
+        from sqlglot import exp
+
+        if isinstance(tree, exp.Alter) and tree.args.get("kind") == "TABLE":
+            return sg_table(tree.this)
+    found = alter_table(st)
+    return found[0] if found else None
+
+
+def column_constraints(column_def: Any) -> tuple[Any, ...]:
+    """The Constraint nodes of a pglast ColumnDef."""
+    return tuple(column_def.constraints or ()) if column_def is not None else ()
+
+
+def type_name(type_node: Any) -> str:
+    """A pglast TypeName's own name without ``pg_catalog``: ``int4``, ``varchar``, ``json``."""
+    names = [getattr(n, "sval", "") for n in type_node.names or ()] if type_node else []
+    return (names[-1] if names else "").lower()
+
+
+def walk_pg(node: Any, skip: tuple[type, ...] = ()) -> Iterator[Any]:
+    """Every pglast node under (and including) ``node``, depth first; ``skip`` node types are
+    neither yielded nor entered."""
+    from pglast import ast
+
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if skip and isinstance(item, skip):
+            continue
+        if isinstance(item, ast.Node):
+            yield item
+            for slot in type(item).__slots__:
+                value = getattr(item, slot, None)
+                if isinstance(value, ast.Node | tuple | list):
+                    stack.append(value)
+        elif isinstance(item, tuple | list):
+            stack.extend(reversed(item))
+
+
+def existing_table_commands(ctx: FileContext) -> Iterator[tuple[AnalysedStatement, str, Any]]:
+    """(statement, table, AlterTableCmd) for each ALTER TABLE command on a pre-existing table.
+
+    Read from pglast's AST: its ``AlterTableType`` names every subcommand exactly, where sqlglot
+    degrades several (VALIDATE CONSTRAINT, USING INDEX, DETACH PARTITION) to ``exp.Command``.
+    """
+    for st in ctx.statements:
+        found = alter_table(st)
+        if found is None:
+            continue
+        table, cmds = found
+        if is_new_table(ctx, st, table):
+            continue
+        for cmd in cmds:
+            yield st, table, cmd
+
+
+def added_column(cmd: Any) -> Any:
+    """The ColumnDef of an ``ADD COLUMN`` subcommand, else None."""
+    from pglast.enums import AlterTableType
+
+    return cmd.def_ if cmd.subtype == AlterTableType.AT_AddColumn else None
+
+
+def added_constraint(cmd: Any) -> Any:
+    """The Constraint of an ``ADD CONSTRAINT`` subcommand (or ``ADD PRIMARY KEY``...), else None."""
+    from pglast.enums import AlterTableType
+
+    return cmd.def_ if cmd.subtype == AlterTableType.AT_AddConstraint else None
+
+
+def line_offset(st: AnalysedStatement, node: Any) -> int:
+    """Lines from the statement's first line to a pglast node (its ``location`` is a character
+    offset into the text pglast parsed, ``st.pg_offset`` where the statement starts), so a
+    finding points at the offending line of a long ALTER."""
+    location = getattr(node, "location", None)
+    if not isinstance(location, int) or location - st.pg_offset <= 0:
+        return 0
+    return st.sql.count("\n", 0, location - st.pg_offset)

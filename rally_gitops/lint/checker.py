@@ -1,0 +1,257 @@
+"""The lint pipeline: for each file the file layer, the grammar, the safety rules, then history.
+
+Then ``rally:ignore`` directives, ``enable``/``disable`` and severity overrides from
+``[tool.rally_gitops.lint]`` are applied. Findings are return values; a crashing rule becomes an
+``internal-error`` finding naming the rule, never a traceback.
+
+Example::
+
+    config = rally_gitops.config.load()
+    findings = lint_files(config, [Path("migrations/20241208_143000_add_prefs.sql")])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+
+from rally_gitops.config import Config
+from rally_gitops.errors import RallyError
+from rally_gitops.lint import file_checks, grammar, ignores
+from rally_gitops.lint.model import FileContext, Finding, Violation
+from rally_gitops.lint.settings import CodeInfo, LintSettings, parse
+from rally_gitops.migrations import Migration
+
+INTERNAL = CodeInfo("internal-error", "error", True, "a lint rule crashed on this file", "rule")
+# The history layer's codes (rally_gitops.history); listed here so that configuration naming them
+# is valid without importing git machinery.
+HISTORY_CODES = {
+    info.code: info
+    for info in (
+        CodeInfo(
+            "edited-committed-migration",
+            "error",
+            True,
+            "a committed migration was edited",
+            "history",
+        ),
+        CodeInfo(
+            "edited-committed-rollback",
+            "warning",
+            True,
+            "the rollback section of a committed migration changed",
+            "history",
+        ),
+        CodeInfo(
+            "deleted-committed-migration",
+            "error",
+            True,
+            "a committed migration was deleted",
+            "history",
+        ),
+        CodeInfo(
+            "renamed-committed-migration",
+            "error",
+            True,
+            "a committed migration was renamed",
+            "history",
+        ),
+        CodeInfo(
+            "version-older-than-committed",
+            "error",
+            True,
+            "a new migration is older than the newest committed one",
+            "history",
+        ),
+    )
+}
+
+
+def load_rules() -> tuple[ModuleType, ...]:
+    """The safety rules, in order (``rally_gitops.lint.rules.RULES``)."""
+    try:
+        from rally_gitops.lint import rules
+    except Exception as exc:  # noqa: BLE001 - a broken rule module must not become a traceback
+        raise RallyError(f"cannot load the lint rules: {type(exc).__name__}: {exc}") from None
+    return tuple(getattr(rules, "RULES", ()))
+
+
+def rule_info(rule: ModuleType) -> CodeInfo:
+    """A rule module's code, default severity, default state and summary."""
+    return CodeInfo(rule.CODE, rule.SEVERITY, bool(rule.ENABLED), rule.SUMMARY, "rule")
+
+
+def catalog(rules: Sequence[ModuleType] | None = None) -> dict[str, CodeInfo]:
+    """Every code the linter can report, built-in layers first, then the rules."""
+    codes: dict[str, CodeInfo] = {}
+    for layer in (file_checks.CODES, grammar.CODES, ignores.CODES, HISTORY_CODES):
+        codes.update(layer)
+    codes[INTERNAL.code] = INTERNAL
+    for rule in load_rules() if rules is None else rules:
+        codes[rule.CODE] = rule_info(rule)
+    return codes
+
+
+def load_settings(config: Config, codes: dict[str, CodeInfo]) -> LintSettings:
+    """``[tool.rally_gitops.lint]`` validated against the known codes (ConfigError if bad)."""
+    return parse(config.section("lint"), codes)
+
+
+class Checker:
+    """Lints files with one configuration; reusable across files (rules are loaded once)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        settings: LintSettings | None = None,
+        rules: Sequence[ModuleType] | None = None,
+    ) -> None:
+        self.config = config
+        self.rules = tuple(load_rules() if rules is None else rules)
+        self.codes = catalog(self.rules)
+        self.settings = settings or load_settings(config, self.codes)
+        self.active = {c for c, info in self.codes.items() if self.settings.is_enabled(info)}
+
+    def check(self, paths: Sequence[Path], *, extra: Sequence[Finding] = ()) -> list[Finding]:
+        """Every finding for ``paths``, sorted; ``extra`` are findings from the history layer.
+
+        Extra findings about one of ``paths`` go through that file's ignore directives and the
+        settings like the others; the rest (a deleted file) only through the settings.
+        """
+        wanted = {file_checks.resolved(p): p for p in paths} if extra else {}
+        attached: dict[Path, list[Finding]] = {}
+        loose: list[Finding] = []
+        for finding in extra:
+            target = wanted.get(file_checks.resolved(Path(finding.path)))
+            if target is None:
+                loose.append(finding)
+            else:
+                attached.setdefault(target, []).append(finding)
+        others = sorted(self.config.migrations_dir.glob("*.sql"))
+        duplicates: dict[str, list[Finding]] = {}
+        for finding in file_checks.duplicate_versions(list(paths), others):
+            duplicates.setdefault(finding.path, []).append(finding)
+        findings = [*self._finish(loose, [])]
+        for path in paths:
+            extra_here = [*duplicates.get(str(path), []), *attached.get(path, [])]
+            findings += self.check_file(path, _shown(path), extra_here)
+        return sorted(findings, key=Finding.sort_key)
+
+    def check_file(self, path: Path, shown: str, extra: Iterable[Finding] = ()) -> list[Finding]:
+        """All layers for one file; ``extra`` are findings from elsewhere (history, duplicates)."""
+        display = Path(shown)
+        data, problem = file_checks.read(path, self.settings.max_file_bytes)
+        if data is None:
+            return self._finish([replace(problem, path=shown)], []) if problem else []
+        migration, found = file_checks.check_file(display, data, self.settings.max_file_bytes)
+        found += [replace(f, path=shown) for f in extra]
+        if migration is None:
+            return self._finish(found, [])
+        syntax = grammar.check_grammar(migration, display)
+        if any(f.code == "syntax-error" for f in syntax):
+            # statements cannot be told apart reliably past a syntax error (an unterminated
+            # quote swallows the COMMIT): the structure findings would only add noise
+            found = [f for f in found if f.code not in file_checks.STRUCTURE_CODES]
+        found += syntax
+        directives = ignores.parse_directives(migration)
+        found += self.run_rules(migration, directives, shown)
+        return self._finish(found, directives, shown)
+
+    def run_rules(
+        self, migration: Migration, directives: list[ignores.Directive], shown: str
+    ) -> list[Finding]:
+        """Each active rule over the analysed statements; a crash becomes ``internal-error``."""
+        rules = [r for r in self.rules if r.CODE in self.active]
+        if not rules:
+            return []
+        try:
+            from rally_gitops.lint.analysis import analyse
+
+            statements = analyse(migration)
+        except Exception as exc:  # noqa: BLE001 - analysis must never take the linter down
+            return [_internal(shown, "statement analysis", exc)]
+        ignores.mark_statements(statements, directives)
+        ctx = FileContext(migration, statements, pg_version=self.settings.pg_version)
+        found = []
+        for rule in rules:
+            function = getattr(rule, rule.__name__.rpartition(".")[2], None)
+            try:
+                if function is None:
+                    raise AttributeError(f"{rule.__name__} has no function named after it")
+                for violation in function(ctx):
+                    found.append(self._from_violation(rule, violation, migration, shown))
+            except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
+                found.append(_internal(shown, f"rule {rule.CODE}", exc))
+        return found
+
+    def history(self, paths: Sequence[Path], base: str | None) -> list[Finding]:
+        """Layer 5 (git): edited, renamed, deleted committed migrations; out-of-order versions."""
+        from rally_gitops import history
+
+        return history.check(self.config, base or self.settings.base, files=list(paths))
+
+    def _from_violation(
+        self, rule: ModuleType, violation: Violation, migration: Migration, shown: str
+    ) -> Finding:
+        stmt = violation.statement.stmt
+        line, column = stmt.line + violation.line_offset, stmt.column
+        if violation.line_offset:
+            lines = migration.text.split("\n")
+            text = lines[line - 1] if 0 < line <= len(lines) else ""
+            column = len(text) - len(text.lstrip()) + 1
+        return Finding(
+            shown, line, column, rule.SEVERITY, rule.CODE, violation.message, violation.help
+        )
+
+    def _finish(
+        self, found: list[Finding], directives: list[ignores.Directive], path: str = ""
+    ) -> list[Finding]:
+        """Drop disabled codes, apply the directives, then the severity overrides."""
+        enabled = [f for f in found if f.code in self.active or f.code not in self.codes]
+        if directives:
+            enabled = ignores.apply(enabled, directives, path, known=self.codes, active=self.active)
+            enabled = [f for f in enabled if f.code in self.active or f.code not in self.codes]
+        return [replace(f, severity=self.settings.severity_of(f.code, f.severity)) for f in enabled]
+
+
+def lint_files(
+    config: Config,
+    paths: Sequence[Path],
+    *,
+    history: bool = False,
+    base: str | None = None,
+    rules: Sequence[ModuleType] | None = None,
+) -> list[Finding]:
+    """Lint ``paths`` with the project's configuration; see ``Checker``."""
+    checker = Checker(config, rules=rules)
+    extra = checker.history(paths, base) if history else []
+    return checker.check(paths, extra=extra)
+
+
+def _internal(path: str, what: str, exc: Exception) -> Finding:
+    return Finding(
+        path,
+        1,
+        1,
+        "error",
+        INTERNAL.code,
+        f"{what} crashed on this file ({type(exc).__name__}: {str(exc)[:200]}); the file was not "
+        "fully checked",
+        "please report this bug with the file; meanwhile disable the rule in "
+        "[tool.rally_gitops.lint]",
+    )
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current directory when below it, printable whatever its bytes."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        relative = str(path)
+    shown = str(path) if relative.startswith("..") else relative
+    shown = shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(c if c.isprintable() else "?" for c in shown)

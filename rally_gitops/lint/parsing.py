@@ -1,0 +1,186 @@
+"""Both ASTs of every statement: pglast's, parsed once per file, and sqlglot's, parsed on demand.
+
+Each statement of the up part gets sqlglot's AST (read="postgres") and pglast's (PostgreSQL's own
+parser). sqlglot gives typed expressions (``exp.Rand``, ``exp.DataType``); when it cannot build a
+real tree it falls back to ``exp.Command`` or raises, and then the rules use pglast's node, which
+always exists for a statement PostgreSQL can parse.
+
+Cost decides the shape: pglast parses a whole file for about what sqlglot takes for one CREATE
+TABLE, and importing sqlglot takes longer than linting a typical file. So pglast's nodes come from
+one parse of the up part, and sqlglot's tree is built the first time a rule reads
+``AnalysedStatement.sqlglot``; ``sqlglot_for`` lets a rule skip statements whose pglast node shows
+that sqlglot's tree cannot be of the kind it looks for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from rally_gitops.lint.model import UNPARSED, AnalysedStatement
+
+if TYPE_CHECKING:
+    from rally_gitops.migrations import Migration, Statement
+
+
+def analyse(migration: Migration) -> list[AnalysedStatement]:
+    """Every statement of the up part with its sqlglot and pglast ASTs; never raises on bad SQL.
+
+    ``in_transaction`` is True for every statement of a transactional file, because the deploy
+    engine wraps the whole file in its own transaction, and False in a no-transaction file.
+    pglast parses the whole up part once (per statement only when it has a syntax error);
+    sqlglot's tree is built when a rule first reads it.
+    """
+    in_transaction = not migration.no_transaction
+    statements = migration.statements
+    whole = _parse_up(migration.up, statements)
+    analysed = []
+    for index, stmt in enumerate(statements):
+        pg, pg_offset = (whole[index], stmt.offset) if whole else (parse_pg(stmt.sql), 0)
+        analysed.append(
+            AnalysedStatement(
+                stmt=stmt,
+                index=index,
+                sqlglot=None if _sqlglot_adds_nothing(pg) else UNPARSED,
+                pg=pg,
+                in_transaction=in_transaction,
+                pg_offset=pg_offset,
+            )
+        )
+    return analysed
+
+
+def _parse_up(up: str, statements: Sequence[Statement]) -> list[Any] | None:
+    """pglast's node of each statement from one parse of the whole up part, or None when the up
+    part does not parse or its statements do not line up one-to-one with the split's.
+
+    The nodes equal those of parsing each statement alone, except that their ``location`` is
+    relative to the up part (see ``AnalysedStatement.pg_offset``); one parse of the file costs
+    half as much as one per statement.
+    """
+    from pglast import parser
+
+    if not statements:
+        return None
+    try:
+        with _trusted_nodes():
+            raws = parser.parse_sql(up)
+    except Exception:  # noqa: BLE001 - ParseError and errors on odd input: parse one by one
+        return None
+    if len(raws) != len(statements):
+        return None
+    nodes = []
+    for raw, stmt in zip(raws, statements, strict=True):
+        start = raw.stmt_location or 0
+        end = start + raw.stmt_len if raw.stmt_len else len(up)  # 0: up to the end of the text
+        if not start <= stmt.offset < end:
+            return None
+        nodes.append(raw.stmt)
+    return nodes
+
+
+@contextmanager
+def _trusted_nodes() -> Iterator[None]:
+    """Build pglast's nodes without its Python-level ``Node.__setattr__`` check.
+
+    pglast's C builder (``ast.pyx``) converts every value to its slot's type (tuples, bools,
+    enums, one-character strings) before the constructor runs; ``__setattr__`` then checks and
+    re-adapts each of them in Python, which is two thirds of the time of a parse and changes
+    nothing. Only for the pglast release this was checked against (the trees compare equal,
+    ``location`` included, over thousands of files); any other keeps the checks. The linter is
+    single-threaded, and the method is restored however the parse ends.
+    """
+    import pglast
+    from pglast import ast
+
+    if not str(getattr(pglast, "__version__", "")).startswith("v8."):
+        yield
+        return
+    checked = ast.Node.__setattr__
+    ast.Node.__setattr__ = object.__setattr__  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        ast.Node.__setattr__ = checked  # type: ignore[method-assign]
+
+
+def _sqlglot_adds_nothing(pg: Any) -> bool:
+    """True for statements no rule reads sqlglot's AST for (BEGIN/COMMIT, COMMENT, function and
+    trigger definitions). BEGIN and COMMIT alone are often half of a history's statements;
+    rules treat these like any statement without a sqlglot AST."""
+    from pglast import ast
+
+    return isinstance(
+        pg, ast.TransactionStmt | ast.CommentStmt | ast.CreateFunctionStmt | ast.CreateTrigStmt
+    )
+
+
+def sqlglot_for(st: AnalysedStatement, pg_types: tuple[type, ...]) -> Any:
+    """``st.sqlglot`` where it can matter to the caller, else None without parsing.
+
+    It can matter when pglast has no node (a syntax error, or a test that removed it) or when
+    pglast's node is one of ``pg_types``: both parsers tell a statement's kind from its leading
+    keywords, so for any other pglast node sqlglot's tree cannot be of the kind the caller looks
+    for (``exp.Drop`` needs DROP, which pglast reads as a ``Drop*Stmt``).
+    """
+    if st.pg is None or isinstance(st.pg, pg_types):
+        return st.sqlglot
+    return None
+
+
+@cache
+def drop_nodes() -> tuple[type, ...]:
+    """pglast's node types of every ``DROP ...`` statement (DropStmt, DropdbStmt...)."""
+    from pglast import ast
+
+    return tuple(
+        node
+        for name, node in vars(ast).items()
+        if name.startswith("Drop") and isinstance(node, type) and issubclass(node, ast.Node)
+    )
+
+
+@cache
+def table_nodes() -> tuple[type, ...]:
+    """pglast's node types of the statements sqlglot may read as a CREATE TABLE or ALTER TABLE."""
+    from pglast import ast
+
+    return (
+        ast.CreateStmt,
+        ast.CreateTableAsStmt,
+        ast.CreateForeignTableStmt,
+        ast.AlterTableStmt,
+        ast.RenameStmt,
+        ast.AlterObjectSchemaStmt,
+        ast.AlterTableMoveAllStmt,
+    )
+
+
+def parse_sqlglot(sql: str) -> Any:
+    """sqlglot's expression for one statement, or None where it has no real AST for it."""
+    import sqlglot
+    from sqlglot import exp
+
+    # sqlglot logs a warning for each statement it degrades to exp.Command; that is expected here
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except Exception:  # noqa: BLE001 - ParseError, TokenError and the odd internal error
+        return None
+    if tree is None or isinstance(tree, exp.Command):
+        return None
+    return tree
+
+
+def parse_pg(sql: str) -> Any:
+    """pglast's node (``RawStmt.stmt``) for one statement, or None when it does not parse."""
+    from pglast import parser
+
+    try:
+        raw = parser.parse_sql(sql)
+    except Exception:  # noqa: BLE001 - ParseError and errors on odd input
+        return None
+    return raw[0].stmt if len(raw) == 1 else None

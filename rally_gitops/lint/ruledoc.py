@@ -1,0 +1,70 @@
+"""docs/rules.md, generated from the rule modules so that the page never drifts from the code.
+
+Regenerate with ``python docs/gen_rules.py``; ``tests/test_lint_rules.py`` fails when the
+committed page is stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+
+INTRO = """\
+# Migration lint rules
+
+`rally-gitops lint` (and the `rally-migration-lint` pre-commit hook) runs these safety rules on
+every statement of a migration's up part. Each rule reads the statement's sqlglot AST
+(`read="postgres"`) where sqlglot builds a real one, and PostgreSQL's own parse tree (pglast)
+where sqlglot falls back to an opaque command or fails, so no statement is skipped silently.
+
+- **error** findings fail the hook (exit 1); **warning** findings are shown but do not.
+- Context matters: an index, constraint, rewrite or drop on a table created earlier in the same
+  file is not flagged (nobody else can see that table yet). Every migration runs in one
+  transaction unless its header says `-- rally:no-transaction`.
+- Configure in `pyproject.toml`:
+
+  ```toml
+  [tool.rally_gitops.lint]
+  enable = ["prefer-bigint", "prefer-text"]   # opt-in rules (type hygiene), or "all"
+  disable = ["ban-drop-not-null"]
+  severity = { unbatched-data-change = "warning" }
+  pg_version = 16                             # rules that depend on the server version
+  ```
+
+- Silence one statement with `-- rally:ignore <code>[, <code>]` on its own line before it (or
+  at the end of its last line), a whole file with `-- rally:ignore-file <code>`; a reason may
+  follow after ` -- `.
+- Lock and statement timeouts are set by the deploy engine itself, so no rule asks for them.
+"""
+
+
+def render(rules: Sequence[ModuleType] | None = None) -> str:
+    """The Markdown page for ``rules`` (default: every rule in ``RULES``)."""
+    if rules is None:
+        from rally_gitops.lint.rules import RULES
+
+        rules = RULES
+    lines = [INTRO, "| Code | Severity | On by default | What it catches |", "|---|---|---|---|"]
+    for rule in rules:
+        default = "yes" if rule.ENABLED else "no (opt in)"
+        lines.append(
+            f"| [`{rule.CODE}`](#{rule.CODE}) | {rule.SEVERITY} | {default} | {rule.SUMMARY} |"
+        )
+    for rule in rules:
+        lines += ["", f"## {rule.CODE}", ""]
+        state = "on by default" if rule.ENABLED else "off by default (`enable` it)"
+        lines += [f"**Severity:** {rule.SEVERITY} · {state}", ""]
+        lines += [f"**Catches:** {rule.SUMMARY}.", ""]
+        lines += [f"**Why:** {rule.WHY}", ""]
+        lines += [f"**Safe alternative:** {rule.SAFE_ALTERNATIVE}", ""]
+        version = getattr(rule, "EXAMPLE_PG_VERSION", None)
+        note = f" (with `pg_version = {version}`)" if version else ""
+        lines += [f"Flagged{note}:", "", "```sql", rule.EXAMPLE_BAD, "```", ""]
+        history = getattr(rule, "EXAMPLE_HISTORY", None)
+        if history:
+            lines += ["Given an earlier migration:", "", "```sql", history, "```", ""]
+            lines += ["not flagged in a later one:", ""]
+        else:
+            lines += ["Not flagged:", ""]
+        lines += ["```sql", rule.EXAMPLE_OK, "```"]
+    return "\n".join(lines) + "\n"

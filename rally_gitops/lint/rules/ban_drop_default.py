@@ -1,0 +1,36 @@
+"""ban-drop-default: ALTER COLUMN ... DROP DEFAULT on an existing table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rally_gitops.lint.analysis import existing_table_commands
+from rally_gitops.lint.model import FileContext, Violation
+
+CODE = "ban-drop-default"
+SEVERITY = "warning"
+ENABLED = True
+SUMMARY = "DROP DEFAULT on a column of an existing table"
+WHY = (
+    "Running clients that insert without naming the column relied on the default: they now "
+    "store NULL, or fail outright when the column is NOT NULL."
+)
+SAFE_ALTERNATIVE = (
+    "Make every writer set the column explicitly first, then drop the default in a later release."
+)
+EXAMPLE_BAD = "ALTER TABLE users ALTER COLUMN created_at DROP DEFAULT;"
+EXAMPLE_OK = "ALTER TABLE users ALTER COLUMN created_at SET DEFAULT now();"
+
+
+def ban_drop_default(ctx: FileContext) -> Iterator[Violation]:
+    """Warn on DROP DEFAULT of a column of a pre-existing table."""
+    from pglast.enums import AlterTableType
+
+    for st, table, cmd in existing_table_commands(ctx):
+        if cmd.subtype == AlterTableType.AT_ColumnDefault and cmd.def_ is None:
+            yield Violation(
+                st,
+                f"dropping the default of {table}.{cmd.name} makes inserts that omit the column "
+                "store NULL or fail",
+                "make every writer set the column first, then drop the default",
+            )

@@ -1,0 +1,46 @@
+"""ban-drop-sequence: DROP SEQUENCE."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rally_gitops.lint.analysis import relname
+from rally_gitops.lint.facts import dropped
+from rally_gitops.lint.model import FileContext, Violation
+
+CODE = "ban-drop-sequence"
+SEVERITY = "warning"
+ENABLED = True
+SUMMARY = "DROP SEQUENCE of a sequence that existed before this migration"
+WHY = (
+    "Column defaults (nextval), functions and clients that still use the sequence fail on their "
+    "next insert or call; CASCADE silently removes the defaults that use it."
+)
+SAFE_ALTERNATIVE = (
+    "Remove every use of the sequence (defaults, functions, clients) in a release first, then "
+    "drop it in a later migration."
+)
+EXAMPLE_BAD = "DROP SEQUENCE invoice_number_seq;"
+EXAMPLE_OK = "CREATE SEQUENCE scratch_seq;\nDROP SEQUENCE scratch_seq;"
+
+
+def ban_drop_sequence(ctx: FileContext) -> Iterator[Violation]:
+    """Warn on DROP SEQUENCE of sequences this file did not create."""
+    from pglast import ast
+
+    created: set[str] = set()
+    for st in ctx.statements:
+        if isinstance(st.pg, ast.CreateSeqStmt):
+            name = relname(st.pg.sequence)
+            created.update({name, name.rpartition(".")[2]})
+        drop = dropped(st)
+        if drop is None or drop.kind != "sequence":
+            continue
+        names = [n for n in drop.names if n not in created]
+        if names:
+            yield Violation(
+                st,
+                f"DROP SEQUENCE {', '.join(names)} breaks the defaults and clients that still "
+                "draw numbers from it",
+                "remove every use of the sequence first and drop it in a later migration",
+            )

@@ -1,0 +1,36 @@
+"""ban-drop-type: DROP TYPE or DROP DOMAIN."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rally_gitops.lint.facts import dropped
+from rally_gitops.lint.model import FileContext, Violation
+
+CODE = "ban-drop-type"
+SEVERITY = "error"
+ENABLED = True
+SUMMARY = "DROP TYPE or DROP DOMAIN"
+WHY = (
+    "Dropping a type breaks every column, function and client that uses it (CASCADE drops "
+    "those columns and their data)."
+)
+SAFE_ALTERNATIVE = "Stop using the type in a release first, then drop it in a later migration."
+EXAMPLE_BAD = "DROP TYPE match_status;"
+EXAMPLE_OK = "CREATE TYPE match_result AS ENUM ('won', 'lost', 'draw');"
+
+HELP = "stop using the type in a release first and drop it in a later migration"
+
+
+def ban_drop_type(ctx: FileContext) -> Iterator[Violation]:
+    """Flag DROP TYPE or DROP DOMAIN."""
+    for st in ctx.statements:
+        drop = dropped(st)
+        if drop is None or drop.kind != "type":
+            continue
+        yield Violation(
+            st,
+            f"DROP {drop.kind.upper()} {', '.join(drop.names)} "
+            "breaks the columns, functions and clients that use it",
+            HELP,
+        )

@@ -1,0 +1,66 @@
+"""renaming-object: RENAME of a view, function, type, domain or sequence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rally_gitops.lint.analysis import dotted, relname
+from rally_gitops.lint.model import FileContext, Violation
+
+CODE = "renaming-object"
+SEVERITY = "warning"
+ENABLED = True
+SUMMARY = "RENAME of a view, materialized view, function, procedure, type, domain or sequence"
+WHY = (
+    "Clients, reports and function bodies refer to these objects by name: after the rename "
+    "they fail until they are updated. (Renaming an index or a constraint is not flagged: "
+    "clients rarely name them.) Tables, columns, schemas and enum values have their own rules."
+)
+SAFE_ALTERNATIVE = (
+    "Create the object under the new name (a view or wrapper function over the old one), move "
+    "clients, then drop the old name in a later release."
+)
+EXAMPLE_BAD = "ALTER VIEW active_users RENAME TO recent_users;"
+EXAMPLE_OK = "CREATE VIEW recent_users AS SELECT * FROM active_users;"
+_KINDS = {
+    "OBJECT_VIEW": "view",
+    "OBJECT_MATVIEW": "materialized view",
+    "OBJECT_FUNCTION": "function",
+    "OBJECT_PROCEDURE": "procedure",
+    "OBJECT_ROUTINE": "routine",
+    "OBJECT_TYPE": "type",
+    "OBJECT_DOMAIN": "domain",
+    "OBJECT_SEQUENCE": "sequence",
+}
+
+
+def renaming_object(ctx: FileContext) -> Iterator[Violation]:
+    """Warn on renames of objects clients call by name (pglast's RenameStmt: sqlglot only
+    parses a few of these)."""
+    from pglast import ast
+
+    for st in ctx.statements:
+        node = st.pg
+        if not isinstance(node, ast.RenameStmt):
+            continue
+        kind = _KINDS.get(getattr(node.renameType, "name", ""))
+        if kind is None:
+            continue
+        old = relname(node.relation) if node.relation is not None else _object_name(node.object)
+        yield Violation(
+            st,
+            f"renaming {kind} {old} to {node.newname} breaks every client that still uses the "
+            "old name",
+            "create the new name alongside the old one, move clients, then drop the old name",
+        )
+
+
+def _object_name(obj: Any) -> str:
+    from pglast import ast
+
+    if isinstance(obj, ast.ObjectWithArgs):
+        return dotted(obj.objname)
+    if isinstance(obj, ast.TypeName):
+        return dotted(obj.names)
+    return dotted(obj) if isinstance(obj, tuple) else ""

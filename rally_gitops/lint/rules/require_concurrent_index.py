@@ -1,0 +1,86 @@
+"""require-concurrent-index: CREATE INDEX without CONCURRENTLY on an existing table."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from rally_gitops.lint.analysis import is_new_table, relname, sg_table, sqlglot_for
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+
+CODE = "require-concurrent-index"
+SEVERITY = "error"
+ENABLED = True
+SUMMARY = "CREATE INDEX without CONCURRENTLY on an existing table"
+WHY = (
+    "A plain CREATE INDEX takes a SHARE lock on the table for the whole build: every INSERT, "
+    "UPDATE and DELETE waits until the index is finished, which on a large table means minutes of "
+    "failed or queued writes. An index on a table created earlier in the same file is fine: nobody "
+    "else can see that table yet, and so is CREATE INDEX ... ON ONLY a partitioned table (it "
+    "creates an empty parent index instantly; build each partition's index concurrently and "
+    "ATTACH it)."
+)
+SAFE_ALTERNATIVE = (
+    "Build the index with CREATE INDEX CONCURRENTLY in its own migration marked "
+    "`-- rally:no-transaction`; if the build fails, drop the INVALID index and retry."
+)
+EXAMPLE_BAD = "CREATE INDEX users_email_idx ON users (email);"
+EXAMPLE_OK = "-- rally:no-transaction\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);"
+# one to three dot-separated plain words, then the column list or USING method and the list
+_WORD = r"[A-Za-z_][A-Za-z0-9_]*"
+_PLAIN_NAME = re.compile(
+    rf"{_WORD}(?:\.{_WORD}){{0,2}}(?=\s*\(|\s+USING\s+{_WORD}\s*\()", re.IGNORECASE | re.ASCII
+)
+
+
+def require_concurrent_index(ctx: FileContext) -> Iterator[Violation]:
+    """Flag a non-concurrent CREATE INDEX on a table that existed before this file."""
+    for st in ctx.statements:
+        found = _index(st)
+        if found is None:
+            continue
+        table, concurrent = found
+        if concurrent or is_new_table(ctx, st, table):
+            continue
+        yield Violation(
+            st,
+            f"CREATE INDEX locks {table} against writes while the index builds",
+            "use CREATE INDEX CONCURRENTLY in a migration marked -- rally:no-transaction",
+        )
+
+
+def _index(st: AnalysedStatement) -> tuple[str, bool] | None:
+    """(table, CONCURRENTLY?) of a CREATE INDEX, from sqlglot's AST or else pglast's."""
+    from pglast import ast
+
+    # only CREATE INDEX, which pglast reads as an IndexStmt, can be sqlglot's Create INDEX; and
+    # on a plainly named table sqlglot can only agree with pglast, so it is not asked
+    tree = None if _plain(st) else sqlglot_for(st, (ast.IndexStmt,))
+    if tree is not None:
+        from sqlglot import exp
+
+        if isinstance(tree, exp.Create) and tree.kind == "INDEX":
+            table = tree.this.args.get("table") if isinstance(tree.this, exp.Index) else None
+            if isinstance(table, exp.Table):
+                return sg_table(table), bool(tree.args.get("concurrently"))
+
+    if isinstance(st.pg, ast.IndexStmt):
+        # ON ONLY a partitioned table creates an invalid index on the parent alone: instant.
+        # (sqlglot cannot parse ON ONLY, so this is always pglast's call.)
+        only = st.pg.relation is not None and not st.pg.relation.inh
+        return relname(st.pg.relation), bool(st.pg.concurrent) or only
+    return None
+
+
+def _plain(st: AnalysedStatement) -> bool:
+    """True for a CREATE INDEX without ONLY on a table named by plain ASCII words (``t``,
+    ``app.t``): sqlglot, when it parses it at all, reads the same lower-cased name and the same
+    CONCURRENTLY, so its tree cannot change the answer (quoted, escaped or non-ASCII names and
+    ON ONLY are left to it)."""
+    from pglast import ast
+
+    relation = getattr(st.pg, "relation", None) if isinstance(st.pg, ast.IndexStmt) else None
+    if relation is None or not relation.inh or not isinstance(relation.location, int):
+        return False
+    start = relation.location - st.pg_offset
+    return start > 0 and _PLAIN_NAME.match(st.sql, start) is not None

@@ -1,0 +1,36 @@
+"""require-concurrent-reindex: REINDEX without CONCURRENTLY."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rally_gitops.lint.model import FileContext, Violation
+
+CODE = "require-concurrent-reindex"
+SEVERITY = "error"
+ENABLED = True
+SUMMARY = "REINDEX without CONCURRENTLY"
+WHY = (
+    "A plain REINDEX blocks writes to the table (and reads that would use the index) while "
+    "every index is rebuilt. REINDEX CONCURRENTLY (PostgreSQL 12+) rebuilds without blocking."
+)
+SAFE_ALTERNATIVE = "Use REINDEX ... CONCURRENTLY in a migration marked `-- rally:no-transaction`."
+EXAMPLE_BAD = "REINDEX TABLE users;"
+EXAMPLE_OK = "-- rally:no-transaction\nREINDEX TABLE CONCURRENTLY users;"
+
+
+def require_concurrent_reindex(ctx: FileContext) -> Iterator[Violation]:
+    """Flag REINDEX without CONCURRENTLY (pglast's AST: sqlglot keeps REINDEX as a command)."""
+    from pglast import ast
+
+    for st in ctx.statements:
+        node = st.pg
+        if not isinstance(node, ast.ReindexStmt):
+            continue
+        if any((p.defname or "").lower() == "concurrently" for p in node.params or ()):
+            continue
+        yield Violation(
+            st,
+            "REINDEX blocks writes to the table while its indexes are rebuilt",
+            "use REINDEX ... CONCURRENTLY in a migration marked -- rally:no-transaction",
+        )

@@ -1,0 +1,103 @@
+"""setting-not-null: ALTER COLUMN ... SET NOT NULL on an existing table."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from rally_gitops.lint.analysis import existing_table_commands
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+
+CODE = "setting-not-null"
+SEVERITY = "error"
+ENABLED = True
+SUMMARY = "SET NOT NULL on a column of an existing table"
+WHY = (
+    "SET NOT NULL scans the whole table to prove there is no NULL while holding an ACCESS "
+    "EXCLUSIVE lock: every read and write of the table waits. From PostgreSQL 12 the scan is "
+    "skipped when a validated CHECK (column IS NOT NULL) constraint already proves it, so the "
+    "rule stays quiet when such a constraint was added (in an earlier migration of the same "
+    "directory or earlier in this file) and validated."
+)
+SAFE_ALTERNATIVE = (
+    "Migration 1: ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID. Migration 2: VALIDATE "
+    "CONSTRAINT c; ALTER COLUMN col SET NOT NULL; DROP CONSTRAINT c (PostgreSQL 12+)."
+)
+EXAMPLE_BAD = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;"
+# the earlier migration the OK example builds on (docs and tests write it first)
+EXAMPLE_HISTORY = (
+    "ALTER TABLE users ADD CONSTRAINT users_email_not_null\n"
+    "    CHECK (email IS NOT NULL) NOT VALID;"
+)
+EXAMPLE_OK = (
+    "ALTER TABLE users VALIDATE CONSTRAINT users_email_not_null;\n"
+    "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"
+    "ALTER TABLE users DROP CONSTRAINT users_email_not_null;"
+)
+
+
+def setting_not_null(ctx: FileContext) -> Iterator[Violation]:
+    """Flag SET NOT NULL on an existing table unless a validated NOT NULL check covers it."""
+    from pglast.enums import AlterTableType
+
+    for st, table, cmd in existing_table_commands(ctx):
+        if cmd.subtype != AlterTableType.AT_SetNotNull:
+            continue
+        if ctx.pg_version >= 12 and _proven(ctx, st, cmd.name or ""):
+            continue
+        yield Violation(
+            st,
+            f"SET NOT NULL on {table}.{cmd.name} blocks reads and writes of {table} while the "
+            "whole table is scanned",
+            "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET "
+            "NOT NULL (PostgreSQL 12+ skips the scan)",
+        )
+
+
+def _proven(ctx: FileContext, st: AnalysedStatement, column: str) -> bool:
+    """A validated CHECK (column IS NOT NULL) in an earlier migration of the directory or earlier
+    in this file: added without NOT VALID, or added NOT VALID and later validated."""
+    before = "\n".join(s.sql for s in ctx.statements[: st.index])
+    text = _history(ctx.migration.path.parent, ctx.migration.path.name) + "\n" + before
+    col = re.escape(column)
+    check = re.compile(
+        r'constraint\s+"?(\w+)"?\s+check\s*\(\s*\(?\s*"?' + col + r'"?\s+is\s+not\s+null\s*\)?\s*\)'
+        r"(\s+not\s+valid)?",
+        re.I,
+    )
+    for match in check.finditer(text):
+        if not match.group(2):
+            return True
+        name = re.escape(match.group(1))
+        if re.search(r'validate\s+constraint\s+"?' + name + r"\b", text, re.I):
+            return True
+    return False
+
+
+def _history(directory: Path, before: str) -> str:
+    """The up parts, without comments, of the migrations in ``directory`` sorting before
+    ``before``; cached while none of those files changes."""
+    try:
+        files = tuple(
+            (path, path.stat().st_mtime_ns)
+            for path in sorted(directory.glob("*.sql"))
+            if path.name < before
+        )
+    except OSError:
+        return ""
+    return _read_up_parts(files)
+
+
+@lru_cache(maxsize=16)
+def _read_up_parts(files: tuple[tuple[Path, int], ...]) -> str:
+    from rally_gitops.migrations import parse
+
+    texts = []
+    for path, _ in files:
+        try:
+            texts.append(re.sub(r"--[^\n]*", "", parse(path).up))
+        except Exception:  # noqa: BLE001 - a broken neighbour is reported by its own lint
+            continue
+    return "\n".join(texts)

@@ -1,0 +1,147 @@
+"""``rally-gitops validate [FILES...]``: replay migrations on a throwaway PostgreSQL (layer 4).
+
+The FILES (or, without any, the migrations new or changed against the base; outside a git
+repository, all of them) are the new ones: every older migration comes from a cached template
+database, then the new files are applied through the deploy engine and each one's rollback
+section is tried (round trip). See docs/validate.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rally_gitops.cli import load_config, load_migrations
+from rally_gitops.config import Config
+from rally_gitops.errors import ConfigError
+from rally_gitops.lint.model import Finding
+from rally_gitops.migrations import Migration
+
+FORMATS = ("text", "github", "json", "sarif")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "validate",
+        help="replay migrations on a throwaway PostgreSQL and report the first failure",
+        description=(
+            "Replay migrations on a throwaway PostgreSQL through the deploy engine. FILES (or, "
+            "without any, the migrations new or changed against the base; outside git, all) are "
+            "the new ones: older migrations come from a cached template database, then each new "
+            "file is applied and its rollback section tried (round trip). See docs/validate.md."
+        ),
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="the new migration files")
+    parser.add_argument("--base", metavar="REF", help="base ref without FILES (origin/main)")
+    parser.add_argument(
+        "--all", action="store_true", help="treat every migration as new (no cache, round trips)"
+    )
+    parser.add_argument(
+        "--no-round-trip", action="store_true", help="skip the rollback-then-reapply check"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    parser.set_defaults(
+        run=lambda a: validate(
+            load_config(a),
+            files=[Path(f) for f in a.files],
+            base=a.base,
+            all_files=a.all,
+            round_trip=not a.no_round_trip,
+            fmt=a.format,
+        )
+    )
+
+
+def validate(
+    config: Config,
+    *,
+    files: list[Path] | None = None,
+    base: str | None = None,
+    all_files: bool = False,
+    round_trip: bool = True,
+    fmt: str = "text",
+) -> int:
+    """Replay; print findings; exit 0 (warnings allowed), 1 on a failure, 2 on a usage error."""
+    from rally_gitops.replay import replay
+
+    migrations = load_migrations(config)
+    if not migrations:
+        print(f"no migrations in {config.migrations_dir}: nothing to replay", file=sys.stderr)
+        return 0
+    new = select_new(config, migrations, files or [], base=base, all_files=all_files)
+    result = replay(config, migrations, new, with_round_trip=round_trip)
+    code = print_findings(result.findings, fmt, files=len(new))
+    if fmt == "text":
+        cache = "cache hit" if result.cache_hit else "cache built"
+        source = (
+            f"{result.cached} from the template ({cache})" if result.template else "no template"
+        )
+        print(
+            f"replay on {result.server}: {source}, {result.applied} applied, "
+            f"{result.round_trips} round trip(s), "
+            f"{result.seconds:.2f}s" + ("" if code else ", ok"),
+            file=sys.stderr,
+        )
+    return code
+
+
+def select_new(
+    config: Config,
+    migrations: list[Migration],
+    files: list[Path],
+    *,
+    base: str | None = None,
+    all_files: bool = False,
+) -> list[Migration]:
+    """The migrations under test: FILES, else new/changed against the base, else all."""
+    from rally_gitops import git
+
+    by_path = {m.path.resolve(): m for m in migrations}
+    if all_files:
+        return list(migrations)
+    if files:
+        chosen = []
+        for file in files:
+            path = file.resolve()
+            if not path.exists() and not file.is_absolute():
+                path = (config.root / file).resolve()  # relative to -C DIR, like git -C
+            if path not in by_path:
+                if not path.is_file():
+                    raise ConfigError(f"{file}: no such file")
+                raise ConfigError(
+                    f"{file}: not a migration in {config.migrations_dir} (only *.sql files "
+                    "directly in the migrations directory are replayed)"
+                )
+            chosen.append(by_path[path])
+        return chosen
+    if not git.is_repository(config.root):
+        return list(migrations)
+    changed = {p.resolve() for p in git.changed_migrations(config, base)}
+    return [m for m in migrations if m.path.resolve() in changed]
+
+
+def print_findings(findings: list[Finding], fmt: str = "text", files: int = 0) -> int:
+    """Print findings in the linter's formats (``rally_gitops.lint.output``): text, GitHub
+    annotations, JSON or SARIF. Returns 1 when one is an error, else 0."""
+    from rally_gitops.lint import output
+
+    findings = sorted(findings, key=Finding.sort_key)
+    catalog = _catalog() if fmt == "sarif" else None
+    summary = output.summarise(findings, files)
+    sys.stdout.write(output.render(fmt, findings, summary, catalog))
+    sys.stdout.flush()
+    return 1 if summary.errors else 0
+
+
+def _catalog() -> dict[str, object]:
+    """The codes replay and history report, for SARIF's rule list."""
+    from rally_gitops.lint.checker import HISTORY_CODES
+    from rally_gitops.lint.settings import CodeInfo
+    from rally_gitops.replay_steps import FAILED, ROUND_TRIP
+
+    replay = (
+        CodeInfo(FAILED, "error", True, "a migration fails when replayed in order", "replay"),
+        CodeInfo(ROUND_TRIP, "warning", True, "rollback, then re-apply, fails", "replay"),
+    )
+    return {**HISTORY_CODES, **{info.code: info for info in replay}}

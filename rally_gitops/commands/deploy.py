@@ -32,6 +32,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="apply pending migrations older than the newest applied one",
     )
+    parser.add_argument(
+        "--no-backup",
+        action="store_true",
+        help="skip the backup before applying (refused for production unless allowed)",
+    )
     parser.set_defaults(
         run=lambda a: deploy(
             load_config(a),
@@ -39,6 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             yes=a.yes,
             dry_run=a.dry_run,
             allow_out_of_order=a.allow_out_of_order,
+            no_backup=a.no_backup,
         )
     )
 
@@ -52,10 +58,19 @@ def deploy(
     allow_out_of_order: bool = False,
     before_apply: BeforeApply | None = None,
     confirm_word: str = "YES",
+    no_backup: bool = False,
 ) -> int:
-    """Apply every pending migration of ``env`` in version order; exit 0, or raise on failure."""
+    """Apply every pending migration of ``env`` in version order; exit 0, or raise on failure.
+
+    A verified backup is the first step once the lock is held (``no_backup`` skips it where
+    allowed); a production deploy first passes the promotion guard (staging has it all).
+    """
+    from rally_gitops import backup, promotion
+    from rally_gitops.backup_settings import check_no_backup
+
     migrations = load_migrations(config)
     target = resolve(config, env)
+    check_no_backup(config, target.env, no_backup)
     with connect(target.url, autocommit=True, purpose="deploy") as conn:
         status = read_status(conn, config, migrations)
         refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
@@ -69,6 +84,7 @@ def deploy(
             out("dry run: nothing was applied")
             return 0
         if target.env.production:
+            promotion.check(config, target.env, status.pending)
             confirm(
                 f"About to apply {len(status.pending)} migration(s) to {target.label}.",
                 confirm_word,
@@ -81,6 +97,9 @@ def deploy(
             refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
             if before_apply is not None and status.pending:
                 before_apply(target, status)
+            if status.pending:
+                promotion.check(config, target.env, status.pending)
+                backup.backup_before_change(config, target, no_backup=no_backup, what="deploy")
             return _apply_all(conn, config, target, status.pending)
 
 

@@ -1,0 +1,54 @@
+"""``rally-gitops backups --env E``: the backups of an environment, newest first."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rally_gitops.cli import add_env, load_config, out
+from rally_gitops.config import Config
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("backups", help="list the backups of an environment")
+    add_env(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(run=lambda a: backups(load_config(a), a.env, as_json=a.json))
+
+
+def backups(config: Config, env: str, *, as_json: bool = False) -> int:
+    """Print name, kinds, size, age and captured ledger head of each backup; exit 0."""
+    from rally_gitops import backup_store
+    from rally_gitops.backup_settings import settings
+
+    config.environment(env)  # an unknown environment is a usage error, not an empty list
+    directory = settings(config).directory(config.root, env)
+    sets = list(reversed(backup_store.list_sets(directory, env)))
+    if as_json:
+        out(
+            json.dumps(
+                [{"name": s.stem, "directory": str(s.directory), **s.manifest} for s in sets],
+                indent=2,
+            )
+        )
+        return 0
+    print_backups(env, directory, sets)
+    return 0
+
+
+def print_backups(env: str, directory: object, sets: list) -> None:  # type: ignore[type-arg]
+    """The table of ``backups`` (also shown by ``rollback`` without a target)."""
+    from rally_gitops.backup_store import human_age, human_size
+
+    if not sets:
+        out(f"{env}: no backups in {directory}")
+        return
+    out(f"{env}: {len(sets)} backup(s) in {directory}, newest first")
+    out(f"  {'NAME':<44} {'KINDS':<12} {'SIZE':>9} {'AGE':>5}  LEDGER HEAD")
+    for item in sets:
+        kinds = "+".join(str(f.get("kind")) for f in item.files)
+        out(
+            f"  {item.stem:<44} {kinds:<12} {human_size(item.size):>9} "
+            f"{human_age(item.created_at):>5}  {item.head}"
+            + (f"  [{item.manifest['reason']}]" if item.manifest.get("reason") else "")
+        )

@@ -1,0 +1,94 @@
+"""``rally-gitops restore --env E BACKUP [--into URL]``: replace a database with a backup."""
+
+from __future__ import annotations
+
+import argparse
+
+from rally_gitops.cli import add_env, add_yes, confirm, load_config, out
+from rally_gitops.config import Config
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "restore", help="restore a backup (after a fresh backup of the current state)"
+    )
+    add_env(parser)
+    add_yes(parser)
+    parser.add_argument(
+        "backup",
+        metavar="BACKUP",
+        help="backup name (see `backups`), `latest`, or the path of its file",
+    )
+    parser.add_argument(
+        "--into",
+        metavar="URL",
+        help="restore into this database instead (e.g. a scratch one to inspect)",
+    )
+    parser.set_defaults(
+        run=lambda a: restore(load_config(a), a.env, a.backup, into=a.into, yes=a.yes)
+    )
+
+
+def restore(
+    config: Config, env: str, backup: str, *, into: str | None = None, yes: bool = False
+) -> int:
+    """Verify the backup, confirm by database name, back up the current state, then replay."""
+    from rally_gitops import backup_store
+    from rally_gitops.backup import take_backup
+    from rally_gitops.backup_settings import settings
+    from rally_gitops.db import Target, connect, resolve, validate_url
+    from rally_gitops.ledger import Ledger
+    from rally_gitops.lock import deploy_lock
+    from rally_gitops.pgtools import client_conn
+    from rally_gitops.restore import replay
+
+    opts = settings(config)
+    chosen = backup_store.find(opts.directory(config.root, env), env, backup)
+    backup_store.verify(chosen)
+    if into is not None:
+        validate_url(into, "--into")
+        target = Target(env=config.environment(env), url=into)
+    else:
+        target = resolve(config, env)
+    client = client_conn(target.url)
+    only_schema = chosen.path("full") is None
+    with connect(target.url, autocommit=True, purpose="restore") as conn:
+        database = str(conn.execute("SELECT current_database()").fetchone()[0])
+        confirm(
+            f"Restore {chosen.stem} (taken {chosen.created_at:%Y-%m-%d %H:%M} UTC, ledger head "
+            f"{chosen.head}) into database {database} at {client.shown}.\n"
+            f"Everything now in {database} is replaced"
+            + (" and its data is LOST: this backup holds the schema only." if only_schema else ".")
+            + ("" if into else " A backup of the current state is taken first."),
+            database,
+            yes=yes,
+        )
+        with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
+            undo = None
+            if into is None:
+                undo = take_backup(
+                    config,
+                    target,
+                    kinds=("full",),
+                    reason=f"before restore of {chosen.stem}",
+                    report=out,
+                )
+            out(f"Restoring {chosen.stem} into {database} (one transaction)...")
+            replay(
+                chosen,
+                target.url,
+                conn,
+                owners=into is None,
+                configured=opts.pg_dump,
+            )
+            ledger = Ledger(conn, config.ledger_schema)
+            if ledger.exists():
+                ledger.record_event(
+                    "restore",
+                    detail=f"restored backup {chosen.stem}"
+                    + (f"; state before it: backup {undo.stem}" if undo else ""),
+                )
+    out(f"Restored {chosen.stem} into {database} ({chosen.head}).")
+    if undo is not None:
+        out(f"To undo: rally-gitops restore --env {env} {undo.stem}")
+    return 0

@@ -1,0 +1,1 @@
+"""Templates that ``rally-gitops init`` writes (package data)."""

@@ -1,0 +1,1 @@
+"""Workflow templates for ``rally-gitops init`` (package data)."""

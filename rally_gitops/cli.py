@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,11 +58,27 @@ def load_migrations(config: Config) -> list[Migration]:
     return discover(config.migrations_dir)
 
 
+_CONFIRMED: set[str] = set()
+
+
+@contextlib.contextmanager
+def confirmed(word: str) -> Iterator[None]:
+    """Inside this block ``confirm(..., word)`` passes: the user already typed ``word`` for the
+    whole operation (``release`` asks once, then runs ``deploy``, which would ask again)."""
+    _CONFIRMED.add(word)
+    try:
+        yield
+    finally:
+        _CONFIRMED.discard(word)
+
+
 def confirm(prompt: str, word: str, *, yes: bool) -> None:
     """Ask the user to type ``word``; ``yes`` skips it, but only in CI or without a terminal.
 
     Raises ``RallyError`` (exit 1) when the answer is anything else or stdin is closed.
     """
+    if word in _CONFIRMED:
+        return
     interactive = sys.stdin is not None and sys.stdin.isatty()
     if yes:
         if interactive and not env_flag("CI"):

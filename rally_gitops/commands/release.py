@@ -1,0 +1,254 @@
+"""``rally-gitops release --env E``: check → backup + schema → application → health → smoke.
+
+Schema first, application after it: the migrations must be compatible with the running
+application (expand/contract), so the new code only starts once its schema is there. A failing
+step stops the chain; the report says what was done and how to undo it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rally_gitops.cli import add_env, add_yes, confirm, confirmed, load_config, out
+from rally_gitops.config import Config
+from rally_gitops.db import Target, connect, resolve
+from rally_gitops.errors import DeployError, RallyError
+from rally_gitops.redact import scrub
+from rally_gitops.steps import run_step
+
+if TYPE_CHECKING:
+    from rally_gitops.migrations import Migration
+    from rally_gitops.release import AppDeploy
+
+PRODUCTION_WORD = "PRODUCTION"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "release", help="deploy schema then application, wait until healthy, smoke-test"
+    )
+    add_env(parser)
+    add_yes(parser)
+    parser.add_argument(
+        "--no-backup",
+        action="store_true",
+        help="skip the backup before the schema deploy (refused for production unless allowed)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="run the check, show the plan, change nothing"
+    )
+    parser.set_defaults(
+        run=lambda a: release(
+            load_config(a), a.env, yes=a.yes, no_backup=a.no_backup, dry_run=a.dry_run
+        )
+    )
+
+
+@dataclass
+class Progress:
+    """What this release has done so far: the basis of the rollback advice."""
+
+    env: str
+    applied: list[str] = field(default_factory=list)
+    backups: list[str] = field(default_factory=list)
+    app: str = "not changed"  # "not changed", "failed to start" or "triggered"
+    done: list[str] = field(default_factory=list)
+
+
+def release(
+    config: Config, env: str, *, yes: bool = False, no_backup: bool = False, dry_run: bool = False
+) -> int:
+    """Run the release chain for ``env``; exit 0, or raise naming the failed step."""
+    from rally_gitops import release as release_mod
+    from rally_gitops import smoke as smoke_mod
+    from rally_gitops.commands.check import check_one
+    from rally_gitops.commands.deploy import deploy
+
+    # every configuration problem (exit 2) surfaces before anything runs
+    app = release_mod.resolve(config, env)
+    if app.smoke:
+        smoke_mod.http_probes(config, env)
+    target = resolve(config, env)
+    progress = Progress(env)
+    pending: list[Migration] = []
+    out(f"Release to {target.label}, commit {(app.sha or 'unknown')[:12]}")
+    out(f"  application deploy: {app.trigger}")
+
+    def check() -> str:
+        from rally_gitops import promotion
+
+        line = check_one(config, env)
+        pending[:] = _pending(config, target)
+        if target.env.production:
+            # refused before the confirmation is asked for, not after it
+            promotion.check(config, target.env, pending)
+        return f"{line.removeprefix('ok, ')}; {len(pending)} migration(s) pending"
+
+    def schema() -> str:
+        before = _applied(config, target)
+        backups_before = _backups(config, env)
+        try:
+            with confirmed(PRODUCTION_WORD):  # confirmed once for the whole release, below
+                deploy(config, env, yes=yes, confirm_word=PRODUCTION_WORD, no_backup=no_backup)
+        finally:
+            after = _applied(config, target, default=before)
+            progress.applied = [after[v] for v in sorted(set(after) - set(before))]
+            progress.backups = [b for b in _backups(config, env) if b not in backups_before]
+        backup = f", backup {progress.backups[-1]}" if progress.backups else ""
+        return f"{len(progress.applied)} migration(s) applied{backup}"
+
+    def application() -> str:
+        if app.hook_url or app.command:
+            progress.app = "failed to start"
+        summary = release_mod.trigger(app, config, out)
+        if app.hook_url or app.command:
+            progress.app = "triggered"
+        return summary
+
+    def smoke() -> str:
+        if not app.smoke:
+            return "skipped (smoke = false)"
+        results = smoke_mod.run(config, env, report=out)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            names = ", ".join(f"{r.kind} {r.name}" for r in failed)
+            raise DeployError(f"{len(failed)} of {len(results)} smoke check(s) failed: {names}")
+        return f"all {len(results)} check(s) passed"
+
+    steps: list[tuple[str, Callable[[], str]]] = [
+        ("check", check),
+        ("backup + deploy schema", schema),
+        ("deploy application", application),
+        ("wait for health", lambda: release_mod.wait_healthy(app, out)),
+        ("smoke", smoke),
+    ]
+    for number, (title, func) in enumerate(steps, 1):
+        if number == 2 and dry_run:
+            _print_plan(config, env, app, pending)
+            return 0
+        if number == 2 and target.env.production:
+            confirm(
+                f"About to release commit {(app.sha or 'unknown')[:12]} to PRODUCTION "
+                f"({target.shown}): {len(pending)} migration(s), then the application "
+                f"({app.trigger}).",
+                PRODUCTION_WORD,
+                yes=yes,
+            )
+        try:
+            summary = run_step(number, len(steps), title, func)
+        except RallyError as exc:
+            _report_failure(progress, number, len(steps), title, exc)
+            raise RallyError(
+                f"release to {env} stopped at step {number}/{len(steps)} ({title}): {exc}",
+                exit_code=exc.exit_code,
+            ) from None
+        progress.done.append(f"{title}: {summary}")
+    out(f"Release to {env} done: {'; '.join(progress.done[1:])}")
+    return 0
+
+
+def _print_plan(config: Config, env: str, app: AppDeploy, pending: list[Migration]) -> None:
+    from rally_gitops import smoke as smoke_mod
+
+    out("Dry run, nothing was changed. The release would:")
+    names = "".join(f"\n      {m.filename}" for m in pending)
+    out(f"  2. back up {env}, then apply {len(pending)} migration(s){names}")
+    out(f"  3. deploy the application: {app.trigger}")
+    if app.health is None:
+        out("  4. not wait for a health URL (none configured)")
+    else:
+        wanted = (
+            f", until {app.health.json_field} = {app.health.expect}"
+            if app.health.json_field
+            else ""
+        )
+        out(f"  4. poll {app.health.name} for up to {app.health.deadline:g}s{wanted}")
+    if not app.smoke:
+        out("  5. skip the smoke tests (smoke = false)")
+        return
+    sql = len(list(smoke_mod.checks_dir(config).glob("*.sql")))
+    http = len(smoke_mod.http_probes(config, env))
+    out(f"  5. smoke-test {env}: the ledger, {sql} SQL check(s), {http} HTTP check(s)")
+
+
+def _report_failure(
+    progress: Progress, number: int, total: int, title: str, exc: RallyError
+) -> None:
+    env = progress.env
+
+    def say(line: str) -> None:  # the error text may quote a URL or a response body
+        out(scrub(line))
+
+    say(f"Release to {env} FAILED at step {number}/{total} ({title}): {exc}")
+    say("What was done:")
+    for line in progress.done or ["nothing"]:
+        say(f"  - {line}")
+    say("How to roll back:")
+    if progress.app == "triggered":
+        say(
+            "  - the application deploy was triggered: roll the application back on its "
+            "platform first (redeploy the previous release)"
+        )
+    elif progress.app == "failed to start":
+        say(
+            "  - the application deploy did not start cleanly: check on its platform that the "
+            "previous release still runs"
+        )
+    else:
+        say("  - the application was not changed")
+    if progress.applied:
+        steps = len(progress.applied)
+        say(f"  - the schema: {steps} migration(s) applied by this release:")
+        for name in progress.applied:
+            say(f"      {name}")
+        say(
+            f"    undo them with their rollback sections: rally-gitops rollback --env {env} "
+            f"--steps {steps}"
+        )
+        if progress.backups:
+            say(
+                f"    or restore the backup taken before: rally-gitops restore --env {env} "
+                f"{progress.backups[-1]}"
+            )
+        if progress.app == "triggered":
+            say("    (roll the application back before the schema it may already depend on)")
+    else:
+        say("  - the schema was not changed by this release")
+
+
+def _applied(
+    config: Config, target: Target, default: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Version → name of every migration in the ledger (empty when there is no ledger yet)."""
+    from rally_gitops.ledger import Ledger
+
+    try:
+        with connect(target.url, autocommit=True, purpose="release") as conn:
+            ledger = Ledger(conn, config.ledger_schema)
+            rows = ledger.applied() if ledger.exists() else {}
+            return {version: row.name for version, row in rows.items()}
+    except RallyError:
+        if default is None:
+            raise
+        return dict(default)
+
+
+def _pending(config: Config, target: Target) -> list[Migration]:
+    from rally_gitops.cli import load_migrations
+    from rally_gitops.engine import read_status, refuse_unsafe
+
+    with connect(target.url, autocommit=True, purpose="release") as conn:
+        status = read_status(conn, config, load_migrations(config))
+    refuse_unsafe(status, allow_out_of_order=False, env=target.env.name)
+    return status.pending
+
+
+def _backups(config: Config, env: str) -> list[str]:
+    """Names of the backups of ``env``, oldest first."""
+    from rally_gitops import backup, backup_store
+
+    directory = backup.settings(config).directory(config.root, env)
+    return [s.stem for s in backup_store.list_sets(directory, env)]

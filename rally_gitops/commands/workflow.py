@@ -1,0 +1,207 @@
+"""``rally-gitops workflow``: the guided path from a laptop to staging and then production.
+
+status of every environment → lint and validate what staging has pending → deploy staging (with
+its backup) → smoke staging → offer production (typed ``YES``) → smoke production.
+``--auto`` does the staging half without questions; ``--production`` goes on to production with
+the typed confirmation (``--yes`` in CI). Questions are read from stdin; end of input means no.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from rally_gitops.cli import add_yes, confirm, confirmed, load_config, load_migrations, out
+from rally_gitops.config import Config
+from rally_gitops.errors import ConfigError, RallyError
+
+STAGING, PRODUCTION = "staging", "production"
+PRODUCTION_WORD = "YES"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "workflow", help="guided: status, lint/validate, staging, smoke, then production"
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--auto", action="store_true", help="staging only, no questions")
+    mode.add_argument(
+        "--production",
+        action="store_true",
+        help="staging then production without questions, except the typed confirmation",
+    )
+    add_yes(parser)
+    parser.set_defaults(
+        run=lambda a: workflow(load_config(a), auto=a.auto, production=a.production, yes=a.yes)
+    )
+
+
+def workflow(
+    config: Config, *, auto: bool = False, production: bool = False, yes: bool = False
+) -> int:
+    """Walk through the release path; 0 when done or stopped by choice, 1 when a step failed."""
+    from rally_gitops.commands.deploy import deploy
+    from rally_gitops.commands.smoke import smoke
+
+    if yes and not production:
+        raise ConfigError("--yes only applies with --production (the production confirmation)")
+    if yes:
+        # refuse --yes at a terminal now, not after staging has been deployed
+        confirm("", PRODUCTION_WORD, yes=True)
+    interactive = not (auto or production)
+    staging_env = config.environment(STAGING)
+    if not os.environ.get(staging_env.url_env):
+        raise ConfigError(
+            f"the workflow deploys to staging first: set {staging_env.url_env} "
+            "(and DATABASE_PUBLIC_URL for production)"
+        )
+    prod_env = config.environment(PRODUCTION)
+    has_production = bool(os.environ.get(prod_env.url_env))
+    total = 6
+
+    _header(1, total, "status of every environment")
+    _show_status(config, [STAGING, PRODUCTION] if has_production else [STAGING])
+    pending = _pending(config, STAGING)
+
+    _header(2, total, "lint and validate the migrations staging has pending")
+    if not pending:
+        out("nothing pending on staging: skipped")
+    elif not _lint_and_validate(config, pending, interactive=interactive):
+        out("Stopped before staging: fix the findings above, then run the workflow again.")
+        return 1
+
+    _header(3, total, "deploy to staging (a verified backup first)")
+    if not pending:
+        out("staging is up to date")
+    elif interactive and not ask(f"Deploy {len(pending)} migration(s) to staging?"):
+        out("Stopped before staging: nothing was deployed.")
+        return 0
+    else:
+        deploy(config, STAGING)
+
+    # database checks only: the workflow deploys the schema, not the application, so an HTTP
+    # check expecting the new commit cannot pass yet (`rally-gitops release` runs those)
+    _header(4, total, "smoke-test staging (database)")
+    if smoke(config, STAGING, db_only=True) != 0:
+        out("Stopped: staging failed its smoke tests, so production is not offered.")
+        return 1
+
+    _header(5, total, "production")
+    if auto:
+        out("--auto: production is left alone. Promote with `rally-gitops workflow --production`.")
+        return 0
+    if not has_production:
+        out(f"production is not configured ({prod_env.url_env} is not set): done after staging.")
+        return 0
+    prod_pending = _pending(config, PRODUCTION)
+    if not prod_pending:
+        out("production is up to date")
+    else:
+        from rally_gitops.db import resolve
+
+        names = "".join(f"\n  {name}" for name in prod_pending)
+        where = resolve(config, PRODUCTION).shown
+        prompt = f"Deploy {len(prod_pending)} migration(s) to PRODUCTION ({where}):{names}"
+        if interactive:
+            if not ask_word(prompt, PRODUCTION_WORD):
+                out("Production skipped: nothing was deployed there.")
+                return 0
+        else:
+            confirm(prompt, PRODUCTION_WORD, yes=yes)
+        with confirmed(PRODUCTION_WORD):  # typed once above; deploy would ask again
+            deploy(config, PRODUCTION, yes=yes)
+
+    _header(6, total, "validate production (database smoke tests)")
+    if smoke(config, PRODUCTION, db_only=True) != 0:
+        out(
+            "Production failed its smoke tests. See `rally-gitops rollback --env production` "
+            "and `rally-gitops backups --env production` for the ways back."
+        )
+        return 1
+    out("Workflow done: staging and production are deployed and pass their smoke tests.")
+    return 0
+
+
+def ask(question: str) -> bool:
+    """A yes/no question on stderr, answered on stdin; no answer (end of input) is no."""
+    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
+    if not answer:
+        print("(no answer: no)", file=sys.stderr)
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def ask_word(prompt: str, word: str) -> bool:
+    """True when the user types exactly ``word``; anything else or end of input is no."""
+    print(
+        f"{prompt}\nType {word} to continue (anything else skips): ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
+    if not answer:
+        print("(no answer: no)", file=sys.stderr)
+    return answer.strip() == word
+
+
+def run_subcommand(config: Config, argv: Sequence[str]) -> int:
+    """Run another rally-gitops command in this process (its own output, its exit code)."""
+    from rally_gitops.main import main
+
+    try:
+        return main(["-C", str(config.root), *argv])
+    except SystemExit as exc:  # argparse rejected the arguments
+        return exc.code if isinstance(exc.code, int) else 2
+
+
+def _lint_and_validate(config: Config, files: list[str], *, interactive: bool) -> bool:
+    from rally_gitops.main import command_modules
+
+    available = command_modules()
+    paths = [str(config.migrations_dir / name) for name in files]
+    for command in ("lint", "validate"):
+        if command not in available:
+            out(
+                f"{command}: not available in this installation (no `rally-gitops {command}`), "
+                "skipped"
+            )
+            continue
+        out(f"$ rally-gitops {command} {' '.join(files)}")
+        code = run_subcommand(config, [command, *paths])
+        if code == 0:
+            out(f"{command}: ok")
+            continue
+        out(f"{command}: FAILED (exit {code})")
+        if not (interactive and ask(f"{command} failed. Deploy to staging anyway?")):
+            return False
+    return True
+
+
+def _show_status(config: Config, envs: list[str]) -> None:
+    from rally_gitops.commands.status import status
+
+    for name in envs:
+        try:
+            status(config, envs=[name], as_json=False)
+        except RallyError as exc:
+            if name == STAGING:
+                raise
+            out(f"{name}: {exc}")
+
+
+def _pending(config: Config, env: str) -> list[str]:
+    from rally_gitops.db import connect, resolve
+    from rally_gitops.engine import read_status
+
+    target = resolve(config, env)
+    with connect(target.url, autocommit=True, purpose="workflow") as conn:
+        result = read_status(conn, config, load_migrations(config))
+    return [m.filename for m in result.pending]
+
+
+def _header(number: int, total: int, title: str) -> None:
+    out()
+    out(f"== {number}/{total} {title} ==")

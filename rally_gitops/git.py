@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from rally_gitops.config import Config
@@ -48,7 +49,8 @@ class Commit:
         return f'{self.short} ("{self.subject}")'
 
 
-def _gitpython():  # type: ignore[no-untyped-def]  # the ``git`` package, imported on first use
+def _gitpython() -> ModuleType:
+    """The ``git`` package (gitpython), imported on first use."""
     # "quiet": a missing git executable must not fail the import; the first command that needs
     # it raises GitCommandNotFound, which _translated turns into a RallyError. Read only by the
     # import, so it is not left behind for child processes.
@@ -96,8 +98,6 @@ def _translated(command: str) -> Iterator[None]:
     except git.exc.GitCommandError as exc:
         stderr = str(exc.stderr).strip().removeprefix("stderr: '").removesuffix("'").strip()
         reason = (stderr.splitlines() or [f"exit code {exc.status}"])[-1]
-        if "not a git repository" in reason:
-            raise NotARepository(f"{reason.removeprefix('fatal: ')}") from None
         raise RallyError(f"git {command} failed: {reason.removeprefix('fatal: ')}") from None
 
 
@@ -277,8 +277,8 @@ def index_blobs(config: Config) -> dict[str, str]:
     try:
         index = git.IndexFile(repo, os.path.abspath(index_file) if index_file else None)
         entries = sorted((path, stage, entry) for (path, stage), entry in index.entries.items())
-    except (AssertionError, ValueError):
-        # index format 4 (feature.manyFiles) or an extension gitpython cannot read: ask git
+    except Exception:  # noqa: BLE001 - AssertionError, ValueError, struct.error...
+        # index format 4 (feature.manyFiles), a split or sparse index: git's answer is the truth
         return _index_blobs_cli(repo, spec)
     return {
         Path(path).name: entry.hexsha

@@ -1,0 +1,136 @@
+"""The gitpython-backed helpers of ``rally_gitops.git``, against real repositories in temp dirs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rally_gitops import config as config_mod
+from rally_gitops import git
+from rally_gitops.errors import RallyError
+
+FIRST = "20240101_000000_create_teams.sql"
+SECOND = "20240102_000000_create_users.sql"
+
+
+def gitc(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    ).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """Two commits on `main`, one migration each."""
+    root = tmp_path / "repo"
+    (root / "migrations").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.rally_gitops.lint]\nbase = "main"\n', encoding="utf-8"
+    )
+    gitc(root, "init", "-q", "-b", "main")
+    for name, subject in ((FIRST, "Add teams"), (SECOND, "Add users\n\nwith a body")):
+        (root / "migrations" / name).write_text(f"-- Migration: {name[:-4]}\nSELECT 1;\n")
+        gitc(root, "add", ".")
+        gitc(root, "commit", "-q", "-m", subject)
+    return root
+
+
+def test_trees_index_and_blobs_match_git(repo: Path) -> None:
+    cfg = config_mod.load(repo)
+    head = git.resolve(repo, "HEAD")
+    assert head == gitc(repo, "rev-parse", "HEAD").strip()
+    blobs = git.tree_blobs(cfg, head or "")
+    assert blobs == git.index_blobs(cfg)
+    assert blobs[FIRST] == gitc(repo, "rev-parse", f"HEAD:migrations/{FIRST}").strip()
+    contents = git.read_blobs(cfg, [*blobs.values(), "0" * 40])
+    assert contents[blobs[SECOND]] == (repo / "migrations" / SECOND).read_bytes()
+    assert "0" * 40 not in contents  # a missing blob is left out, not an error
+    assert git.tree_blobs(cfg, git.resolve(repo, "HEAD~1") or "") == {FIRST: blobs[FIRST]}
+
+
+def test_added_in_names_commit_short_sha_and_subject(repo: Path) -> None:
+    cfg = config_mod.load(repo)
+    added = git.committed_migrations(cfg)
+    assert added[SECOND].short == gitc(repo, "rev-parse", "--short", "HEAD").strip()
+    assert added[SECOND].subject == "Add users"
+    assert added[FIRST].subject == "Add teams"
+
+
+def test_ref_syntax_gitpython_lacks_falls_back_to_git(repo: Path) -> None:
+    first, second = gitc(repo, "rev-parse", "HEAD~1", "HEAD").split()
+    gitc(repo, "checkout", "-q", "-b", "feature")
+    assert git.resolve(repo, "HEAD@{now}") == second  # gitpython: NotImplementedError
+    assert git.resolve(repo, "@{-1}") == second  # gitpython: IndexError; git: "main"
+    assert git.resolve(repo, "HEAD~1") == first
+    assert git.resolve(repo, "no-such-branch") is None
+    assert git.resolve(repo, "--all") is None
+
+
+def test_hook_index_named_by_git_index_file_is_read(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `git commit FILE` runs hooks against a temporary index named by GIT_INDEX_FILE
+    temp_index = repo / ".git" / "temp-index"
+    env = {"GIT_INDEX_FILE": str(temp_index)}
+    gitc(repo, "read-tree", "HEAD", env=env)
+    (repo / "migrations" / FIRST).write_text("-- changed\n")
+    gitc(repo, "update-index", "--add", f"migrations/{FIRST}", env=env)
+    staged = gitc(repo, "ls-files", "-s", f"migrations/{FIRST}", env=env).split()[1]
+    cfg = config_mod.load(repo)
+    monkeypatch.setenv("GIT_INDEX_FILE", str(temp_index))
+    assert git.index_blobs(cfg)[FIRST] == staged
+    monkeypatch.delenv("GIT_INDEX_FILE")
+    assert git.index_blobs(cfg)[FIRST] != staged
+
+
+def test_index_format_4_is_read_through_git(repo: Path) -> None:
+    cfg = config_mod.load(repo)
+    before = git.index_blobs(cfg)
+    gitc(repo, "update-index", "--index-version", "4")  # gitpython reads only versions 1-3
+    assert git.index_blobs(cfg) == before
+
+
+def test_changed_migrations_lists_staged_unstaged_and_untracked(repo: Path) -> None:
+    gitc(repo, "checkout", "-q", "-b", "feature")
+    cfg = config_mod.load(repo)
+    assert git.changed_migrations(cfg) == []
+    (repo / "migrations" / FIRST).write_text("-- edited\n")
+    new = repo / "migrations" / "20240103_000000_new.sql"
+    new.write_text("SELECT 1;\n")
+    assert [p.name for p in git.changed_migrations(cfg)] == [FIRST, new.name]
+
+
+def test_bare_repository_and_git_dir_are_no_work_tree(repo: Path, tmp_path: Path) -> None:
+    gitc(tmp_path, "init", "-q", "--bare", "bare.git")
+    assert not git.is_repository(tmp_path / "bare.git")
+    assert not git.is_repository(repo / ".git")
+    assert git.is_repository(repo / "migrations")
+
+
+@pytest.mark.parametrize("refresh", ["quiet", "error"])
+def test_missing_git_executable_is_a_clear_error(repo: Path, refresh: str) -> None:
+    hook = Path(sys.executable).parent / "rally-migration-history"
+    proc = subprocess.run(
+        [str(hook), f"migrations/{FIRST}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": str(repo / "no-bin"), "GIT_PYTHON_REFRESH": refresh},
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot run git" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_not_a_repository_raises_the_rally_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    with pytest.raises(RallyError, match="not inside a git repository"):
+        git.committed_migrations(config_mod.load(tmp_path))

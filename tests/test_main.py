@@ -1,0 +1,59 @@
+"""CLI start-up: only the named command's module is imported, the rest behaves as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run_process
+
+from rally_gitops.main import build_parser, command_modules, command_word
+
+
+@pytest.mark.parametrize(
+    ("argv", "word"),
+    [
+        (["status", "--env", "staging"], "status"),
+        (["-C", "status", "deploy", "--env", "local"], "deploy"),
+        (["--project", "/x", "ledger", "export"], "ledger"),
+        (["--project=/x", "plan"], "plan"),
+        (["-h", "status"], None),
+        (["--help"], None),
+        (["--version"], None),
+        ([], None),
+    ],
+)
+def test_command_word(argv: list[str], word: str | None) -> None:
+    assert command_word(argv) == word
+
+
+def test_parser_for_one_command_registers_only_that_command() -> None:
+    sub = build_parser("status")._subparsers._group_actions[0]  # type: ignore[union-attr]
+    assert list(sub.choices) == ["status"]
+
+
+def test_unknown_word_gets_the_whole_parser() -> None:
+    sub = build_parser("nosuch")._subparsers._group_actions[0]  # type: ignore[union-attr]
+    assert set(command_modules()) <= set(sub.choices)
+
+
+def test_unknown_command_lists_every_command(project: Path) -> None:
+    result = run_process(["nosuch"], cwd=project)
+    assert result.code == 2
+    assert "invalid choice: 'nosuch'" in result.err
+    for name in ("deploy", "status", "plan"):
+        assert f"'{name}'" in result.err
+
+
+def test_project_option_before_the_command(project: Path, tmp_path: Path) -> None:
+    """``-C DIR`` takes a value: a directory named like a command is not the command."""
+    result = run_process(["-C", str(project), "new", "add widgets"], cwd=tmp_path)
+    assert result.code == 0, result.text
+    assert list((project / "migrations").glob("*_add_widgets.sql"))
+
+
+def test_top_level_help_lists_every_command(project: Path) -> None:
+    result = run_process(["--help"], cwd=project)
+    assert result.code == 0
+    for name in ("deploy", "status", "check", "baseline", "repair"):
+        assert name in result.out

@@ -14,6 +14,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -210,20 +211,11 @@ def _ledger_head(conn: Any, schema: str) -> dict[str, Any]:
 
 
 def _short_sha(root: Path) -> str:
-    sha = os.environ.get("GITHUB_SHA", "")
-    if not sha:
-        try:
-            proc = subprocess.run(
-                ["git", "-C", str(root), "rev-parse", "HEAD"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                stdin=subprocess.DEVNULL,
-            )
-            sha = proc.stdout.strip() if proc.returncode == 0 else ""
-        except (OSError, subprocess.TimeoutExpired):
-            sha = ""
-    return sha[:7] if sha else "nogit"
+    """Seven hex digits of the commit for the file name (anything else is no name part)."""
+    from rally_gitops.git import head_sha
+
+    sha = (head_sha(root) or "").lower()
+    return sha[:7] if re.fullmatch(r"[0-9a-f]{7,64}", sha) else "nogit"
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -101,6 +101,31 @@ def _translated(command: str) -> Iterator[None]:
         raise RallyError(f"git {command} failed: {reason.removeprefix('fatal: ')}") from None
 
 
+def head_sha(root: Path) -> str | None:
+    """The commit being deployed: ``GIT_SHA``, else ``GITHUB_SHA`` (Actions), else HEAD of ``root``.
+
+    A plain ``git rev-parse`` rather than gitpython: it is on every deploy's path, and importing
+    gitpython would cost more than the call.
+    """
+    import subprocess
+
+    for name in ("GIT_SHA", "GITHUB_SHA"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--verify", "--quiet", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (proc.stdout.strip() or None) if proc.returncode == 0 else None
+
+
 def is_repository(root: Path) -> bool:
     """True when ``root`` is inside a git work tree."""
     try:

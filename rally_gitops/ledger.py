@@ -15,7 +15,6 @@ import datetime as dt
 import getpass
 import os
 import socket
-import subprocess
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -120,7 +119,10 @@ class Context:
 def context() -> Context:
     """The actor (GitHub actor or user@host), the commit and the CI run URL, if any."""
     actor = os.environ.get("GITHUB_ACTOR") or f"{_user()}@{socket.gethostname()}"
-    sha = os.environ.get("GITHUB_SHA") or _git_head()
+    from rally_gitops.config import find_root
+    from rally_gitops.git import head_sha
+
+    sha = head_sha(find_root())
     run_url = None
     if os.environ.get("GITHUB_RUN_ID") and os.environ.get("GITHUB_REPOSITORY"):
         server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
@@ -276,17 +278,3 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return f"uid{os.getuid()}"
-
-
-def _git_head() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,22 +26,9 @@ MAX_BACKOFF = 10.0
 
 def current_commit(root: Path) -> str | None:
     """The commit being deployed: ``GIT_SHA``, else ``GITHUB_SHA`` (Actions), else git HEAD."""
-    for name in ("GIT_SHA", "GITHUB_SHA"):
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    try:
-        proc = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
+    from rally_gitops.git import head_sha
+
+    return head_sha(root)
 
 
 def expand(text: str, *, where: str, root: Path) -> str:

@@ -134,3 +134,17 @@ def test_not_a_repository_raises_the_rally_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
     with pytest.raises(RallyError, match="not inside a git repository"):
         git.committed_migrations(config_mod.load(tmp_path))
+
+
+def test_head_sha_prefers_the_ci_variables_then_head(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head = gitc(repo, "rev-parse", "HEAD").strip()
+    assert git.head_sha(repo) == head
+    monkeypatch.setenv("GITHUB_SHA", "a" * 40)
+    assert git.head_sha(repo) == "a" * 40
+    monkeypatch.setenv("GIT_SHA", "b" * 40)
+    assert git.head_sha(repo) == "b" * 40
+    monkeypatch.delenv("GIT_SHA")
+    monkeypatch.delenv("GITHUB_SHA")
+    assert git.head_sha(tmp_path / "not-a-repo") is None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -100,3 +103,28 @@ def history(url: str, schema: str = "rally_gitops") -> list[tuple[str, str | Non
                 f"SELECT event, version, blocking FROM {schema}.history ORDER BY id"
             )
         ]
+
+
+def start_deploy(project: Path, url: str) -> subprocess.Popen[str]:
+    """``rally-gitops deploy --env staging --no-backup`` of ``project`` as a real process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
+    env["DATABASE_STAGING_URL"] = url
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rally_gitops",
+            "-C",
+            str(project),
+            "deploy",
+            "--env",
+            "staging",
+            "--no-backup",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        bufsize=1,
+    )

@@ -2,44 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import psycopg
 
-from testing.migration_files import generate_tables, history, ledger_rows, make_project, tables
+from testing.migration_files import (
+    generate_tables,
+    history,
+    ledger_rows,
+    make_project,
+    start_deploy,
+    tables,
+)
 
 ROUNDS = 15
 MIGRATIONS = 40
-
-
-def start_deploy(project: Path, url: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
-    env["DATABASE_STAGING_URL"] = url
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rally_gitops",
-            "-C",
-            str(project),
-            "deploy",
-            "--env",
-            "staging",
-            "--no-backup",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        bufsize=1,
-    )
 
 
 def wait_for_backends_to_go(url: str, timeout: float = 30) -> None:

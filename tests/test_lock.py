@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -14,32 +11,15 @@ import pytest
 
 from rally_gitops.errors import DeployError
 from rally_gitops.lock import deploy_lock, holder, lock_key
-from testing.migration_files import generate_tables, history, ledger_rows, make_project
+from testing.migration_files import (
+    generate_tables,
+    history,
+    ledger_rows,
+    make_project,
+    start_deploy,
+)
 
 ROUNDS = 10
-
-
-def deploy_process(project: Path, url: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_")}
-    env["DATABASE_STAGING_URL"] = url
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rally_gitops",
-            "-C",
-            str(project),
-            "deploy",
-            "--env",
-            "staging",
-            "--no-backup",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
 
 
 def advisory_locks(url: str) -> int:
@@ -58,7 +38,7 @@ def test_two_concurrent_deploys_apply_each_migration_once(tmp_path: Path, make_d
     raced = 0
     for _ in range(ROUNDS):
         url = make_database("lock")
-        first, second = deploy_process(project, url), deploy_process(project, url)
+        first, second = start_deploy(project, url), start_deploy(project, url)
         results = [(*proc.communicate(timeout=120), proc.returncode) for proc in (first, second)]
         for out, err, code in results:
             assert code == 0, out + err

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
 from rally_gitops.config import Config
 from rally_gitops.errors import DeployError
+
+if TYPE_CHECKING:
+    from rally_gitops.rollback import Plan, Step
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -111,19 +115,19 @@ def rollback(
     return 0
 
 
-def describe_plan(env: str, label: str, chosen: object) -> None:
+def describe_plan(env: str, label: str, chosen: Plan) -> None:
     """What a rollback will run, newest first, and where it stops."""
-    steps = chosen.steps  # type: ignore[attr-defined]
+    steps = chosen.steps
     out(f"{label}: {len(steps)} migration(s) would be rolled back, newest first:")
     for step in steps:
         count = len(step.migration.rollback_statements())
         out(f"  {step.name}  ({count} statement(s))")
-    stop = chosen.stop  # type: ignore[attr-defined]
+    stop = chosen.stop
     if stop is not None:
         out(f"  STOP before {stop.name}: {stop.problem}")
 
 
-def show_options(config: Config, env: str, label: str, steps: list) -> None:  # type: ignore[type-arg]
+def show_options(config: Config, env: str, label: str, steps: list[Step]) -> None:
     """The seed's "view rollback options": what a script can undo, then the backups."""
     from rally_gitops import backup_store
     from rally_gitops.backup_settings import settings
@@ -147,11 +151,12 @@ def show_options(config: Config, env: str, label: str, steps: list) -> None:  # 
     out(f"From a backup: rally-gitops restore --env {env} BACKUP")
 
 
-def _stopped(env: str, chosen: object, *, done: int) -> DeployError:
-    stop = chosen.stop  # type: ignore[attr-defined]
+def _stopped(env: str, chosen: Plan, *, done: int) -> DeployError:
+    stop = chosen.stop
+    assert stop is not None  # only called where the plan has a stop
     return DeployError(
         f"rollback stopped before {stop.name}: {stop.problem}, so it cannot be rolled back by "
-        f"script ({done} of {chosen.wanted} step(s) done). To go further back, restore a "  # type: ignore[attr-defined]
+        f"script ({done} of {chosen.wanted} step(s) done). To go further back, restore a "
         f"backup: `rally-gitops restore --env {env} BACKUP` (list: `rally-gitops backups --env "
         f"{env}`)."
     )

@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import importlib.util
 import os
+import pwd
 import socket
 import subprocess
 import tempfile
@@ -165,16 +166,10 @@ class EmbeddedServer:
         """As root, hand ``path`` to the service user: PostgreSQL refuses to run as root."""
         if os.geteuid() != 0:
             return
-        import pwd
-
         entry = _service_user()
         os.chown(path, entry.pw_uid, entry.pw_gid)
         path.chmod(0o700)
-        for parent in path.parents:  # the service user must be able to traverse to it
-            mode = parent.stat().st_mode
-            if mode & 0o011 != 0o011:
-                parent.chmod(mode | 0o011)
-        del pwd
+        _make_traversable(path)
 
     def _run(self, argv: list[str]) -> None:
         tool = bin_dir() / argv[0]
@@ -202,8 +197,7 @@ class EmbeddedServer:
             raise RallyError(f"embedded PostgreSQL: cannot run {tool}: {exc}") from None
 
 
-def _service_user():  # type: ignore[no-untyped-def]
-    import pwd
+def _service_user() -> pwd.struct_passwd:
 
     try:
         return pwd.getpwnam(SERVICE_USER)
@@ -216,16 +210,21 @@ def _service_user():  # type: ignore[no-untyped-def]
         return pwd.getpwnam(SERVICE_USER)
 
 
+def _make_traversable(path: Path) -> None:
+    """Let other users (the service user) pass through every directory above ``path``."""
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if mode & 0o011 != 0o011:
+            parent.chmod(mode | 0o011)
+
+
 def _expose_binaries(install: Path) -> None:
     """As root, let the service user reach and run the wheel's binaries.
 
     A virtual environment inside a 0700 directory (pre-commit's cache, a home directory) would
     otherwise hide them: initdb fails with "Permission denied".
     """
-    for parent in install.parents:
-        mode = parent.stat().st_mode
-        if mode & 0o011 != 0o011:
-            parent.chmod(mode | 0o011)
+    _make_traversable(install)
     for directory, _dirs, files in os.walk(install):
         path = Path(directory)
         if path.stat().st_mode & 0o055 != 0o055:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
+
+if TYPE_CHECKING:
+    from rally_gitops.backup_store import BackupSet
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +41,7 @@ def backups(config: Config, env: str, *, as_json: bool = False) -> int:
     return 0
 
 
-def print_backups(env: str, directory: object, sets: list) -> None:  # type: ignore[type-arg]
+def print_backups(env: str, directory: Path, sets: list[BackupSet]) -> None:
     """The table of ``backups`` (also shown by ``rollback`` without a target)."""
     from rally_gitops.backup_store import human_age, human_size
 

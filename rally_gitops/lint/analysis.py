@@ -13,9 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rally_gitops.lint.model import AnalysedStatement
-from rally_gitops.lint.parsing import (  # noqa: F401 - re-exported for the rules and tests
+from rally_gitops.lint.parsing import (  # noqa: F401 - re-exported for the checker and tests
     analyse,
-    drop_nodes,
     parse_pg,
     parse_sqlglot,
     sqlglot_for,
@@ -167,16 +166,20 @@ def existing_table_commands(ctx: FileContext) -> Iterator[tuple[AnalysedStatemen
 
     Read from pglast's AST: its ``AlterTableType`` names every subcommand exactly, where sqlglot
     degrades several (VALIDATE CONSTRAINT, USING INDEX, DETACH PARTITION) to ``exp.Command``.
+    Listed once per file and kept in ``ctx.cache``: a dozen rules walk the same commands.
     """
-    for st in ctx.statements:
-        found = alter_table(st)
-        if found is None:
-            continue
-        table, cmds = found
-        if is_new_table(ctx, st, table):
-            continue
-        for cmd in cmds:
-            yield st, table, cmd
+    cached = ctx.cache.get("existing_commands")
+    if cached is None or cached[0] != len(ctx.statements):
+        found = []
+        for st in ctx.statements:
+            altered = alter_table(st)
+            if altered is None:
+                continue
+            table, cmds = altered
+            if not is_new_table(ctx, st, table):
+                found += [(st, table, cmd) for cmd in cmds]
+        cached = ctx.cache["existing_commands"] = (len(ctx.statements), found)
+    return iter(cached[1])
 
 
 def added_column(cmd: Any) -> Any:

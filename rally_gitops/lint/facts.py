@@ -9,17 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from rally_gitops.lint.analysis import (
-    dotted,
-    drop_nodes,
-    relname,
-    sg_table,
-    sqlglot_for,
-    table_nodes,
-    type_name,
-    walk_pg,
-)
+from rally_gitops.lint.analysis import dotted, relname, sg_table, type_name, walk_pg
 from rally_gitops.lint.model import AnalysedStatement
+from rally_gitops.lint.parsing import drop_nodes, sqlglot_for, table_nodes
 
 # Built-in functions PostgreSQL marks VOLATILE that people put in column defaults. now(),
 # current_timestamp and friends are STABLE: PostgreSQL 11+ evaluates them once, no rewrite.
@@ -171,6 +163,8 @@ def dropped(st: AnalysedStatement) -> Dropped | None:
 
 
 def _pg_dropped(node: Any) -> Dropped | None:
+    if not isinstance(node, drop_nodes()):  # most statements: answered without an import
+        return None
     from pglast import ast
     from pglast.enums import ObjectType
 
@@ -255,15 +249,16 @@ def renamed(ctx: Any, st: AnalysedStatement) -> Renamed | None:
     column rename without COLUMN) as a table rename.
     """
     from pglast import ast
-    from pglast.enums import ObjectType
-
-    from rally_gitops.lint.analysis import is_new_table
 
     node = st.pg
     if isinstance(node, ast.AlterEnumStmt) and node.oldVal is not None:
         return Renamed("enum value", f"{dotted(node.typeName)}.{node.oldVal}", node.newVal or "")
     if not isinstance(node, ast.RenameStmt):
         return None
+    from pglast.enums import ObjectType
+
+    from rally_gitops.lint.analysis import is_new_table
+
     table = relname(node.relation)
     if node.renameType == ObjectType.OBJECT_SCHEMA:
         return Renamed("schema", (node.subname or "").lower(), node.newname or "")

@@ -15,8 +15,7 @@ that sqlglot's tree cannot be of the kind it looks for.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +65,7 @@ def _parse_up(up: str, statements: Sequence[Statement]) -> list[Any] | None:
     if not statements:
         return None
     try:
-        with _trusted_nodes():
-            raws = parser.parse_sql(up)
+        raws = parser.parse_sql(up)
     except Exception:  # noqa: BLE001 - ParseError and errors on odd input: parse one by one
         return None
     if len(raws) != len(statements):
@@ -80,31 +78,6 @@ def _parse_up(up: str, statements: Sequence[Statement]) -> list[Any] | None:
             return None
         nodes.append(raw.stmt)
     return nodes
-
-
-@contextmanager
-def _trusted_nodes() -> Iterator[None]:
-    """Build pglast's nodes without its Python-level ``Node.__setattr__`` check.
-
-    pglast's C builder (``ast.pyx``) converts every value to its slot's type (tuples, bools,
-    enums, one-character strings) before the constructor runs; ``__setattr__`` then checks and
-    re-adapts each of them in Python, which is two thirds of the time of a parse and changes
-    nothing. Only for the pglast release this was checked against (the trees compare equal,
-    ``location`` included, over thousands of files); any other keeps the checks. The linter is
-    single-threaded, and the method is restored however the parse ends.
-    """
-    import pglast
-    from pglast import ast
-
-    if not str(getattr(pglast, "__version__", "")).startswith("v8."):
-        yield
-        return
-    checked = ast.Node.__setattr__
-    ast.Node.__setattr__ = object.__setattr__  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        ast.Node.__setattr__ = checked  # type: ignore[method-assign]
 
 
 def _sqlglot_adds_nothing(pg: Any) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from rally_gitops.lint.analysis import is_new_table, relname, sg_table, sqlglot_for
+from rally_gitops.lint.analysis import is_new_table, relname, sg_table
 from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.parsing import sqlglot_for
 
 CODE = "require-concurrent-index"
 SEVERITY = "error"

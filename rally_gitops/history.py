@@ -118,9 +118,11 @@ def _committed(
     """File name → its reference version, from the fork point, HEAD, the base branch, history."""
     committed: dict[str, _Committed] = {}
     sources = [(fork, False), (head, False), (base_sha, True)]
+    seen: set[str] = set()
     for ref, only_on_base in sources:
-        if ref is None:
-            continue
+        if ref is None or ref in seen:
+            continue  # the same commit again (fork == HEAD == base is common): nothing new
+        seen.add(ref)
         for name, blob in git.tree_blobs(config, ref).items():
             committed.setdefault(name, _Committed(name, blob, ref[:12], only_on_base))
     if head is not None:

@@ -51,6 +51,7 @@ class Config:
     statement_timeout: str = "0"
     lock_retries: int = 3
     deploy_lock_wait: float = 60.0
+    synchronous_commit_each: bool = False
     environments: dict[str, Environment] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -105,6 +106,7 @@ def load(root: Path | None = None) -> Config:
     statement_timeout = _duration(raw, "statement_timeout", "0")
     lock_retries = _get(raw, "lock_retries", int, 3)
     deploy_lock_wait = float(_get(raw, "deploy_lock_wait", (int, float), 60))
+    synchronous_commit_each = _flag(raw, "synchronous_commit_each", False)
     return Config(
         root=root,
         migrations_dir=migrations_dir,
@@ -113,6 +115,7 @@ def load(root: Path | None = None) -> Config:
         statement_timeout=statement_timeout,
         lock_retries=lock_retries,
         deploy_lock_wait=deploy_lock_wait,
+        synchronous_commit_each=synchronous_commit_each,
         environments=_environments(raw.get("environments", {})),
         raw=raw,
     )
@@ -148,6 +151,13 @@ def _get(raw: dict[str, Any], key: str, kind: type | tuple[type, ...], default: 
     value = raw.get(key, default)
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ConfigError(f"[tool.rally_gitops] {key} = {value!r}: wrong type")
+    return value
+
+
+def _flag(raw: dict[str, Any], key: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"[tool.rally_gitops] {key} = {value!r}: expected true or false")
     return value
 
 

@@ -16,7 +16,7 @@ import getpass
 import os
 import socket
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from rally_gitops import __version__
@@ -141,6 +141,7 @@ class Ledger:
         self.conn = conn
         self.schema = schema
         self._s = sql.Identifier(schema)
+        self._exists = False  # once seen, the tables stay: no need to ask again
 
     def _q(self, text: str) -> Any:
         from psycopg import sql
@@ -149,18 +150,24 @@ class Ledger:
 
     def exists(self) -> bool:
         """True once the ledger tables were created in this database."""
-        row = self.conn.execute(
-            "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
-            (f"{self.schema}.applied", f"{self.schema}.history"),
-        ).fetchone()
-        return bool(row and row[0])
+        if not self._exists:
+            row = self.conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
+                (f"{self.schema}.applied", f"{self.schema}.history"),
+            ).fetchone()
+            self._exists = bool(row and row[0])
+        return self._exists
 
     def ensure(self) -> bool:
         """Create the ledger if missing (caller holds the deploy lock). True if it was created."""
         if self.exists():
             return False
-        with self.conn.transaction():
+        if self.conn.autocommit:  # one round trip: statements sent as one query commit as one
             self.conn.execute(self._q(LEDGER_DDL))
+        else:
+            with self.conn.transaction():
+                self.conn.execute(self._q(LEDGER_DDL))
+        self._exists = True
         return True
 
     def applied(self) -> dict[str, Applied]:
@@ -201,35 +208,46 @@ class Ledger:
         ).fetchall()
         return [Event(*row) for row in rows]
 
-    def record_applied(self, migration: Migration, execution_ms: int, event: str = "apply") -> None:
-        """Insert the applied row and its history event (in the caller's transaction)."""
+    def record_applied(
+        self, migration: Migration, execution_ms: int | None, event: str = "apply"
+    ) -> psycopg.Cursor[Any]:
+        """Insert the applied row and its history event (in the caller's transaction).
+
+        ``execution_ms=None`` lets the server measure it: the time since the transaction began
+        (``now()``), so that the row can go out in the same pipeline as the migration. The
+        cursor's one row is the ``execution_ms`` recorded.
+        """
         ctx = context()
-        self.conn.execute(
-            self._q(
-                "WITH row AS (INSERT INTO {s}.applied (version, name, checksum, applied_by,"
-                " execution_ms, git_sha, tool_version) VALUES (%s, %s, %s, %s, %s, %s, %s))"
-                " INSERT INTO {s}.history (event, version, name, checksum, actor, git_sha,"
-                " ci_run_url, execution_ms, tool_version)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            ),
+        return self.conn.execute(
+            self._record_applied_sql,
             (
+                execution_ms,
                 migration.version,
                 migration.name,
                 migration.checksum,
                 ctx.actor,
-                execution_ms,
                 ctx.git_sha,
                 __version__,
                 event,
-                migration.version,
-                migration.name,
-                migration.checksum,
-                ctx.actor,
-                ctx.git_sha,
                 ctx.ci_run_url,
-                execution_ms,
-                __version__,
             ),
+        )
+
+    @cached_property
+    def _record_applied_sql(self) -> Any:
+        # each value is sent once and used in both rows; execution_ms NULL: the server measures it
+        return self._q(
+            "WITH ms AS (SELECT coalesce(%s::integer,"
+            " (extract(epoch FROM clock_timestamp() - now()) * 1000)::integer) AS execution_ms,"
+            " %s::text AS version, %s::text AS name,"
+            " %s::text AS checksum, %s::text AS actor, %s::text AS git_sha,"
+            " %s::text AS tool_version),"
+            " row AS (INSERT INTO {s}.applied (version, name, checksum, applied_by, execution_ms,"
+            " git_sha, tool_version) SELECT version, name, checksum, actor, execution_ms, git_sha,"
+            " tool_version FROM ms)"
+            " INSERT INTO {s}.history (event, version, name, checksum, actor, git_sha, ci_run_url,"
+            " execution_ms, tool_version) SELECT %s, version, name, checksum, actor, git_sha, %s,"
+            " execution_ms, tool_version FROM ms RETURNING execution_ms"
         )
 
     def remove_applied(self, version: str) -> None:

@@ -22,6 +22,19 @@ def command_modules() -> list[str]:
     )
 
 
+def _is_command_module(name: str) -> bool:
+    """True when ``commands/<name>.py`` exists (a stat instead of listing the package)."""
+    import os
+
+    from rally_gitops import commands
+
+    return (
+        name.isidentifier()
+        and not name.startswith("_")
+        and os.path.isfile(os.path.join(commands.__path__[0], f"{name}.py"))
+    )
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole CLI, with every subcommand registered.
 
@@ -42,11 +55,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="project directory (default: the nearest one with pyproject.toml or .git)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    names = command_modules()
-    if only is not None and only in names:
+    if only is not None and _is_command_module(only):
         importlib.import_module(f"rally_gitops.commands.{only}").add_parser(sub)
         return parser if only in sub.choices else build_parser()
-    for name in names:
+    for name in command_modules():
         importlib.import_module(f"rally_gitops.commands.{name}").add_parser(sub)
     return parser
 

@@ -475,3 +475,100 @@ def test_percent_signs_and_many_repeats_are_plain_sql(staging, mig: Path) -> Non
     assert result.code == 0, result.text
     with psycopg.connect(staging.url) as conn:
         assert conn.execute("SELECT count(*), min(v) FROM log").fetchone() == (7, "100% %s done")
+
+
+def _seen_setting(url: str, mig: Path, count: int) -> None:
+    """``count`` migrations, each noting the synchronous_commit it ran under; the database's
+    default is ``on`` (the test server's is ``off``, for speed)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        (name,) = conn.execute("SELECT current_database()").fetchone()
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = on')
+    write_migration(mig, version_at(0), "seen", "CREATE TABLE seen (n int, s text);")
+    for index in range(1, count):
+        write_migration(
+            mig,
+            version_at(index),
+            f"note_{index}",
+            f"INSERT INTO seen VALUES ({index}, current_setting('synchronous_commit'));",
+        )
+
+
+def test_only_the_last_commit_of_a_run_waits_for_its_flush(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    _seen_setting(staging.url, mig, 6)
+    result = staging("deploy", "--no-backup")
+    assert result.code == 0, result.text
+    with psycopg.connect(staging.url) as conn:
+        rows = conn.execute("SELECT s FROM seen ORDER BY n").fetchall()
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)  # SET LOCAL only
+    assert [s for (s,) in rows] == ["off", "off", "off", "off", "on"]
+    assert len(ledger_rows(staging.url)) == 6
+
+
+def test_synchronous_commit_each(staging, project: Path, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    (project / "pyproject.toml").write_text("[tool.rally_gitops]\nsynchronous_commit_each = true\n")
+    _seen_setting(staging.url, mig, 4)
+    assert staging("deploy", "--no-backup").code == 0
+    with psycopg.connect(staging.url) as conn:
+        rows = conn.execute("SELECT s FROM seen ORDER BY n").fetchall()
+    assert [s for (s,) in rows] == ["on", "on", "on"]
+
+
+def test_synchronous_commit_each_must_be_a_boolean(staging, project: Path) -> None:  # type: ignore[no-untyped-def]
+    (project / "pyproject.toml").write_text('[tool.rally_gitops]\nsynchronous_commit_each = "no"\n')
+    result = staging("deploy", "--no-backup")
+    assert result.code == 2
+    assert "synchronous_commit_each = 'no': expected true or false" in result.err
+
+
+def test_execution_ms_is_measured_by_the_server(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    write_migration(mig, version_at(0), "slow", "CREATE TABLE a (id int);\nSELECT pg_sleep(0.2);")
+    result = staging("deploy", "--no-backup")
+    assert result.code == 0, result.text
+    with psycopg.connect(staging.url) as conn:
+        (applied,) = conn.execute("SELECT execution_ms FROM rally_gitops.applied").fetchone()
+        events = conn.execute(
+            "SELECT execution_ms FROM rally_gitops.history WHERE event = 'apply'"
+        ).fetchall()
+    assert 200 <= applied < 60_000
+    assert events == [(applied,)]
+    assert f"applied {version_at(0)}_slow.sql ({applied} ms)" in result.out
+
+
+def test_a_failure_inside_a_batch_stops_the_ones_after_it(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    """Batches grow 1, 2, 4...: the fourth of five shares a pipeline with the fifth, which the
+    server must skip; the three before stay applied."""
+    for index in range(5):
+        sql = f"CREATE TABLE t_{index} (n int CHECK (n > 0));"
+        if index == 3:
+            sql += "\nINSERT INTO t_3 VALUES (1);\nINSERT INTO t_3 VALUES (-1);"
+        write_migration(mig, version_at(index), f"t_{index}", sql)
+    result = staging("deploy", "--no-backup")
+    assert result.code == 1
+    assert f"{version_at(3)}_t_3.sql:8: new row for relation" in result.err
+    assert f"FAILED  {version_at(3)}_t_3.sql" in result.out
+    assert "3 of 5 migration(s) applied to staging before the failure" in result.err
+    assert tables(staging.url) == {"t_0", "t_1", "t_2"}
+    assert [v for v, _ in ledger_rows(staging.url)] == [version_at(i) for i in range(3)]
+    write_migration(mig, version_at(3), "t_3", "CREATE TABLE t_3 (n int);")
+    assert staging("deploy", "--no-backup").code == 0
+    assert len(ledger_rows(staging.url)) == 5
+
+
+def test_a_failing_commit_rolls_back_the_migration_and_its_row(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    """A deferred constraint fails at COMMIT, after every statement succeeded."""
+    write_migration(mig, version_at(0), "parent", "CREATE TABLE parent (id int PRIMARY KEY);")
+    write_migration(
+        mig,
+        version_at(1),
+        "child",
+        "CREATE TABLE child (parent_id int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);\n"
+        "INSERT INTO child VALUES (42);",
+    )
+    write_migration(mig, version_at(2), "after", "CREATE TABLE after (id int);")
+    result = staging("deploy", "--no-backup")
+    assert result.code == 1
+    assert f"{version_at(1)}_child.sql:7: insert or update on table" in result.err
+    assert "the migration was rolled back" in result.err
+    assert tables(staging.url) == {"parent"}
+    assert [v for v, _ in ledger_rows(staging.url)] == [version_at(0)]
+    assert ("failure", version_at(1), False) in history(staging.url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -65,14 +66,15 @@ def deploy(
     A verified backup is the first step once the lock is held (``no_backup`` skips it where
     allowed); a production deploy first passes the promotion guard (staging has it all).
     """
-    from rally_gitops import backup, promotion
+    from rally_gitops import promotion
     from rally_gitops.backup_settings import check_no_backup
 
     migrations = load_migrations(config)
     target = resolve(config, env)
     check_no_backup(config, target.env, no_backup)
     with connect(target.url, autocommit=True, purpose="deploy") as conn:
-        status = read_status(conn, config, migrations)
+        ledger = Ledger(conn, config.ledger_schema)
+        status = read_status(conn, config, migrations, ledger)
         refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
         for migration in status.pending:
             migration.body()  # a structural error in any pending file stops us before the first
@@ -91,16 +93,25 @@ def deploy(
                 yes=yes,
             )
         with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
-            Ledger(conn, config.ledger_schema).ensure()
+            ledger.ensure()
             # re-read under the lock: a concurrent deploy may have applied some meanwhile
-            status = read_status(conn, config, migrations)
+            status = read_status(conn, config, migrations, ledger)
             refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
             if before_apply is not None and status.pending:
                 before_apply(target, status)
             if status.pending:
                 promotion.check(config, target.env, status.pending)
-                backup.backup_before_change(config, target, no_backup=no_backup, what="deploy")
+                _backup(config, target, no_backup=no_backup)
             return _apply_all(conn, config, target, status.pending)
+
+
+def _backup(config: Config, target: Target, *, no_backup: bool) -> None:
+    if no_backup:  # said here: the backup modules are not worth importing just to say it
+        out(f"No backup of {target.env.name} (--no-backup)")
+        return
+    from rally_gitops import backup
+
+    backup.backup_before_change(config, target, no_backup=False, what="deploy")
 
 
 def _apply_all(conn, config: Config, target: Target, pending: list[Migration]) -> int:  # type: ignore[no-untyped-def]
@@ -110,21 +121,37 @@ def _apply_all(conn, config: Config, target: Target, pending: list[Migration]) -
         return 0
     out(f"Deploying {len(pending)} migration(s) to {target.label}")
     started = time.perf_counter()
-    done = 0
+    applied: list[Migration] = []
+
+    def on_applied(migration: Migration, elapsed: int) -> None:
+        applied.append(migration)
+        out(f"  applied {migration.filename} ({elapsed} ms)")
+
     try:
-        for migration in pending:
-            elapsed = applier.apply(migration)
-            done += 1
-            out(f"  applied {migration.filename} ({elapsed} ms)")
-    except DeployError as exc:
-        out(f"  FAILED  {migration.filename}")
+        applier.apply_all(pending, on_applied)
+    except DeployError as exc:  # the failure event it wrote was a synchronous commit
+        out(f"  FAILED  {pending[len(applied)].filename}")
         raise DeployError(
-            f"{exc}\n{done} of {len(pending)} migration(s) applied to {target.env.name} before the "
-            "failure; they stay applied and recorded."
+            f"{exc}\n{len(applied)} of {len(pending)} migration(s) applied to {target.env.name} "
+            "before the failure; they stay applied and recorded."
         ) from None
+    except BaseException as exc:  # Ctrl-C: record it, and make the applied ones durable with it
+        _record_interruption(applier, exc)
+        raise
     total = time.perf_counter() - started
-    out(f"Done: {done} migration(s) applied to {target.env.name} in {total:.2f}s")
+    out(f"Done: {len(applied)} migration(s) applied to {target.env.name} in {total:.2f}s")
     return 0
+
+
+def _record_interruption(applier: Applier, exc: BaseException) -> None:
+    """A failure event, written synchronously: its WAL flush also makes the run's earlier
+    commits durable (they may have skipped theirs, see ``Applier.apply_all``)."""
+    with contextlib.suppress(Exception):  # the connection may be gone; the server flushes anyway
+        applier.ledger.record_event(
+            "failure",
+            detail=f"deploy interrupted ({type(exc).__name__}); a migration being applied was "
+            "rolled back, the ones committed before it are in the applied set",
+        )
 
 
 def print_plan(target: Target, pending: list[Migration], *, with_sql: bool) -> None:

@@ -135,6 +135,10 @@ def column_constraints(column_def: Any) -> tuple[Any, ...]:
     return tuple(column_def.constraints or ()) if column_def is not None else ()
 
 
+# pglast's names of the serial pseudo-types (a sequence and a DEFAULT behind a plain integer type)
+SERIAL_TYPES = frozenset({"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"})
+
+
 def type_name(type_node: Any) -> str:
     """A pglast TypeName's own name without ``pg_catalog``: ``int4``, ``varchar``, ``json``."""
     names = [getattr(n, "sval", "") for n in type_node.names or ()] if type_node else []

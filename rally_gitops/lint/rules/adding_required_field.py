@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.analysis import (
+    SERIAL_TYPES,
     added_column,
     column_constraints,
     existing_table_commands,
@@ -28,7 +29,6 @@ SAFE_ALTERNATIVE = (
 )
 EXAMPLE_BAD = "ALTER TABLE users ADD COLUMN country text NOT NULL;"
 EXAMPLE_OK = "ALTER TABLE users ADD COLUMN country text NOT NULL DEFAULT 'unknown';"
-_SERIALS = {"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"}
 
 
 def adding_required_field(ctx: FileContext) -> Iterator[Violation]:
@@ -37,7 +37,7 @@ def adding_required_field(ctx: FileContext) -> Iterator[Violation]:
 
     for st, table, cmd in existing_table_commands(ctx):
         column = added_column(cmd)
-        if column is None or type_name(column.typeName) in _SERIALS:
+        if column is None or type_name(column.typeName) in SERIAL_TYPES:
             continue
         kinds = {c.contype for c in column_constraints(column)}
         filled = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.analysis import (
+    SERIAL_TYPES,
     added_column,
     column_constraints,
     existing_table_commands,
@@ -27,7 +28,6 @@ SAFE_ALTERNATIVE = (
 )
 EXAMPLE_BAD = "ALTER TABLE events ADD COLUMN seq bigserial;"
 EXAMPLE_OK = "CREATE TABLE events2 (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);"
-_SERIALS = {"serial", "serial2", "serial4", "serial8", "smallserial", "bigserial"}
 
 
 def adding_serial_column(ctx: FileContext) -> Iterator[Violation]:
@@ -40,8 +40,8 @@ def adding_serial_column(ctx: FileContext) -> Iterator[Violation]:
             continue
         kind = type_name(column.typeName)
         identity = any(c.contype == ConstrType.CONSTR_IDENTITY for c in column_constraints(column))
-        if kind in _SERIALS or identity:
-            what = kind if kind in _SERIALS else "identity"
+        if kind in SERIAL_TYPES or identity:
+            what = kind if kind in SERIAL_TYPES else "identity"
             yield Violation(
                 st,
                 f"adding {what} column {column.colname} rewrites {table} and blocks reads and "

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from rally_gitops.errors import DeployError
 from rally_gitops.ledger import Ledger
-from rally_gitops.migrations import Migration, Statement
+from rally_gitops.migrations import Migration
+from rally_gitops.statements import Statement
 
 if TYPE_CHECKING:
     import psycopg

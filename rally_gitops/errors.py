@@ -33,6 +33,10 @@ class ConfigError(RallyError):
     exit_code = EXIT_USAGE
 
 
+class MigrationFileError(ConfigError):
+    """A migration file that cannot be used: bad name, encoding, empty, broken structure."""
+
+
 class DatabaseError(RallyError):
     """The database could not be reached or refused a request: exit 1."""
 

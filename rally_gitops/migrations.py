@@ -1,4 +1,4 @@
-"""Migration files: names, headers, the up part, the rollback section, statements and checksums.
+"""Migration files: names, headers, the up part, the rollback section and checksums.
 
 A file ``migrations/20241208_143000_add_user_preferences.sql`` looks like::
 
@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from rally_gitops.errors import ConfigError
+from rally_gitops.errors import ConfigError, MigrationFileError
+from rally_gitops.statements import Statement, check_lexable, split_statements, strip_transaction
 
 NAME_RE = re.compile(r"^(?P<version>\d{8}_\d{6})_(?P<slug>[a-z0-9_]+)\.sql$")
 VERSION_RE = re.compile(r"^\d{8}_\d{6}$")
@@ -36,24 +37,7 @@ ROLLBACK_MARKER_RE = re.compile(
     r"^--\s*rollback(?:\s+script\b.*|\s*(?:\(.*\))?\s*:?\s*)$", re.I | re.M
 )
 END_MARKER_RE = re.compile(r"^--\s*migration ends here\b.*$", re.I | re.M)
-BEGIN_RE = re.compile(r"^(begin|start\s+transaction)\b", re.I)
-COMMIT_RE = re.compile(r"^(commit|end)\b", re.I)
-ABORT_RE = re.compile(r"^(rollback|abort)\b(?!\s+(to|prepared)\b)", re.I)
 MAX_FILE_BYTES = 5 * 1024 * 1024
-
-
-class MigrationFileError(ConfigError):
-    """A migration file that cannot be used: bad name, encoding, empty, broken structure."""
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One SQL statement of a migration, without its terminating semicolon."""
-
-    sql: str
-    line: int
-    column: int
-    offset: int
 
 
 @dataclass(frozen=True)
@@ -113,7 +97,7 @@ class Migration:
         # a lexer error (unterminated quote, $$ or /* comment) leaves the whole file as one
         # "statement"; say what is wrong instead of "BEGIN without a matching COMMIT"
         if len(self.statements) == 1:
-            _check_lexable(self.up, self.filename)
+            check_lexable(self.up, self.filename)
         return strip_transaction(self.statements, self.filename, self.no_transaction)
 
     def rollback_statements(self) -> tuple[Statement, ...]:
@@ -206,107 +190,6 @@ def discover(directory: Path, max_bytes: int = MAX_FILE_BYTES) -> list[Migration
     return sorted(migrations, key=lambda m: m.version)
 
 
-def split_statements(sql: str, first_line: int = 1) -> tuple[Statement, ...]:
-    """Split SQL into statements with PostgreSQL's own lexer/parser (``$$`` bodies stay whole).
-
-    The parser is used when the text parses (it knows ``BEGIN ATOMIC ... END``); otherwise the
-    scanner, so that a file with a syntax error still splits and the server reports the error at
-    the right statement.
-    """
-    from pglast import parser
-
-    try:
-        slices = parser.split(sql, with_parser=True, only_slices=True)
-    except Exception:  # noqa: BLE001 - pglast raises ParseError and others on broken input
-        try:
-            slices = _merge_atomic(sql, parser.split(sql, with_parser=False, only_slices=True))
-        except Exception:  # noqa: BLE001
-            stripped = sql.strip()
-            slices = (
-                (slice(sql.index(stripped), sql.index(stripped) + len(stripped)),)
-                if stripped
-                else ()
-            )
-    statements = []
-    for piece in slices:
-        if _only_comments(sql[piece]):
-            continue
-        start = piece.start + _leading_noise(sql[piece])
-        text = sql[start : piece.stop].rstrip().rstrip(";").rstrip()
-        line_start = sql.rfind("\n", 0, start) + 1
-        statements.append(
-            Statement(
-                sql=text,
-                line=first_line + sql.count("\n", 0, start),
-                column=start - line_start + 1,
-                offset=start,
-            )
-        )
-    return tuple(statements)
-
-
-def _check_lexable(sql: str, filename: str) -> None:
-    """Raise ``MigrationFileError`` at the line of an unterminated string, ``$$`` or comment."""
-    from pglast import parser
-
-    try:
-        parser.scan(sql)
-    except Exception as exc:  # noqa: BLE001 - pglast's ParseError(message, 0-based offset)
-        args = getattr(exc, "args", ())
-        offset = args[1] if len(args) > 1 and isinstance(args[1], int) else 0
-        message = str(args[0] if args else exc).split(" at or near ")[0]
-        line = sql.count("\n", 0, max(offset, 0)) + 1
-        raise MigrationFileError(f"{filename}:{line}: {message}") from None
-
-
-def _merge_atomic(sql: str, slices: tuple[slice, ...]) -> tuple[slice, ...]:
-    """Rejoin a ``BEGIN ATOMIC ... END`` body that the scanner split at its inner semicolons.
-
-    Only needed when the file does not parse: without it the body's ``END`` would look like a
-    COMMIT in the middle of the file and hide the real syntax error.
-    """
-    from pglast import parser
-
-    merged: list[slice] = []
-    start: int | None = None
-    for piece in slices:
-        if start is not None:
-            if _first_words(sql[piece]).upper() == "END":
-                merged.append(slice(start, piece.stop))
-                start = None
-            continue
-        names = [token.name for token in parser.scan(sql[piece])]
-        if any(a == "BEGIN_P" and b == "ATOMIC" for a, b in zip(names, names[1:], strict=False)):
-            start = piece.start
-        else:
-            merged.append(piece)
-    if start is not None:
-        merged.append(slice(start, slices[-1].stop))
-    return tuple(merged)
-
-
-def strip_transaction(
-    statements: tuple[Statement, ...], filename: str, no_transaction: bool
-) -> tuple[Statement, ...]:
-    """Drop a leading BEGIN and trailing COMMIT; refuse transaction control anywhere else."""
-    body = list(statements)
-    if not no_transaction and body and BEGIN_RE.match(_first_words(body[0].sql)):
-        if not COMMIT_RE.match(_first_words(body[-1].sql)):
-            raise MigrationFileError(
-                f"{filename}:{body[0].line}: BEGIN without a matching COMMIT at the end of the file"
-            )
-        body = body[1:-1]
-    for stmt in body:
-        words = _first_words(stmt.sql)
-        if BEGIN_RE.match(words) or COMMIT_RE.match(words) or ABORT_RE.match(words):
-            where = "a no-transaction migration" if no_transaction else "the middle of a migration"
-            raise MigrationFileError(
-                f"{filename}:{stmt.line}: transaction control ({words.split()[0].upper()}) in "
-                f"{where}; split the file instead"
-            )
-    return tuple(body)
-
-
 def uncomment(block: str) -> str:
     """Turn ``-- DROP TABLE x;`` lines back into SQL; other lines are kept as they are."""
     lines = []
@@ -370,23 +253,3 @@ def _header_block(up: str) -> str:
             break
         lines.append(line.strip())
     return "\n".join(lines)
-
-
-def _first_words(sql: str) -> str:
-    """The statement with leading comments removed, for classifying it."""
-    lines = [ln for ln in sql.split("\n") if not ln.lstrip().startswith("--")]
-    return " ".join(" ".join(lines).split())[:64]
-
-
-def _leading_noise(piece: str) -> int:
-    """Length of the blank and ``--`` comment lines before a statement's first code line."""
-    offset = 0
-    for line in piece.split("\n"):
-        if line.strip() and not line.lstrip().startswith("--"):
-            return offset + len(line) - len(line.lstrip())
-        offset += len(line) + 1
-    return 0
-
-
-def _only_comments(sql: str) -> bool:
-    return all(not ln.strip() or ln.lstrip().startswith("--") for ln in sql.split("\n"))

@@ -11,7 +11,8 @@ from rally_gitops.config import Config
 from rally_gitops.engine import Applier
 from rally_gitops.ledger import Ledger
 from rally_gitops.lint.model import Finding
-from rally_gitops.migrations import Migration, MigrationFileError, Statement
+from rally_gitops.migrations import Migration, MigrationFileError
+from rally_gitops.statements import Statement
 
 if TYPE_CHECKING:
     import psycopg

@@ -173,7 +173,7 @@ def sql_checks(conn: psycopg.Connection, directory: Path, timeout: str) -> list[
 def _run_sql_check(conn: psycopg.Connection, path: Path, timeout: str) -> tuple[bool, str]:
     import psycopg
 
-    from rally_gitops.migrations import split_statements
+    from rally_gitops.statements import split_statements
 
     try:
         text = path.read_text(encoding="utf-8")

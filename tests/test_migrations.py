@@ -8,14 +8,8 @@ from pathlib import Path
 import pytest
 
 from rally_gitops.errors import ConfigError
-from rally_gitops.migrations import (
-    MigrationFileError,
-    discover,
-    parse,
-    parse_name,
-    split_statements,
-    uncomment,
-)
+from rally_gitops.migrations import MigrationFileError, discover, parse, parse_name, uncomment
+from rally_gitops.statements import split_statements
 
 SEED = """-- Migration: 20241208_143000_add_user_preferences
 -- Description: Add user preferences table

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from rally_gitops.lint.model import AnalysedStatement, Finding
 from rally_gitops.lint.settings import CodeInfo
-from rally_gitops.migrations import Migration, Statement
+from rally_gitops.migrations import Migration
+from rally_gitops.statements import Statement
 
 CODES = {
     "unused-ignore": CodeInfo(

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 from rally_gitops.lint.model import UNPARSED, AnalysedStatement
 
 if TYPE_CHECKING:
-    from rally_gitops.migrations import Migration, Statement
+    from rally_gitops.migrations import Migration
+    from rally_gitops.statements import Statement
 
 
 def analyse(migration: Migration) -> list[AnalysedStatement]:

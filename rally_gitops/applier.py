@@ -56,7 +56,7 @@ class Applier:
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.conn, self.config.ledger_schema)
+        return Ledger.for_config(self.conn, self.config)
 
     def apply(self, migration: Migration) -> int:
         """Apply one migration with its ledger row; return milliseconds. Raise on failure."""

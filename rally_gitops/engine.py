@@ -91,7 +91,7 @@ def read_status(
     ledger: Ledger | None = None,
 ) -> Status:
     """The status of one database (reads only; no ledger is created)."""
-    ledger = ledger or Ledger(conn, config.ledger_schema)
+    ledger = ledger or Ledger.for_config(conn, config)
     status = compare(migrations, ledger.applied())
     status.blocked = ledger.blocking_event()
     return status

@@ -17,6 +17,7 @@ import os
 import socket
 from dataclasses import dataclass
 from functools import cache, cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rally_gitops import __version__
@@ -24,6 +25,7 @@ from rally_gitops import __version__
 if TYPE_CHECKING:
     import psycopg
 
+    from rally_gitops.config import Config
     from rally_gitops.migrations import Migration
 
 LEDGER_DDL = """
@@ -116,13 +118,14 @@ class Context:
 
 
 @cache
-def context() -> Context:
-    """The actor (GitHub actor or user@host), the commit and the CI run URL, if any."""
-    actor = os.environ.get("GITHUB_ACTOR") or f"{_user()}@{socket.gethostname()}"
+def context(root: Path | None = None) -> Context:
+    """The actor (GitHub actor or user@host), the commit of the project at ``root`` (default: the
+    one around the working directory) and the CI run URL, if any."""
     from rally_gitops.config import find_root
     from rally_gitops.git import head_sha
 
-    sha = head_sha(find_root())
+    actor = os.environ.get("GITHUB_ACTOR") or f"{_user()}@{socket.gethostname()}"
+    sha = head_sha(root or find_root())
     run_url = None
     if os.environ.get("GITHUB_RUN_ID") and os.environ.get("GITHUB_REPOSITORY"):
         server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
@@ -135,13 +138,21 @@ def context() -> Context:
 class Ledger:
     """The ledger in one database, through one connection."""
 
-    def __init__(self, conn: psycopg.Connection, schema: str = "rally_gitops") -> None:
+    def __init__(
+        self, conn: psycopg.Connection, schema: str = "rally_gitops", root: Path | None = None
+    ) -> None:
         from psycopg import sql
 
         self.conn = conn
         self.schema = schema
+        self.root = root  # the project whose commit the rows and events record
         self._s = sql.Identifier(schema)
         self._exists = False  # once seen, the tables stay: no need to ask again
+
+    @classmethod
+    def for_config(cls, conn: psycopg.Connection, config: Config) -> Ledger:
+        """The ledger of ``config``'s schema, recording ``config``'s project commit."""
+        return cls(conn, config.ledger_schema, config.root)
 
     def _q(self, text: str) -> Any:
         from psycopg import sql
@@ -217,7 +228,7 @@ class Ledger:
         (``now()``), so that the row can go out in the same pipeline as the migration. The
         cursor's one row is the ``execution_ms`` recorded.
         """
-        ctx = context()
+        ctx = context(self.root)
         return self.conn.execute(
             self._record_applied_sql,
             (
@@ -266,7 +277,7 @@ class Ledger:
         execution_ms: int | None = None,
     ) -> None:
         """Append an event to the history (in the caller's transaction, or autocommit)."""
-        ctx = context()
+        ctx = context(self.root)
         if migration is not None:
             version, name = migration.version, migration.name
         self.conn.execute(

@@ -47,7 +47,7 @@ def unpromoted(config: Config, pending: list[Migration]) -> list[Unpromoted]:
         )
     validate_url(url, staging.url_env)
     with connect(url, autocommit=True, purpose="promotion guard") as conn:
-        applied = Ledger(conn, config.ledger_schema).applied()
+        applied = Ledger.for_config(conn, config).applied()
     found = []
     for migration in pending:
         row = applied.get(migration.version)

@@ -156,7 +156,7 @@ def _apply_rest(
     result: ReplayResult,
 ) -> None:
     if rest:
-        Ledger(conn, config.ledger_schema).ensure()
+        Ledger.for_config(conn, config).ensure()
     for migration in rest:
         try:
             apply_checked(conn, config, migration)
@@ -185,7 +185,7 @@ def _template(
     cache.create_database(admin, building, None)
     try:
         with connect(server.url(building), autocommit=True, purpose="replay") as conn:
-            Ledger(conn, config.ledger_schema).ensure()
+            Ledger.for_config(conn, config).ensure()
             for migration in prefix:
                 apply_checked(conn, config, migration)
         cache.publish(admin, building, name)

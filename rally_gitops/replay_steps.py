@@ -139,7 +139,7 @@ def _round_trip(
         with scope:
             for current in statements:
                 conn.execute(current.sql)
-            Ledger(conn, config.ledger_schema).remove_applied(migration.version)
+            Ledger.for_config(conn, config).remove_applied(migration.version)
     except psycopg.Error as error:
         line, column = locate(error, current)
         message = engine._pg_message(error) or _describe(error)

@@ -102,7 +102,7 @@ def run_step(conn: psycopg.Connection, config: Config, step: Step, report: Repor
     migration = step.migration
     assert migration is not None
     statements = migration.rollback_statements()
-    ledger = Ledger(conn, config.ledger_schema)
+    ledger = Ledger.for_config(conn, config)
     started = time.perf_counter()
     current = statements[0]
     try:

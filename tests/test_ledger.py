@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import psycopg
@@ -114,6 +115,25 @@ def test_applied_rows_and_history_record_who_what_and_where(  # type: ignore[no-
         ).fetchone()
     assert row == ("octocat", "a" * 40, __version__, True, True)
     assert event == ("octocat", "a" * 40, "https://github.com/rally/app/actions/runs/42")
+
+
+def test_the_recorded_commit_is_the_projects_not_the_working_directorys(  # type: ignore[no-untyped-def]
+    cli, project: Path, database_url
+) -> None:
+    # the cli fixture runs with -C PROJECT from this repository's checkout: two different HEADs
+    git = ["git", "-C", str(project), "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "project"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    ledger_mod.context.cache_clear()
+    try:
+        assert cli("deploy", "--env", "staging", env=staging_env(database_url)).code == 0
+    finally:
+        ledger_mod.context.cache_clear()
+    with psycopg.connect(database_url) as conn:
+        shas = conn.execute("SELECT DISTINCT git_sha FROM rally_gitops.applied").fetchall()
+    assert shas == [(head.strip(),)]
 
 
 def test_ledger_export_json_shape(cli, project: Path, database_url) -> None:  # type: ignore[no-untyped-def]

@@ -43,7 +43,7 @@ def baseline(config: Config, env: str, version: str, *, yes: bool = False) -> in
         )
     with connect(target.url, autocommit=True, purpose="baseline") as conn:
         with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
-            ledger = Ledger(conn, config.ledger_schema)
+            ledger = Ledger.for_config(conn, config)
             ledger.ensure()
             if ledger.applied():
                 raise DeployError(

@@ -47,7 +47,7 @@ def check_one(config: Config, name: str) -> str:
             conn.execute("SELECT 1").fetchone()
             samples.append((time.perf_counter() - started) * 1000)
         version = server_version(conn)
-        ledger = Ledger(conn, config.ledger_schema)
+        ledger = Ledger.for_config(conn, config)
         if ledger.exists():
             count = len(ledger.applied())
             rights = conn.execute(

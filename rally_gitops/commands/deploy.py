@@ -73,7 +73,7 @@ def deploy(
     target = resolve(config, env)
     check_no_backup(config, target.env, no_backup)
     with connect(target.url, autocommit=True, purpose="deploy") as conn:
-        ledger = Ledger(conn, config.ledger_schema)
+        ledger = Ledger.for_config(conn, config)
         status = read_status(conn, config, migrations, ledger)
         refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
         for migration in status.pending:

@@ -31,7 +31,7 @@ def ledger_export(config: Config, env: str, *, output: str | None) -> int:
     """The applied set as the seed's ``applied_migrations.json`` list."""
     target = resolve(config, env)
     with connect(target.url, autocommit=True, purpose="export") as conn:
-        rows = Ledger(conn, config.ledger_schema).applied()
+        rows = Ledger.for_config(conn, config).applied()
     text = json.dumps([row.as_json() for row in rows.values()], indent=2) + "\n"
     if output:
         try:
@@ -48,7 +48,7 @@ def ledger_history(config: Config, env: str, *, limit: int) -> int:
     """Print the newest events, newest first."""
     target = resolve(config, env)
     with connect(target.url, autocommit=True, purpose="history") as conn:
-        ledger = Ledger(conn, config.ledger_schema)
+        ledger = Ledger.for_config(conn, config)
         events = ledger.history(limit) if ledger.exists() else []
     for event in events:
         out(

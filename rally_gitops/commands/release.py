@@ -227,7 +227,7 @@ def _applied(
 
     try:
         with connect(target.url, autocommit=True, purpose="release") as conn:
-            ledger = Ledger(conn, config.ledger_schema)
+            ledger = Ledger.for_config(conn, config)
             rows = ledger.applied() if ledger.exists() else {}
             return {version: row.name for version, row in rows.items()}
     except RallyError:

@@ -32,7 +32,7 @@ def repair(config: Config, env: str, *, mark_applied: bool = False, yes: bool = 
     target = resolve(config, env)
     with connect(target.url, autocommit=True, purpose="repair") as conn:
         with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
-            ledger = Ledger(conn, config.ledger_schema)
+            ledger = Ledger.for_config(conn, config)
             blocked = ledger.blocking_event()
             if blocked is None:
                 out(f"{target.label}: nothing to repair")

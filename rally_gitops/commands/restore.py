@@ -81,7 +81,7 @@ def restore(
                 owners=into is None,
                 configured=opts.pg_dump,
             )
-            ledger = Ledger(conn, config.ledger_schema)
+            ledger = Ledger.for_config(conn, config)
             if ledger.exists():
                 ledger.record_event(
                     "restore",

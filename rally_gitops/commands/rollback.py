@@ -67,7 +67,7 @@ def rollback(
     migrations = load_migrations(config)
     target = resolve(config, env)
     with connect(target.url, autocommit=True, purpose="rollback") as conn:
-        ledger = Ledger(conn, config.ledger_schema)
+        ledger = Ledger.for_config(conn, config)
         if steps is None and to is None:
             show_options(
                 config,

@@ -12,20 +12,10 @@ import pytest
 from rally_gitops import config as config_mod
 from rally_gitops import git
 from rally_gitops.errors import RallyError
+from testing.gitrepo import git as git_run
 
 FIRST = "20240101_000000_create_teams.sql"
 SECOND = "20240102_000000_create_users.sql"
-
-
-def gitc(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    ).stdout
 
 
 @pytest.fixture
@@ -36,21 +26,21 @@ def repo(tmp_path: Path) -> Path:
     (root / "pyproject.toml").write_text(
         '[project]\nname = "x"\n\n[tool.rally_gitops.lint]\nbase = "main"\n', encoding="utf-8"
     )
-    gitc(root, "init", "-q", "-b", "main")
+    git_run(root, "init", "-q", "-b", "main")
     for name, subject in ((FIRST, "Add teams"), (SECOND, "Add users\n\nwith a body")):
         (root / "migrations" / name).write_text(f"-- Migration: {name[:-4]}\nSELECT 1;\n")
-        gitc(root, "add", ".")
-        gitc(root, "commit", "-q", "-m", subject)
+        git_run(root, "add", ".")
+        git_run(root, "commit", "-q", "-m", subject)
     return root
 
 
 def test_trees_index_and_blobs_match_git(repo: Path) -> None:
     cfg = config_mod.load(repo)
     head = git.resolve(repo, "HEAD")
-    assert head == gitc(repo, "rev-parse", "HEAD").strip()
+    assert head == git_run(repo, "rev-parse", "HEAD").strip()
     blobs = git.tree_blobs(cfg, head or "")
     assert blobs == git.index_blobs(cfg)
-    assert blobs[FIRST] == gitc(repo, "rev-parse", f"HEAD:migrations/{FIRST}").strip()
+    assert blobs[FIRST] == git_run(repo, "rev-parse", f"HEAD:migrations/{FIRST}").strip()
     contents = git.read_blobs(cfg, [*blobs.values(), "0" * 40])
     assert contents[blobs[SECOND]] == (repo / "migrations" / SECOND).read_bytes()
     assert "0" * 40 not in contents  # a missing blob is left out, not an error
@@ -60,14 +50,14 @@ def test_trees_index_and_blobs_match_git(repo: Path) -> None:
 def test_added_in_names_commit_short_sha_and_subject(repo: Path) -> None:
     cfg = config_mod.load(repo)
     added = git.committed_migrations(cfg)
-    assert added[SECOND].short == gitc(repo, "rev-parse", "--short", "HEAD").strip()
+    assert added[SECOND].short == git_run(repo, "rev-parse", "--short", "HEAD").strip()
     assert added[SECOND].subject == "Add users"
     assert added[FIRST].subject == "Add teams"
 
 
 def test_ref_syntax_gitpython_lacks_falls_back_to_git(repo: Path) -> None:
-    first, second = gitc(repo, "rev-parse", "HEAD~1", "HEAD").split()
-    gitc(repo, "checkout", "-q", "-b", "feature")
+    first, second = git_run(repo, "rev-parse", "HEAD~1", "HEAD").split()
+    git_run(repo, "checkout", "-q", "-b", "feature")
     assert git.resolve(repo, "HEAD@{now}") == second  # gitpython: NotImplementedError
     assert git.resolve(repo, "@{-1}") == second  # gitpython: IndexError; git: "main"
     assert git.resolve(repo, "HEAD~1") == first
@@ -81,10 +71,10 @@ def test_hook_index_named_by_git_index_file_is_read(
     # `git commit FILE` runs hooks against a temporary index named by GIT_INDEX_FILE
     temp_index = repo / ".git" / "temp-index"
     env = {"GIT_INDEX_FILE": str(temp_index)}
-    gitc(repo, "read-tree", "HEAD", env=env)
+    git_run(repo, "read-tree", "HEAD", env=env)
     (repo / "migrations" / FIRST).write_text("-- changed\n")
-    gitc(repo, "update-index", "--add", f"migrations/{FIRST}", env=env)
-    staged = gitc(repo, "ls-files", "-s", f"migrations/{FIRST}", env=env).split()[1]
+    git_run(repo, "update-index", "--add", f"migrations/{FIRST}", env=env)
+    staged = git_run(repo, "ls-files", "-s", f"migrations/{FIRST}", env=env).split()[1]
     cfg = config_mod.load(repo)
     monkeypatch.setenv("GIT_INDEX_FILE", str(temp_index))
     assert git.index_blobs(cfg)[FIRST] == staged
@@ -95,12 +85,12 @@ def test_hook_index_named_by_git_index_file_is_read(
 def test_index_format_4_is_read_through_git(repo: Path) -> None:
     cfg = config_mod.load(repo)
     before = git.index_blobs(cfg)
-    gitc(repo, "update-index", "--index-version", "4")  # gitpython reads only versions 1-3
+    git_run(repo, "update-index", "--index-version", "4")  # gitpython reads only versions 1-3
     assert git.index_blobs(cfg) == before
 
 
 def test_changed_migrations_lists_staged_unstaged_and_untracked(repo: Path) -> None:
-    gitc(repo, "checkout", "-q", "-b", "feature")
+    git_run(repo, "checkout", "-q", "-b", "feature")
     cfg = config_mod.load(repo)
     assert git.changed_migrations(cfg) == []
     (repo / "migrations" / FIRST).write_text("-- edited\n")
@@ -110,7 +100,7 @@ def test_changed_migrations_lists_staged_unstaged_and_untracked(repo: Path) -> N
 
 
 def test_bare_repository_and_git_dir_are_no_work_tree(repo: Path, tmp_path: Path) -> None:
-    gitc(tmp_path, "init", "-q", "--bare", "bare.git")
+    git_run(tmp_path, "init", "-q", "--bare", "bare.git")
     assert not git.is_repository(tmp_path / "bare.git")
     assert not git.is_repository(repo / ".git")
     assert git.is_repository(repo / "migrations")
@@ -139,7 +129,7 @@ def test_not_a_repository_raises_the_rally_error(tmp_path: Path) -> None:
 def test_head_sha_prefers_the_ci_variables_then_head(
     repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    head = gitc(repo, "rev-parse", "HEAD").strip()
+    head = git_run(repo, "rev-parse", "HEAD").strip()
     assert git.head_sha(repo) == head
     monkeypatch.setenv("GITHUB_SHA", "a" * 40)
     assert git.head_sha(repo) == "a" * 40

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from rally_gitops import config as config_mod
 from rally_gitops import git, history
 from rally_gitops.errors import ConfigError, RallyError
+from testing.gitrepo import git as git_run
 
 FIRST = "20240101_000000_create_teams.sql"
 SECOND = "20240102_000000_create_users.sql"
@@ -22,16 +22,6 @@ def sql(name: str, body: str, rollback: str = "DROP TABLE x;") -> str:
     )
 
 
-def gitc(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A repo whose `main` holds two committed migrations; the check's base is `main`."""
@@ -40,14 +30,14 @@ def repo(tmp_path: Path) -> Path:
     (root / "pyproject.toml").write_text(
         '[project]\nname = "x"\n\n[tool.rally_gitops.lint]\nbase = "main"\n', encoding="utf-8"
     )
-    gitc(root, "init", "-q", "-b", "main")
+    git_run(root, "init", "-q", "-b", "main")
     (root / "migrations" / FIRST).write_text(sql(FIRST, "CREATE TABLE teams (id int);"))
-    gitc(root, "add", ".")
-    gitc(root, "commit", "-q", "-m", "Add teams")
+    git_run(root, "add", ".")
+    git_run(root, "commit", "-q", "-m", "Add teams")
     (root / "migrations" / SECOND).write_text(sql(SECOND, "CREATE TABLE users (id int);"))
-    gitc(root, "add", ".")
-    gitc(root, "commit", "-q", "-m", "Add users")
-    gitc(root, "checkout", "-q", "-b", "feature")
+    git_run(root, "add", ".")
+    git_run(root, "commit", "-q", "-m", "Add users")
+    git_run(root, "checkout", "-q", "-b", "feature")
     return root
 
 
@@ -56,7 +46,7 @@ def check(repo: Path, **kwargs) -> list:  # type: ignore[no-untyped-def]
 
 
 def short(repo: Path, ref: str) -> str:
-    return gitc(repo, "rev-parse", "--short", ref).strip()
+    return git_run(repo, "rev-parse", "--short", ref).strip()
 
 
 def test_untouched_history_is_clean(repo: Path) -> None:
@@ -78,7 +68,7 @@ def test_edited_committed_migration_names_the_introducing_commit(repo: Path) -> 
 def test_edit_committed_on_the_branch_is_caught_too(repo: Path) -> None:
     path = repo / "migrations" / SECOND
     path.write_text(path.read_text().replace("(id int)", "(id int, email text)"))
-    gitc(repo, "commit", "-qam", "Sneak a column in")
+    git_run(repo, "commit", "-qam", "Sneak a column in")
     findings = check(repo)
     assert [(f.code, Path(f.path).name) for f in findings] == [
         ("edited-committed-migration", SECOND)
@@ -90,7 +80,7 @@ def test_staged_edit_reverted_in_worktree_is_still_an_edit(repo: Path) -> None:
     path = repo / "migrations" / FIRST
     original = path.read_text()
     path.write_text(original.replace("teams", "squads"))
-    gitc(repo, "add", str(path))
+    git_run(repo, "add", str(path))
     path.write_text(original)
     assert [f.code for f in check(repo)] == ["edited-committed-migration"]
 
@@ -98,7 +88,7 @@ def test_staged_edit_reverted_in_worktree_is_still_an_edit(repo: Path) -> None:
 def test_line_ending_and_bom_change_is_not_an_edit(repo: Path) -> None:
     path = repo / "migrations" / FIRST
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
-    gitc(repo, "add", str(path))
+    git_run(repo, "add", str(path))
     assert check(repo) == []
 
 
@@ -118,13 +108,13 @@ def test_deleted_committed_migration(repo: Path) -> None:
 
 
 def test_deletion_committed_on_the_branch(repo: Path) -> None:
-    gitc(repo, "rm", "-q", f"migrations/{SECOND}")
-    gitc(repo, "commit", "-qm", "Drop users migration")
+    git_run(repo, "rm", "-q", f"migrations/{SECOND}")
+    git_run(repo, "commit", "-qm", "Drop users migration")
     assert [f.code for f in check(repo)] == ["deleted-committed-migration"]
 
 
 def test_renamed_committed_migration(repo: Path) -> None:
-    gitc(repo, "mv", f"migrations/{SECOND}", "migrations/20240102_000000_create_people.sql")
+    git_run(repo, "mv", f"migrations/{SECOND}", "migrations/20240102_000000_create_people.sql")
     findings = check(repo)
     assert [f.code for f in findings] == ["renamed-committed-migration"]
     assert SECOND in findings[0].message
@@ -143,18 +133,18 @@ def test_new_newer_file_is_fine_committed_or_not(repo: Path) -> None:
     name = "20240103_000000_add_scores.sql"
     (repo / "migrations" / name).write_text(sql(name, "CREATE TABLE scores (id int);"))
     assert check(repo) == []
-    gitc(repo, "add", ".")
-    gitc(repo, "commit", "-qm", "Add scores")
+    git_run(repo, "add", ".")
+    git_run(repo, "commit", "-qm", "Add scores")
     assert check(repo) == []
 
 
 def test_file_added_on_base_after_the_fork_counts_as_newest(repo: Path) -> None:
-    gitc(repo, "checkout", "-q", "main")
+    git_run(repo, "checkout", "-q", "main")
     later = "20240110_000000_add_matches.sql"
     (repo / "migrations" / later).write_text(sql(later, "CREATE TABLE matches (id int);"))
-    gitc(repo, "add", ".")
-    gitc(repo, "commit", "-qm", "Add matches")
-    gitc(repo, "checkout", "-q", "feature")
+    git_run(repo, "add", ".")
+    git_run(repo, "commit", "-qm", "Add matches")
+    git_run(repo, "checkout", "-q", "feature")
     mine = "20240105_000000_add_scores.sql"
     (repo / "migrations" / mine).write_text(sql(mine, "CREATE TABLE scores (id int);"))
     findings = check(repo)
@@ -172,7 +162,7 @@ def test_files_argument_limits_edit_findings(repo: Path) -> None:
 
 
 def test_base_given_as_a_local_ref(repo: Path) -> None:
-    gitc(repo, "branch", "release", "main~1")
+    git_run(repo, "branch", "release", "main~1")
     path = repo / "migrations" / SECOND
     path.write_text(path.read_text().replace("users", "people"))
     # SECOND is not on `release`, but it is in HEAD's history: still committed
@@ -230,9 +220,9 @@ def test_history_hook(repo: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> No
 
 def test_first_commit_of_a_new_repository_is_not_blocked(tmp_path: Path) -> None:
     (tmp_path / "migrations").mkdir()
-    gitc(tmp_path, "init", "-q", "-b", "main")
+    git_run(tmp_path, "init", "-q", "-b", "main")
     (tmp_path / "migrations" / FIRST).write_text(sql(FIRST, "CREATE TABLE teams (id int);"))
-    gitc(tmp_path, "add", ".")
+    git_run(tmp_path, "add", ".")
     cfg = config_mod.load(tmp_path)
     assert history.check(cfg) == []
     assert [p.name for p in git.changed_migrations(cfg)] == [FIRST]

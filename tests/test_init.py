@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 
 from rally_gitops.commands.init import render_workflow
+from testing.gitrepo import git
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
 EXPECTED = [
     ".github/workflows/deploy-production.yml",
     ".github/workflows/deploy-staging.yml",
@@ -24,13 +23,6 @@ EXPECTED = [
     ".pre-commit-config.yaml",
     "pyproject.toml",
 ]
-
-
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV},
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
 
 
 def run_init(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -55,14 +47,14 @@ def files(root: Path) -> dict[str, bytes]:
 def clone(tmp_path: Path) -> Path:
     """A repository as a user has it: cloned from an ``origin`` whose ``main`` has one commit."""
     origin, work = tmp_path / "origin.git", tmp_path / "work"
-    git("init", "-q", "--bare", "-b", "main", str(origin), cwd=tmp_path)
-    git("init", "-q", "-b", "main", str(work), cwd=tmp_path)
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
     (work / "README.md").write_text("# app\n", encoding="utf-8")
-    git("add", "README.md", cwd=work)
-    git("commit", "-qm", "first", cwd=work)
-    git("remote", "add", "origin", str(origin), cwd=work)
-    git("push", "-q", "origin", "main", cwd=work)
-    git("fetch", "-q", "origin", cwd=work)
+    git(work, "add", "README.md")
+    git(work, "commit", "-qm", "first")
+    git(work, "remote", "add", "origin", str(origin))
+    git(work, "push", "-q", "origin", "main")
+    git(work, "fetch", "-q", "origin")
     return work
 
 
@@ -147,10 +139,10 @@ def hook_repo(tmp_path: Path) -> tuple[Path, str]:
         shutil.copy2(REPO / name, target / name)
     for name in ("rally_gitops", "hooks"):
         shutil.copytree(REPO / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-    git("init", "-q", str(target), cwd=tmp_path)
-    git("add", "-A", cwd=target)
-    git("commit", "-qm", "snapshot", cwd=target)
-    return target, git("rev-parse", "HEAD", cwd=target).strip()
+    git(tmp_path, "init", "-q", str(target))
+    git(target, "add", "-A")
+    git(target, "commit", "-qm", "snapshot")
+    return target, git(target, "rev-parse", "HEAD").strip()
 
 
 def test_pre_commit_and_actionlint_pass_on_the_result(
@@ -173,7 +165,7 @@ def test_pre_commit_and_actionlint_pass_on_the_result(
     ]
     assert [line.split(":")[0].strip() for line in changed] == ["- repo", "rev"]
     config.write_text(rewritten, encoding="utf-8")
-    git("add", "-A", cwd=clone)
+    git(clone, "add", "-A")
 
     env = {
         **os.environ,

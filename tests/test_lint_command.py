@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import run_process
 
+from testing.gitrepo import git
 from testing.lint_support import good
 
 BAD_FILES: dict[str, bytes] = {
@@ -27,17 +27,6 @@ BAD_FILES: dict[str, bytes] = {
     "Bad Name.sql": good("bad").encode(),
     "20250101_000009_huge.sql": b"-- x\n" * (1024 * 1024 + 1),
 }
-
-
-def git(root: Path, *args: str) -> str:
-    """Run git in ``root`` with a fixed identity (no user config needed)."""
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 def test_all_on_the_sample_project_is_clean(cli) -> None:  # type: ignore[no-untyped-def]

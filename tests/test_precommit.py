@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from testing.gitrepo import git
 from testing.lint_support import good
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-GIT_ID = ("-c", "user.name=rally tests", "-c", "user.email=tests@example.com")
 
 
 def run(
@@ -28,11 +28,6 @@ def run(
     return subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
     )
-
-
-def git(cwd: Path, *args: str) -> None:
-    proc = run(["git", *GIT_ID, *args], cwd)
-    assert proc.returncode == 0, proc.stderr
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from testing.fake_github import FakeGitHub, serve
+from testing.gitrepo import git
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -182,12 +183,6 @@ def test_production_refuses_what_staging_has_not_and_reports_failure(
     assert [s["state"] for s in github.statuses[dep["id"]]] == ["failure", "in_progress"]
 
 
-def git(*args: str, cwd: Path) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
 def test_pull_request_check_comments_lint_replay_and_plans(
     project: Path,
     make_database,
@@ -198,17 +193,17 @@ def test_pull_request_check_comments_lint_replay_and_plans(
     text = newest.read_text(encoding="utf-8")
     newest.unlink()
     origin = project.parent / "origin.git"
-    git("init", "-q", "--bare", "-b", "main", str(origin), cwd=project.parent)
-    git("init", "-q", "-b", "main", cwd=project)
-    git("add", "-A", cwd=project)
-    git("commit", "-qm", "five migrations", cwd=project)
-    git("remote", "add", "origin", str(origin), cwd=project)
-    git("push", "-q", "origin", "main", cwd=project)
-    git("checkout", "-q", "-b", "feature", cwd=project)
+    git(project.parent, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "five migrations")
+    git(project, "remote", "add", "origin", str(origin))
+    git(project, "push", "-q", "origin", "main")
+    git(project, "checkout", "-q", "-b", "feature")
     newest.write_text(text, encoding="utf-8")
-    git("add", "-A", cwd=project)
-    git("commit", "-qm", "index", cwd=project)
-    git("fetch", "-q", "origin", cwd=project)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "index")
+    git(project, "fetch", "-q", "origin")
     staging = make_database("stg")
     event = {"pull_request": {"number": 7, "base": {"ref": "main"},
                               "head": {"repo": {"full_name": "acme/rally"}}}}  # fmt: skip

@@ -47,6 +47,18 @@ class Timed:
     cpu: float = 0.0  # user + system CPU seconds of the process and its children
 
 
+def install(argv: Sequence[str], what: str) -> None:
+    """Install a baseline tool with ``argv`` (npm or pip); a clear exit when that fails."""
+    print(f"installing {what} ...", flush=True)
+    try:
+        subprocess.run(argv, check=True, capture_output=True, text=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise SystemExit(
+            f"bench: cannot install {what} ({' '.join(argv)}): {detail.strip()[-400:]}"
+        ) from None
+
+
 def run_timed(argv: Sequence[str | Path], *, cwd: Path, env: dict[str, str] | None = None) -> Timed:
     """Run a process to completion (no terminal) and return its wall-clock time."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

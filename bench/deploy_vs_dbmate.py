@@ -29,6 +29,7 @@ from common import (
     ROOT,
     Server,
     Timed,
+    install,
     load,
     machine,
     must,
@@ -53,21 +54,11 @@ def dbmate_binary(npm_dir: Path = NPM_DIR) -> Path:
     binary = npm_dir / "node_modules" / "@dbmate" / f"{system}-{arch}" / "bin" / "dbmate"
     if binary.exists():
         return binary
-    print(f"installing dbmate from npm into {npm_dir} ...", flush=True)
     npm_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(npm_dir), "dbmate"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        detail = getattr(exc, "stderr", "") or str(exc)
-        raise SystemExit(
-            f"bench: cannot install dbmate from npm (npm install --prefix {npm_dir} dbmate): "
-            f"{detail.strip()[-400:]}"
-        ) from None
+    install(
+        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(npm_dir), "dbmate"],
+        f"dbmate from npm into {npm_dir}",
+    )
     if not binary.exists():
         raise SystemExit(
             f"bench: npm installed dbmate but not its native binary {binary} "

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import Timed, load, machine, must, run_timed, summary, venv_bin
+from common import Timed, install, load, machine, must, run_timed, summary, venv_bin
 from corpus import generate, rally_text, write_rally
 
 PYPROJECT = '[project]\nname = "bench-app"\nversion = "0"\n\n[tool.rally_gitops]\n'
@@ -38,20 +38,7 @@ def squawk_binary() -> Path:
     found = shutil.which("squawk")
     if found:
         return Path(found)
-    print("installing squawk-cli from PyPI ...", flush=True)
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "squawk-cli"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        detail = getattr(exc, "stderr", "") or str(exc)
-        raise SystemExit(
-            f"bench: cannot install squawk-cli ({sys.executable} -m pip install squawk-cli): "
-            f"{detail.strip()[-400:]}"
-        ) from None
+    install([sys.executable, "-m", "pip", "install", "--quiet", "squawk-cli"], "squawk-cli")
     if not path.exists():
         raise SystemExit(f"bench: squawk-cli installed but {path} is missing")
     return path

@@ -199,11 +199,7 @@ class Applier:
         return (self.config.lock_timeout, self.config.statement_timeout)
 
     def _timeouts(self, *, local: bool) -> str:
-        scope = "LOCAL " if local else ""
-        return (
-            f"SET {scope}lock_timeout = '{self.config.lock_timeout}'; "
-            f"SET {scope}statement_timeout = '{self.config.statement_timeout}'"
-        )
+        return timeouts_sql(self.config, local=local)
 
     def _failed(
         self, migration: Migration, error: Exception, statement: Statement, *, blocking: bool
@@ -285,6 +281,15 @@ def _at(statement: Statement, error: Exception) -> Statement:
         return statement
     inner = statement.sql.count("\n", 0, int(position) - 1)
     return replace(statement, line=statement.line + inner)
+
+
+def timeouts_sql(config: Config, *, local: bool) -> str:
+    """``SET [LOCAL] lock_timeout/statement_timeout`` from the configuration."""
+    scope = "LOCAL " if local else ""
+    return (
+        f"SET {scope}lock_timeout = '{config.lock_timeout}'; "
+        f"SET {scope}statement_timeout = '{config.statement_timeout}'"
+    )
 
 
 def _pg_message(error: Exception) -> str:

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rally_gitops.applier import timeouts_sql
 from rally_gitops.errors import ConfigError, DeployError
 from rally_gitops.ledger import Applied, Ledger
 from rally_gitops.migrations import VERSION_RE, Migration
@@ -108,7 +109,7 @@ def run_step(conn: psycopg.Connection, config: Config, step: Step, report: Repor
     try:
         if migration.no_transaction:
             # e.g. DROP INDEX CONCURRENTLY: cannot run in a transaction block, like its up part
-            conn.execute(_timeouts(config, local=False))
+            conn.execute(timeouts_sql(config, local=False))
             for current in statements:
                 conn.execute(current.sql)
             conn.execute("RESET lock_timeout; RESET statement_timeout")
@@ -116,7 +117,7 @@ def run_step(conn: psycopg.Connection, config: Config, step: Step, report: Repor
                 _record(ledger, migration, started)
         else:
             with conn.transaction():
-                conn.execute(_timeouts(config, local=True))
+                conn.execute(timeouts_sql(config, local=True))
                 for current in statements:
                     conn.execute(current.sql)
                 _record(ledger, migration, started)
@@ -136,14 +137,6 @@ def run_step(conn: psycopg.Connection, config: Config, step: Step, report: Repor
     elapsed = int((time.perf_counter() - started) * 1000)
     report(f"  rolled back {migration.filename} ({elapsed} ms)")
     return elapsed
-
-
-def _timeouts(config: Config, *, local: bool) -> str:
-    scope = "LOCAL " if local else ""
-    return (
-        f"SET {scope}lock_timeout = '{config.lock_timeout}'; "
-        f"SET {scope}statement_timeout = '{config.statement_timeout}'"
-    )
 
 
 def _record(ledger: Ledger, migration: Migration, started: float) -> None:

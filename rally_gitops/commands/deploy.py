@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
 from rally_gitops.config import Config
@@ -15,6 +16,9 @@ from rally_gitops.errors import DeployError
 from rally_gitops.ledger import Ledger
 from rally_gitops.lock import deploy_lock
 from rally_gitops.migrations import Migration
+
+if TYPE_CHECKING:
+    import psycopg
 
 # Called with the target and the status once the lock is held and before anything is applied
 # (the backup step plugs in here); raising stops the deploy with nothing applied.
@@ -114,7 +118,9 @@ def _backup(config: Config, target: Target, *, no_backup: bool) -> None:
     backup.backup_before_change(config, target, no_backup=False, what="deploy")
 
 
-def _apply_all(conn, config: Config, target: Target, pending: list[Migration]) -> int:  # type: ignore[no-untyped-def]
+def _apply_all(
+    conn: psycopg.Connection, config: Config, target: Target, pending: list[Migration]
+) -> int:
     applier = Applier(conn, config, report=out)
     if not pending:
         out(f"{target.label}: up to date, another deploy applied everything meanwhile")

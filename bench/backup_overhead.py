@@ -68,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mb", type=int, default=220)
     parser.add_argument("--url", help="admin URL of another server (default: embedded)")
     args = parser.parse_args(argv)
-    from rally_gitops.embedded import bin_dir
-    from rally_gitops.pgtools import client_conn
+    from rally_gitops.postgres.embedded import bin_dir
+    from rally_gitops.postgres.tools import client_conn
 
     work = Path(tempfile.mkdtemp(prefix="rally-bench-backup-"))
     try:

@@ -195,7 +195,7 @@ def postgres(url: str | None, workdir: Path) -> Iterator[tuple[Server, str]]:
         parts = urlsplit(url)
         yield Server(url, parts.hostname or "127.0.0.1", parts.port or 5432), "--url server"
         return
-    from rally_gitops.embedded import EmbeddedServer
+    from rally_gitops.postgres.embedded import EmbeddedServer
 
     # default (durable) settings: fsync and synchronous_commit on, as on a real server
     embedded = EmbeddedServer(workdir / "pgdata")

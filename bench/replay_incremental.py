@@ -97,7 +97,7 @@ def main() -> None:
         best = min(t.seconds for t in warm)
         print(f"goal warm <= 1.5 s: {'met' if best <= 1.5 else 'MISSED'}")
     finally:
-        from rally_gitops.embedded import EmbeddedServer
+        from rally_gitops.postgres.embedded import EmbeddedServer
 
         EmbeddedServer(project / ".rally" / "replay-pgdata").stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -26,8 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(filenames: list[str], base: str | None) -> int:
-    from rally_gitops import config, history
+    from rally_gitops import config
     from rally_gitops.commands.validate import print_findings
+    from rally_gitops.lint import history
 
     cfg = config.load()
     files = [Path(name) for name in filenames] or None

@@ -12,7 +12,7 @@ from typing import Any
 from rally_gitops import config as config_mod
 from rally_gitops.config import Config, env_flag
 from rally_gitops.errors import ConfigError, RallyError
-from rally_gitops.migrations import Migration, discover
+from rally_gitops.files.migrations import Migration, discover
 
 
 def add_env(

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import psycopg
 
-from rally_gitops.embedded import bin_dir
+from rally_gitops.postgres.embedded import bin_dir
 
 
 def schema_dump(url: str, *, exclude: tuple[str, ...] = ()) -> str:
     """``pg_dump --schema-only`` of ``url`` without the per-run ``\\restrict`` key lines."""
-    from rally_gitops.pgtools import child_env, client_conn
+    from rally_gitops.postgres.tools import child_env, client_conn
 
     client = client_conn(url)
     argv = [str(bin_dir() / "pg_dump"), "--schema-only", "--no-comments"]

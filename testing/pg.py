@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from rally_gitops.embedded import EmbeddedServer
+from rally_gitops.postgres.embedded import EmbeddedServer
 
 TEST_PASSWORD = "Pw-s3cret-4711"  # the tests check that this string never leaks anywhere
 

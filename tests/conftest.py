@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from testing.pg import TestServer, start
-
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_MIGRATIONS = REPO / "migrations"
-URL_VARIABLES = ("DATABASE_URL", "DATABASE_STAGING_URL", "DATABASE_PUBLIC_URL")
+from testing.process import SAMPLE_MIGRATIONS, URL_VARIABLES, Result
 
 
 @pytest.fixture(scope="session")
@@ -87,17 +81,6 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
 @pytest.fixture
 def cli(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Run ``rally-gitops ARGS`` in-process in the scratch project; returns code, stdout, stderr."""
@@ -116,26 +99,3 @@ def cli(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
         return Result(code, captured.out, captured.err)
 
     return run
-
-
-def run_process(
-    args: list[str],
-    *,
-    cwd: Path,
-    env: dict[str, str] | None = None,
-    stdin: str | None = None,
-    timeout: float = 120,
-) -> Result:
-    """Run ``python -m rally_gitops ARGS`` as a real process (for tracebacks, argv, exit codes)."""
-    full_env = {k: v for k, v in os.environ.items() if k not in URL_VARIABLES}
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "rally_gitops", *args],
-        cwd=cwd,
-        env=full_env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -12,14 +12,14 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from conftest import run_process
 from psycopg import sql
 
 from rally_gitops import __version__
-from rally_gitops.embedded import bin_dir
-from rally_gitops.migrations import discover, parse
+from rally_gitops.files.migrations import discover, parse
+from rally_gitops.postgres.embedded import bin_dir
 from testing.migration_files import ledger_rows, tables
 from testing.pg import TEST_PASSWORD
+from testing.process import run_process
 
 
 def closed_port() -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rally_gitops.config import find_root, load
-from rally_gitops.db import resolve
 from rally_gitops.errors import ConfigError
+from rally_gitops.postgres.db import resolve
 
 
 def write(root: Path, text: str) -> Path:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_process
 
 from rally_gitops.main import build_parser, command_modules, command_word
+from testing.process import run_process
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import run_process
 
 from rally_gitops.redact import password_of, redact_url, register_secret, scrub
 from testing.pg import TEST_PASSWORD
+from testing.process import run_process
 
 WRONG_PASSWORD = TEST_PASSWORD + "-wrong"
 

@@ -23,8 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def backup(config: Config, env: str, *, kinds: list[str] | None = None) -> int:
     """Dump ``env``, verify it, write the manifest, apply retention; exit 0 or raise."""
-    from rally_gitops.backup import take_backup
-    from rally_gitops.db import resolve
+    from rally_gitops.backup.take import take_backup
+    from rally_gitops.postgres.db import resolve
 
     target = resolve(config, env)
     take_backup(config, target, kinds=tuple(kinds) if kinds else None, report=out)

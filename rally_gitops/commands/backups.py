@@ -11,7 +11,7 @@ from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
 
 if TYPE_CHECKING:
-    from rally_gitops.backup_store import BackupSet
+    from rally_gitops.backup.store import BackupSet
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def backups(config: Config, env: str, *, as_json: bool = False) -> int:
     """Print name, kinds, size, age and captured ledger head of each backup; exit 0."""
-    from rally_gitops import backup_store
-    from rally_gitops.backup_settings import settings
+    from rally_gitops.backup import store as backup_store
+    from rally_gitops.backup.settings import settings
 
     config.environment(env)  # an unknown environment is a usage error, not an empty list
     directory = settings(config).directory(config.root, env)
@@ -43,7 +43,7 @@ def backups(config: Config, env: str, *, as_json: bool = False) -> int:
 
 def print_backups(env: str, directory: Path, sets: list[BackupSet]) -> None:
     """The table of ``backups`` (also shown by ``rollback`` without a target)."""
-    from rally_gitops.backup_store import human_age, human_size
+    from rally_gitops.backup.store import human_age, human_size
 
     if not sets:
         out(f"{env}: no backups in {directory}")

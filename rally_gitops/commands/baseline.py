@@ -6,11 +6,11 @@ import argparse
 
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
 from rally_gitops.config import Config
-from rally_gitops.db import connect, resolve
+from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.lock import deploy_lock
 from rally_gitops.errors import ConfigError, DeployError
-from rally_gitops.ledger import Ledger
-from rally_gitops.lock import deploy_lock
-from rally_gitops.migrations import VERSION_RE
+from rally_gitops.files.migrations import VERSION_RE
+from rally_gitops.postgres.db import connect, resolve
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

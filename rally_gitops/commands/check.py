@@ -8,9 +8,9 @@ import time
 
 from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
-from rally_gitops.db import connect, resolve, server_version
+from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.errors import RallyError
-from rally_gitops.ledger import Ledger
+from rally_gitops.postgres.db import connect, resolve, server_version
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

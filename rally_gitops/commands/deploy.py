@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
 from rally_gitops.config import Config
-from rally_gitops.db import Target, connect, resolve
-from rally_gitops.engine import Applier, Status, read_status, refuse_unsafe
+from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.lock import deploy_lock
+from rally_gitops.deploy.status import Applier, Status, read_status, refuse_unsafe
 from rally_gitops.errors import DeployError
-from rally_gitops.ledger import Ledger
-from rally_gitops.lock import deploy_lock
-from rally_gitops.migrations import Migration
+from rally_gitops.files.migrations import Migration
+from rally_gitops.postgres.db import Target, connect, resolve
 
 if TYPE_CHECKING:
     import psycopg
@@ -70,8 +70,8 @@ def deploy(
     A verified backup is the first step once the lock is held (``no_backup`` skips it where
     allowed); a production deploy first passes the promotion guard (staging has it all).
     """
-    from rally_gitops import promotion
-    from rally_gitops.backup_settings import check_no_backup
+    from rally_gitops.backup.settings import check_no_backup
+    from rally_gitops.deploy import promotion
 
     migrations = load_migrations(config)
     target = resolve(config, env)
@@ -113,7 +113,7 @@ def _backup(config: Config, target: Target, *, no_backup: bool) -> None:
     if no_backup:  # said here: the backup modules are not worth importing just to say it
         out(f"No backup of {target.env.name} (--no-backup)")
         return
-    from rally_gitops import backup
+    from rally_gitops.backup import take as backup
 
     backup.backup_before_change(config, target, no_backup=False, what="deploy")
 

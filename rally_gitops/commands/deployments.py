@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rally_gitops.github import default_repo, split_repo
+    from rally_gitops.delivery.github import default_repo, split_repo
 
     repo = args.repo or default_repo(load_config(args).root)
     split_repo(repo)
@@ -36,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def deployments(*, repo: str, env: str, limit: int = 5, as_json: bool = False) -> int:
     """List the newest ``limit`` deployments to ``env`` with their latest status; exit 0."""
-    from rally_gitops.github import GitHub
+    from rally_gitops.delivery.github import GitHub
 
     if not 1 <= limit <= 100:
         raise ConfigError("--limit: between 1 and 100")
@@ -85,7 +85,7 @@ def deployment(
     description: str = "",
 ) -> int:
     """Post ``state`` on the schema deployment of ``ref`` to ``env``, creating it if needed."""
-    from rally_gitops.github import GitHub
+    from rally_gitops.delivery.github import GitHub
 
     gh = GitHub.from_env()
     query = urlencode({"sha": ref, "environment": env, "task": TASK})

@@ -16,7 +16,7 @@ from rally_gitops.commands import deployments
 from rally_gitops.errors import ConfigError, RallyError
 
 if TYPE_CHECKING:
-    from rally_gitops.github import GitHub
+    from rally_gitops.delivery.github import GitHub
 
 MARKER = "<!-- rally-gitops:{name} -->"
 MAX_COMMENT = 65_000  # GitHub refuses bodies over 65,536 characters
@@ -78,7 +78,7 @@ def _pick(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _common(args: argparse.Namespace) -> dict[str, Any]:
-    from rally_gitops.github import default_repo, split_repo
+    from rally_gitops.delivery.github import default_repo, split_repo
 
     repo = args.repo or default_repo(load_config(args).root)
     split_repo(repo)
@@ -86,7 +86,7 @@ def _common(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _client() -> GitHub:
-    from rally_gitops.github import GitHub
+    from rally_gitops.delivery.github import GitHub
 
     return GitHub.from_env()
 

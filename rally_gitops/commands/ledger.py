@@ -9,9 +9,9 @@ from pathlib import Path
 
 from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
-from rally_gitops.db import connect, resolve
+from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.errors import ConfigError
-from rally_gitops.ledger import Ledger
+from rally_gitops.postgres.db import connect, resolve
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

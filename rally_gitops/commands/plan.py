@@ -7,8 +7,8 @@ import argparse
 from rally_gitops.cli import add_env, load_config, load_migrations, out
 from rally_gitops.commands.deploy import print_plan
 from rally_gitops.config import Config
-from rally_gitops.db import connect, resolve
-from rally_gitops.engine import read_status, refuse_unsafe
+from rally_gitops.deploy.status import read_status, refuse_unsafe
+from rally_gitops.postgres.db import connect, resolve
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 from rally_gitops.cli import add_env, add_yes, confirm, confirmed, load_config, out
 from rally_gitops.config import Config
-from rally_gitops.db import Target, connect, resolve
 from rally_gitops.errors import DeployError, RallyError
+from rally_gitops.postgres.db import Target, connect, resolve
 from rally_gitops.redact import scrub
 from rally_gitops.steps import run_step
 
 if TYPE_CHECKING:
-    from rally_gitops.migrations import Migration
-    from rally_gitops.release import AppDeploy
+    from rally_gitops.delivery.release import AppDeploy
+    from rally_gitops.files.migrations import Migration
 
 PRODUCTION_WORD = "PRODUCTION"
 
@@ -62,10 +62,10 @@ def release(
     config: Config, env: str, *, yes: bool = False, no_backup: bool = False, dry_run: bool = False
 ) -> int:
     """Run the release chain for ``env``; exit 0, or raise naming the failed step."""
-    from rally_gitops import release as release_mod
-    from rally_gitops import smoke as smoke_mod
     from rally_gitops.commands.check import check_one
     from rally_gitops.commands.deploy import deploy
+    from rally_gitops.delivery import release as release_mod
+    from rally_gitops.delivery import smoke as smoke_mod
 
     # every configuration problem (exit 2) surfaces before anything runs
     app = release_mod.resolve(config, env)
@@ -78,7 +78,7 @@ def release(
     out(f"  application deploy: {app.trigger}")
 
     def check() -> str:
-        from rally_gitops import promotion
+        from rally_gitops.deploy import promotion
 
         line = check_one(config, env)
         pending[:] = _pending(config, target)
@@ -151,7 +151,7 @@ def release(
 
 
 def _print_plan(config: Config, env: str, app: AppDeploy, pending: list[Migration]) -> None:
-    from rally_gitops import smoke as smoke_mod
+    from rally_gitops.delivery import smoke as smoke_mod
 
     out("Dry run, nothing was changed. The release would:")
     names = "".join(f"\n      {m.filename}" for m in pending)
@@ -223,7 +223,7 @@ def _applied(
     config: Config, target: Target, default: dict[str, str] | None = None
 ) -> dict[str, str]:
     """Version → name of every migration in the ledger (empty when there is no ledger yet)."""
-    from rally_gitops.ledger import Ledger
+    from rally_gitops.deploy.ledger import Ledger
 
     try:
         with connect(target.url, autocommit=True, purpose="release") as conn:
@@ -238,7 +238,7 @@ def _applied(
 
 def _pending(config: Config, target: Target) -> list[Migration]:
     from rally_gitops.cli import load_migrations
-    from rally_gitops.engine import read_status, refuse_unsafe
+    from rally_gitops.deploy.status import read_status, refuse_unsafe
 
     with connect(target.url, autocommit=True, purpose="release") as conn:
         status = read_status(conn, config, load_migrations(config))
@@ -248,7 +248,8 @@ def _pending(config: Config, target: Target) -> list[Migration]:
 
 def _backups(config: Config, env: str) -> list[str]:
     """Names of the backups of ``env``, oldest first."""
-    from rally_gitops import backup, backup_store
+    from rally_gitops.backup import store as backup_store
+    from rally_gitops.backup import take as backup
 
     directory = backup.settings(config).directory(config.root, env)
     return [s.stem for s in backup_store.list_sets(directory, env)]

@@ -33,14 +33,14 @@ def restore(
     config: Config, env: str, backup: str, *, into: str | None = None, yes: bool = False
 ) -> int:
     """Verify the backup, confirm by database name, back up the current state, then replay."""
-    from rally_gitops import backup_store
-    from rally_gitops.backup import take_backup
-    from rally_gitops.backup_settings import settings
-    from rally_gitops.db import Target, connect, resolve, validate_url
-    from rally_gitops.ledger import Ledger
-    from rally_gitops.lock import deploy_lock
-    from rally_gitops.pgtools import client_conn
-    from rally_gitops.restore import replay
+    from rally_gitops.backup import store as backup_store
+    from rally_gitops.backup.restore import replay
+    from rally_gitops.backup.settings import settings
+    from rally_gitops.backup.take import take_backup
+    from rally_gitops.deploy.ledger import Ledger
+    from rally_gitops.deploy.lock import deploy_lock
+    from rally_gitops.postgres.db import Target, connect, resolve, validate_url
+    from rally_gitops.postgres.tools import client_conn
 
     opts = settings(config)
     chosen = backup_store.find(opts.directory(config.root, env), env, backup)

@@ -10,7 +10,7 @@ from rally_gitops.config import Config
 from rally_gitops.errors import DeployError
 
 if TYPE_CHECKING:
-    from rally_gitops.rollback import Plan, Step
+    from rally_gitops.deploy.rollback import Plan, Step
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -57,12 +57,12 @@ def rollback(
     no_backup: bool = False,
 ) -> int:
     """Roll back by script, newest first; exit 0, or raise where it has to stop."""
-    from rally_gitops import rollback as engine
-    from rally_gitops.backup import backup_before_change
-    from rally_gitops.backup_settings import check_no_backup
-    from rally_gitops.db import connect, resolve
-    from rally_gitops.ledger import Ledger
-    from rally_gitops.lock import deploy_lock
+    from rally_gitops.backup.settings import check_no_backup
+    from rally_gitops.backup.take import backup_before_change
+    from rally_gitops.deploy import rollback as engine
+    from rally_gitops.deploy.ledger import Ledger
+    from rally_gitops.deploy.lock import deploy_lock
+    from rally_gitops.postgres.db import connect, resolve
 
     migrations = load_migrations(config)
     target = resolve(config, env)
@@ -129,8 +129,8 @@ def describe_plan(env: str, label: str, chosen: Plan) -> None:
 
 def show_options(config: Config, env: str, label: str, steps: list[Step]) -> None:
     """The seed's "view rollback options": what a script can undo, then the backups."""
-    from rally_gitops import backup_store
-    from rally_gitops.backup_settings import settings
+    from rally_gitops.backup import store as backup_store
+    from rally_gitops.backup.settings import settings
     from rally_gitops.commands.backups import print_backups
 
     out(f"{label}: {len(steps)} applied migration(s), newest first")

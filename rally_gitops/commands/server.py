@@ -6,7 +6,7 @@ import argparse
 
 from rally_gitops.cli import load_config, out
 from rally_gitops.config import Config
-from rally_gitops.embedded import local_server
+from rally_gitops.postgres.embedded import local_server
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

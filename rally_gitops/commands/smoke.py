@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def smoke(config: Config, env: str, *, as_json: bool = False, db_only: bool = False) -> int:
     """Run every smoke check of ``env``; exit 0 if all pass, 1 naming each failed one."""
-    from rally_gitops import smoke as smoke_mod
+    from rally_gitops.delivery import smoke as smoke_mod
 
     if not as_json:
         out(f"Smoke tests of {env}" + (" (database only):" if db_only else ":"))

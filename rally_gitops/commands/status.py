@@ -9,10 +9,10 @@ from typing import Any
 
 from rally_gitops.cli import add_env, load_config, load_migrations, out
 from rally_gitops.config import Config
-from rally_gitops.db import connect, resolve
-from rally_gitops.engine import Status, read_status
+from rally_gitops.deploy.status import Status, read_status
 from rally_gitops.errors import RallyError
-from rally_gitops.migrations import Migration
+from rally_gitops.files.migrations import Migration
+from rally_gitops.postgres.db import connect, resolve
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

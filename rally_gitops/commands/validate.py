@@ -15,8 +15,8 @@ from pathlib import Path
 from rally_gitops.cli import load_config, load_migrations
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
+from rally_gitops.files.migrations import Migration
 from rally_gitops.lint.model import Finding
-from rally_gitops.migrations import Migration
 
 FORMATS = ("text", "github", "json", "sarif")
 
@@ -63,7 +63,7 @@ def validate(
     fmt: str = "text",
 ) -> int:
     """Replay; print findings; exit 0 (warnings allowed), 1 on a failure, 2 on a usage error."""
-    from rally_gitops.replay import replay
+    from rally_gitops.replay.run import replay
 
     migrations = load_migrations(config)
     if not migrations:
@@ -138,7 +138,7 @@ def _catalog() -> dict[str, object]:
     """The codes replay and history report, for SARIF's rule list."""
     from rally_gitops.lint.checker import HISTORY_CODES
     from rally_gitops.lint.settings import CodeInfo
-    from rally_gitops.replay_steps import FAILED, ROUND_TRIP
+    from rally_gitops.replay.steps import FAILED, ROUND_TRIP
 
     replay = (
         CodeInfo(FAILED, "error", True, "a migration fails when replayed in order", "replay"),

@@ -99,7 +99,7 @@ def workflow(
     if not prod_pending:
         out("production is up to date")
     else:
-        from rally_gitops.db import resolve
+        from rally_gitops.postgres.db import resolve
 
         names = "".join(f"\n  {name}" for name in prod_pending)
         where = resolve(config, PRODUCTION).shown
@@ -193,8 +193,8 @@ def _show_status(config: Config, envs: list[str]) -> None:
 
 
 def _pending(config: Config, env: str) -> list[str]:
-    from rally_gitops.db import connect, resolve
-    from rally_gitops.engine import read_status
+    from rally_gitops.deploy.status import read_status
+    from rally_gitops.postgres.db import connect, resolve
 
     target = resolve(config, env)
     with connect(target.url, autocommit=True, purpose="workflow") as conn:

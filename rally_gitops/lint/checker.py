@@ -20,10 +20,10 @@ from types import ModuleType
 
 from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
+from rally_gitops.files.migrations import Migration
 from rally_gitops.lint import file_checks, grammar, ignores
 from rally_gitops.lint.model import FileContext, Finding, Violation
 from rally_gitops.lint.settings import CodeInfo, LintSettings, parse
-from rally_gitops.migrations import Migration
 
 INTERNAL = CodeInfo("internal-error", "error", True, "a lint rule crashed on this file", "rule")
 # The history layer's codes (rally_gitops.history); listed here so that configuration naming them
@@ -190,7 +190,7 @@ class Checker:
 
     def history(self, paths: Sequence[Path], base: str | None) -> list[Finding]:
         """Layer 5 (git): edited, renamed, deleted committed migrations; out-of-order versions."""
-        from rally_gitops import history
+        from rally_gitops.lint import history
 
         return history.check(self.config, base or self.settings.base, files=list(paths))
 

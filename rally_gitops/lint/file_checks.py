@@ -10,10 +10,10 @@ import dataclasses
 import re
 from pathlib import Path
 
+from rally_gitops.files.migrations import NAME_RE, Migration, parse
 from rally_gitops.lint.model import Finding
 from rally_gitops.lint.settings import CodeInfo
 from rally_gitops.lint.transactions import check_transactions
-from rally_gitops.migrations import NAME_RE, Migration, parse
 
 CODES = {
     info.code: info

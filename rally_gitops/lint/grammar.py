@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rally_gitops.files.migrations import Migration
 from rally_gitops.lint.model import Finding
 from rally_gitops.lint.settings import CodeInfo
-from rally_gitops.migrations import Migration
 
 CODES = {
     info.code: info

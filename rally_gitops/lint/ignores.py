@@ -18,10 +18,10 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rally_gitops.files.migrations import Migration
+from rally_gitops.files.statements import Statement
 from rally_gitops.lint.model import AnalysedStatement, Finding
 from rally_gitops.lint.settings import CodeInfo
-from rally_gitops.migrations import Migration
-from rally_gitops.statements import Statement
 
 CODES = {
     "unused-ignore": CodeInfo(

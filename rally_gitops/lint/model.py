@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from rally_gitops.migrations import Migration
-    from rally_gitops.statements import Statement
+    from rally_gitops.files.migrations import Migration
+    from rally_gitops.files.statements import Statement
 
 Severity = Literal["error", "warning"]
 

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from rally_gitops.lint.model import UNPARSED, AnalysedStatement
 
 if TYPE_CHECKING:
-    from rally_gitops.migrations import Migration
-    from rally_gitops.statements import Statement
+    from rally_gitops.files.migrations import Migration
+    from rally_gitops.files.statements import Statement
 
 
 def analyse(migration: Migration) -> list[AnalysedStatement]:

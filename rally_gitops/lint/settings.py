@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from rally_gitops.errors import ConfigError
+from rally_gitops.files.migrations import MAX_FILE_BYTES
 from rally_gitops.lint.model import Severity
-from rally_gitops.migrations import MAX_FILE_BYTES
 
 KEYS = ("enable", "disable", "severity", "pg_version", "max_file_bytes", "base")
 SEVERITIES = ("error", "warning")

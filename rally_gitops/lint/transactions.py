@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rally_gitops.files.migrations import Migration
+from rally_gitops.files.statements import ABORT_RE, BEGIN_RE, COMMIT_RE, Statement
 from rally_gitops.lint.model import Finding
-from rally_gitops.migrations import Migration
-from rally_gitops.statements import ABORT_RE, BEGIN_RE, COMMIT_RE, Statement
 
 
 def check_transactions(migration: Migration) -> list[Finding]:

@@ -92,7 +92,7 @@ def _history(directory: Path, before: str) -> str:
 
 @lru_cache(maxsize=16)
 def _read_up_parts(files: tuple[tuple[Path, int], ...]) -> str:
-    from rally_gitops.migrations import parse
+    from rally_gitops.files.migrations import parse
 
     texts = []
     for path, _ in files:

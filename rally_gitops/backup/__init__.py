@@ -1,0 +1,1 @@
+"""Backups: taking, verifying, storing, listing and restoring them."""

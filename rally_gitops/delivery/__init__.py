@@ -1,0 +1,1 @@
+"""Delivery: the GitHub client, smoke tests, HTTP probes and releases."""

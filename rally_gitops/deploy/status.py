@@ -1,0 +1,97 @@
+"""The deploy engine: compare files with the ledger, then apply pending migrations safely."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+# the Applier lives in its own module; importable from here as before (replay, tests)
+from rally_gitops.deploy.applier import LOCK_NOT_AVAILABLE, Applier, Report, _pg_message  # noqa: F401
+from rally_gitops.deploy.ledger import Applied, Event, Ledger
+from rally_gitops.errors import DeployError
+from rally_gitops.files.migrations import Migration
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from rally_gitops.config import Config
+
+
+@dataclass
+class Status:
+    """Where one database stands against the migration files."""
+
+    applied: list[Applied] = field(default_factory=list)
+    pending: list[Migration] = field(default_factory=list)
+    changed: list[tuple[Migration, Applied]] = field(default_factory=list)
+    missing: list[Applied] = field(default_factory=list)
+    out_of_order: list[Migration] = field(default_factory=list)
+    blocked: Event | None = None
+
+    @property
+    def clean(self) -> bool:
+        """Nothing pending, changed, missing or blocked."""
+        return not (self.pending or self.changed or self.missing or self.blocked)
+
+
+def compare(migrations: list[Migration], applied: dict[str, Applied]) -> Status:
+    """Classify every file and every ledger row (pure: no database)."""
+    status = Status()
+    by_version = {m.version: m for m in migrations}
+    newest_applied = max(applied, default="")
+    for migration in migrations:
+        row = applied.get(migration.version)
+        if row is None:
+            status.pending.append(migration)
+            if migration.version < newest_applied:
+                status.out_of_order.append(migration)
+        elif row.checksum != migration.checksum:
+            status.changed.append((migration, row))
+    for version, row in sorted(applied.items()):
+        status.applied.append(row)
+        if version not in by_version:
+            status.missing.append(row)
+    return status
+
+
+def refuse_unsafe(status: Status, *, allow_out_of_order: bool, env: str) -> None:
+    """Raise ``DeployError`` when ledger and files disagree in a way a deploy must not hide."""
+    if status.blocked is not None:
+        event = status.blocked
+        what = "was interrupted" if event.event == "start" else "failed"
+        raise DeployError(
+            f"{env}: no-transaction migration {event.name} {what} at {event.at:%Y-%m-%d %H:%M} "
+            f"({event.actor}) and may have left partial changes; fix the database by hand, then "
+            f"run `rally-gitops repair --env {env}`"
+        )
+    if status.changed:
+        names = ", ".join(m.filename for m, _ in status.changed)
+        raise DeployError(
+            f"{env}: already-applied migration(s) were edited: {names}. Revert the edit and put "
+            "the change in a new migration (`rally-gitops new`)."
+        )
+    if status.missing:
+        names = ", ".join(f"{row.name}.sql" for row in status.missing)
+        raise DeployError(
+            f"{env}: applied migration(s) no longer exist in the repository: {names}. "
+            "Restore the file(s); applied migrations are never deleted."
+        )
+    if status.out_of_order and not allow_out_of_order:
+        names = ", ".join(m.filename for m in status.out_of_order)
+        raise DeployError(
+            f"{env}: pending migration(s) older than the newest applied one: {names}. Rename them "
+            "to a newer version, or deploy with --allow-out-of-order."
+        )
+
+
+def read_status(
+    conn: psycopg.Connection,
+    config: Config,
+    migrations: list[Migration],
+    ledger: Ledger | None = None,
+) -> Status:
+    """The status of one database (reads only; no ledger is created)."""
+    ledger = ledger or Ledger.for_config(conn, config)
+    status = compare(migrations, ledger.applied())
+    status.blocked = ledger.blocking_event()
+    return status

@@ -1,0 +1,1 @@
+"""Migration files: the file model, discovery and the statement splitter."""

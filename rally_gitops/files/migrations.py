@@ -1,0 +1,260 @@
+"""Migration files: names, headers, the up part, the rollback section and checksums.
+
+A file ``migrations/20241208_143000_add_user_preferences.sql`` looks like::
+
+    -- Migration: 20241208_143000_add_user_preferences
+    -- Description: Add user preferences table
+    BEGIN;
+    CREATE TABLE user_preferences (id bigint PRIMARY KEY);
+    COMMIT;
+    -- Rollback script (uncomment if needed):
+    -- BEGIN;
+    -- DROP TABLE user_preferences;
+    -- COMMIT;
+
+The up part (everything before ``-- Migration ends here`` or the rollback marker) stays runnable
+with ``psql -v ON_ERROR_STOP=1 -f FILE``; its checksum is taken after CRLF→LF and BOM removal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from rally_gitops.errors import ConfigError, MigrationFileError
+from rally_gitops.files.statements import (
+    Statement,
+    check_lexable,
+    split_statements,
+    strip_transaction,
+)
+
+NAME_RE = re.compile(r"^(?P<version>\d{8}_\d{6})_(?P<slug>[a-z0-9_]+)\.sql$")
+VERSION_RE = re.compile(r"^\d{8}_\d{6}$")
+HEADER_RE = re.compile(r"^--\s*(?P<key>[A-Za-z][A-Za-z ]*?)\s*:\s*(?P<value>.*?)\s*$")
+NO_TRANSACTION_RE = re.compile(r"^--\s*rally:no-transaction\s*$", re.M)
+# "-- Rollback script (uncomment if needed):", "-- Rollback:", "-- ROLLBACK"; not a comment that
+# merely starts with the word ("-- rollback plan: ...") in the middle of the up part
+ROLLBACK_MARKER_RE = re.compile(
+    r"^--\s*rollback(?:\s+script\b.*|\s*(?:\(.*\))?\s*:?\s*)$", re.I | re.M
+)
+END_MARKER_RE = re.compile(r"^--\s*migration ends here\b.*$", re.I | re.M)
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A parsed migration file. ``up`` and ``rollback`` are normalised text (LF, no BOM)."""
+
+    path: Path
+    version: str
+    slug: str
+    text: str
+    up: str
+    rollback: str | None
+    rollback_line: int | None
+    header: dict[str, str] = field(default_factory=dict)
+    live_sql_after_up: int | None = None
+
+    @property
+    def name(self) -> str:
+        """``<version>_<slug>``, the name the ledger and the header use."""
+        return f"{self.version}_{self.slug}"
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+    @cached_property
+    def checksum(self) -> str:
+        """sha256 of the up part: a changed statement, comment or blank line changes it."""
+        return hashlib.sha256(self.up.encode("utf-8")).hexdigest()
+
+    @property
+    def no_transaction(self) -> bool:
+        """True when the header says ``-- rally:no-transaction``."""
+        return bool(NO_TRANSACTION_RE.search(_header_block(self.up)))
+
+    @property
+    def description(self) -> str:
+        return self.header.get("description", "")
+
+    @cached_property
+    def statements(self) -> tuple[Statement, ...]:
+        """The up part's statements, each with its 1-based line and column in the file."""
+        return split_statements(self.up)
+
+    def body(self) -> tuple[Statement, ...]:
+        """The statements to run inside the tool's own transaction.
+
+        The file's outer ``BEGIN``/``COMMIT`` are dropped so that the ledger row joins the same
+        transaction. Transaction control anywhere else cannot be honoured and is refused, and so
+        is live SQL after the up part: ``psql -f`` would run it, the tool would not.
+        """
+        if self.live_sql_after_up is not None:
+            raise MigrationFileError(
+                f"{self.filename}:{self.live_sql_after_up}: SQL after the end of the up part "
+                "(the rollback section must stay commented out; psql -f would run it)"
+            )
+        # a lexer error (unterminated quote, $$ or /* comment) leaves the whole file as one
+        # "statement"; say what is wrong instead of "BEGIN without a matching COMMIT"
+        if len(self.statements) == 1:
+            check_lexable(self.up, self.filename)
+        return strip_transaction(self.statements, self.filename, self.no_transaction)
+
+    def rollback_statements(self) -> tuple[Statement, ...]:
+        """The uncommented rollback section as statements (lines numbered as in the file)."""
+        if self.rollback is None:
+            return ()
+        return strip_transaction(
+            split_statements(self.rollback, first_line=self.rollback_line or 1),
+            self.filename,
+            self.no_transaction,
+        )
+
+
+def parse_name(filename: str) -> tuple[str, str]:
+    """``20241208_143000_add_prefs.sql`` → ``("20241208_143000", "add_prefs")``."""
+    match = NAME_RE.match(filename)
+    if not match:
+        raise MigrationFileError(
+            f"{filename}: bad migration file name; expected YYYYMMDD_HHMMSS_<slug>.sql "
+            "with a slug of a-z, 0-9 and _"
+        )
+    return match["version"], match["slug"]
+
+
+def decode(path: Path, data: bytes, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """UTF-8 text with BOM removed and CRLF→LF; a clear error for empty, huge or non-UTF-8 files."""
+    if not data.strip():
+        raise MigrationFileError(f"{path}: empty migration file")
+    if len(data) > max_bytes:
+        raise MigrationFileError(
+            f"{path}: {len(data):,} bytes is over the {max_bytes:,}-byte limit for a migration"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise MigrationFileError(
+            f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    if "\x00" in text:
+        raise MigrationFileError(f"{path}: contains a NUL byte; is it a binary file?")
+    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+
+
+def parse(path: Path, data: bytes | None = None, max_bytes: int = MAX_FILE_BYTES) -> Migration:
+    """Read and parse one migration file."""
+    version, slug = parse_name(path.name)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise MigrationFileError(f"{path}: cannot read: {exc.strerror}") from None
+    text = decode(path, data, max_bytes)
+    up, rest, rest_line = _split_sections(text)
+    rollback, rollback_line, live_line = _rollback_section(rest, rest_line)
+    return Migration(
+        path=path,
+        version=version,
+        slug=slug,
+        text=text,
+        up=up,
+        rollback=rollback,
+        rollback_line=rollback_line,
+        header=_header(up),
+        live_sql_after_up=live_line,
+    )
+
+
+def discover(directory: Path, max_bytes: int = MAX_FILE_BYTES) -> list[Migration]:
+    """Every ``*.sql`` file directly in ``directory``, parsed and sorted by version.
+
+    A bad name, unreadable file or a version used twice is an error naming the file.
+    """
+    if not directory.is_dir():
+        raise ConfigError(
+            f"migrations directory {directory} does not exist "
+            "(create it or set migrations_dir in [tool.rally_gitops])"
+        )
+    # one directory: ordering by name is Path ordering, without its slow per-pair comparison
+    files = sorted(directory.glob("*.sql"), key=lambda p: p.name)
+    migrations = [parse(p, max_bytes=max_bytes) for p in files]
+    seen: dict[str, Migration] = {}
+    for migration in migrations:
+        other = seen.get(migration.version)
+        if other is not None:
+            raise MigrationFileError(
+                f"{migration.path}: version {migration.version} is also used by {other.filename}"
+            )
+        seen[migration.version] = migration
+    return sorted(migrations, key=lambda m: m.version)
+
+
+def uncomment(block: str) -> str:
+    """Turn ``-- DROP TABLE x;`` lines back into SQL; other lines are kept as they are."""
+    lines = []
+    for line in block.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith("--"):
+            stripped = stripped[2:]
+            stripped = stripped[1:] if stripped.startswith(" ") else stripped
+            lines.append(stripped)
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _split_sections(text: str) -> tuple[str, str, int]:
+    """(up part, the rest, line number where the rest starts)."""
+    cut = len(text)
+    for marker in (END_MARKER_RE, ROLLBACK_MARKER_RE):
+        match = marker.search(text)
+        if match and match.start() < cut:
+            cut = match.start()
+    return text[:cut], text[cut:], text.count("\n", 0, cut) + 1
+
+
+def _rollback_section(rest: str, rest_line: int) -> tuple[str | None, int | None, int | None]:
+    """(uncommented rollback SQL, its first line, line of any live SQL after the up part)."""
+    live_line = None
+    for number, line in enumerate(rest.split("\n"), start=rest_line):
+        if line.strip() and not line.lstrip().startswith("--"):
+            live_line = number
+            break
+    match = ROLLBACK_MARKER_RE.search(rest)
+    if not match:
+        return None, None, live_line
+    body_start = rest.find("\n", match.start())
+    if body_start < 0:
+        return None, None, live_line
+    body = rest[body_start + 1 :]
+    end = END_MARKER_RE.search(body)
+    body = body[: end.start()] if end else body
+    sql = uncomment(body)
+    if not sql.strip():
+        return None, None, live_line
+    return sql, rest_line + rest.count("\n", 0, body_start + 1), live_line
+
+
+def _header(up: str) -> dict[str, str]:
+    header = {}
+    for line in _header_block(up).split("\n"):
+        match = HEADER_RE.match(line.strip())
+        if match:
+            header.setdefault(match["key"].strip().lower(), match["value"])
+    return header
+
+
+def _header_block(up: str) -> str:
+    """The leading comment and blank lines of the up part."""
+    lines = []
+    for line in up.split("\n"):
+        if line.strip() and not line.lstrip().startswith("--"):
+            break
+        lines.append(line.strip())
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""PostgreSQL itself: targets and connections, the embedded server, the client programs."""

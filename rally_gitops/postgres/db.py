@@ -1,0 +1,163 @@
+"""Database targets and connections: URLs from the environment, errors translated at the edge."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rally_gitops.config import Config, Environment
+from rally_gitops.errors import ConfigError, DatabaseError
+from rally_gitops.redact import redact_url, register_secret, scrub
+
+if TYPE_CHECKING:
+    import psycopg
+
+LOCAL_DATABASE = "rally_local"
+CONNECT_TIMEOUT = 10
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+@dataclass(frozen=True)
+class Target:
+    """An environment and the database URL it resolved to (never print ``url``: use ``shown``)."""
+
+    env: Environment
+    url: str
+    embedded: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The URL with its password replaced by ``***``."""
+        return redact_url(self.url)
+
+    @property
+    def label(self) -> str:
+        where = "embedded PostgreSQL" if self.embedded else self.shown
+        return f"{self.env.name} ({where})"
+
+
+def resolve(config: Config, env_name: str) -> Target:
+    """The target of ``env_name``: its URL variable, or for ``local`` the embedded server."""
+    env = config.environment(env_name)
+    url = os.environ.get(env.url_env, "").strip()
+    if url:
+        validate_url(url, env.url_env)
+        return Target(env=env, url=url)
+    if env.embedded:
+        return Target(env=env, url=embedded_url(config), embedded=True)
+    raise ConfigError(
+        f"environment {env.name!r}: {env.url_env} is not set "
+        f"(export {env.url_env}=postgresql://USER:PASSWORD@HOST:5432/DBNAME)"
+    )
+
+
+def validate_url(url: str, variable: str) -> None:
+    """A clear usage error for a malformed URL; the message shows it redacted."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    register_secret(_password(url))
+    if not url.startswith(("postgresql://", "postgres://")):
+        # never echo the value: a variable that is not a URL may hold a bare password
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        got = f"a {scheme}:// URL" if scheme.isalnum() else "a value that is not a URL"
+        raise ConfigError(
+            f"{variable} must be a postgresql:// URL "
+            f"(postgresql://USER:PASSWORD@HOST:5432/DBNAME), got {got}"
+        )
+    try:
+        params = conninfo_to_dict(url)
+    except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError and others here
+        raise ConfigError(
+            f"{variable} is not a valid PostgreSQL URL ({scrub(url)}): "
+            f"{_first_line(scrub(str(exc)))}"
+        ) from None
+    # libpq only checks these when connecting; a typo there is a usage error, not a failed deploy
+    ports = str(params.get("port") or "5432").split(",")
+    if not all(p.isdigit() and 0 < int(p) < 65536 for p in ports):
+        raise ConfigError(
+            f"{variable} is not a valid PostgreSQL URL ({scrub(url)}): "
+            f"port {params.get('port')!r} is not a number from 1 to 65535"
+        )
+    sslmode = params.get("sslmode")
+    if sslmode is not None and sslmode not in SSL_MODES:
+        raise ConfigError(
+            f"{variable} is not a valid PostgreSQL URL ({scrub(url)}): "
+            f"sslmode={sslmode!r} is not one of {', '.join(SSL_MODES)}"
+        )
+
+
+def embedded_url(config: Config) -> str:
+    """Start (or reuse) the project's embedded server and return the URL of its local database."""
+    from rally_gitops.postgres.embedded import local_server
+
+    running = local_server(config.state_dir).ensure_running()
+    ensure_database(running.url("postgres"), LOCAL_DATABASE)
+    return running.url(LOCAL_DATABASE)
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """CREATE DATABASE ``name`` unless it exists."""
+    from psycopg import sql
+
+    with connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except Exception as exc:  # noqa: BLE001 - a concurrent creator wins the race
+                if "already exists" not in str(exc):
+                    raise
+
+
+def connect(url: str, *, autocommit: bool = False, purpose: str = "") -> psycopg.Connection:
+    """Open a connection; failures become one line naming the redacted URL and the cause."""
+    import psycopg
+
+    register_secret(_password(url))
+    app = f"rally-gitops{(' ' + purpose) if purpose else ''} {os.getpid()}@{socket.gethostname()}"
+    try:
+        return psycopg.connect(
+            url,
+            autocommit=autocommit,
+            connect_timeout=CONNECT_TIMEOUT,
+            application_name=app[:63],
+        )
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot connect to {redact_url(url)}: {describe(exc)}") from None
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line, secret-free description of a database error."""
+    text = str(exc).strip()
+    for prefix in ("connection failed: ", "connection to server "):
+        text = text.removeprefix(prefix)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # libpq repeats the attempt per address: the last "... failed: REASON" line carries the reason,
+    # optionally followed by a hint ("Is the server running on that host...?")
+    failed = [i for i, ln in enumerate(lines) if "failed:" in ln]
+    if failed:
+        reason = lines[failed[-1]].split("failed:", 1)[1].strip()
+        hint = " ".join(lines[failed[-1] + 1 :])
+        if hint and "failed:" not in hint:
+            reason = f"{reason}; {hint[0].lower()}{hint[1:]}" if reason else hint
+    else:
+        reason = lines[-1] if lines else type(exc).__name__
+    reason = reason.removeprefix("FATAL:").strip()
+    return scrub(reason)
+
+
+def server_version(conn: psycopg.Connection) -> str:
+    """``18.6`` style version of the server."""
+    return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+
+
+def _password(url: str) -> str | None:
+    from rally_gitops.redact import password_of
+
+    return password_of(url)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text

@@ -1,0 +1,1 @@
+"""Replay: migrations applied on a throwaway PostgreSQL, its steps and its template cache."""

@@ -1,0 +1,128 @@
+"""The replay's template cache: throwaway and template databases on the replay server.
+
+Templates are named ``rally_replay_tpl_<hash of the prefix>``, stamped with their last use in
+their database comment; the ``KEEP_TEMPLATES`` most recently used survive eviction. Creation,
+cloning and eviction happen under one session advisory lock, so concurrent replays (pre-commit
+runs hooks in parallel) never clone a half-built or evicted template.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import TYPE_CHECKING
+
+from rally_gitops.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import psycopg
+
+REPLAY_ENV = "RALLY_REPLAY_DATABASE_URL"
+PREFIX = "rally_replay_"
+TEMPLATE = PREFIX + "tpl_"
+KEEP_TEMPLATES = 3  # a few prefixes (branches) stay warm; older ones are evicted
+LOCK_KEY = 0x52A11E  # pg_advisory_lock key guarding template creation, cloning and eviction
+
+
+def publish(admin: psycopg.Connection, building: str, name: str) -> None:
+    """Publish a finished build; when another replay (locking in another maintenance database)
+    published the same prefix first, keep theirs."""
+    import psycopg
+
+    try:
+        admin.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+    except psycopg.errors.DuplicateDatabase:
+        drop_database(admin, building)
+
+
+def exists(admin: psycopg.Connection, name: str) -> bool:
+    """True when database ``name`` exists on the server."""
+    row = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return row is not None
+
+
+def create_database(admin: psycopg.Connection, name: str, template: str | None) -> None:
+    """CREATE DATABASE ``name`` as a copy of ``template`` (template0 when None)."""
+    import psycopg
+
+    source = template or "template0"
+    strategy = " STRATEGY = FILE_COPY" if admin.info.server_version >= 150000 else ""
+    try:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"{strategy}')
+    except psycopg.Error as exc:
+        if exc.sqlstate == "42501":
+            raise DatabaseError(
+                f"the role in {REPLAY_ENV} may not create databases; replay creates and drops "
+                f"{PREFIX}* databases on that server: grant it CREATEDB"
+            ) from None
+        from rally_gitops.postgres.db import describe
+
+        raise DatabaseError(f"replay: cannot create database {name}: {describe(exc)}") from None
+
+
+def drop_database(admin: psycopg.Connection, name: str) -> None:
+    """DROP DATABASE ``name`` (forcing out stray sessions); failures are ignored: cleanup."""
+    force = " WITH (FORCE)" if admin.info.server_version >= 130000 else ""
+    try:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"{force}')
+    except Exception:  # noqa: BLE001 - cleanup must not hide the real outcome; evicted later
+        pass
+
+
+def stamp(admin: psycopg.Connection, name: str, count: int) -> None:
+    """Stamp the template with its last use (eviction keeps the most recently used)."""
+    text = f"rally-gitops replay cache: {count} migration(s); used {time.time():.3f}"
+    admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{text}'")
+
+
+def evict(admin: psycopg.Connection, *, keep: str | None, local: bool) -> None:
+    """Drop all but the ``KEEP_TEMPLATES`` most recently used templates, and, on the embedded
+    server (where process ids are ours to check), run databases left by a killed replay."""
+    rows = admin.execute(
+        "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+        "WHERE datname LIKE %s",
+        (PREFIX.replace("_", r"\_") + "%",),
+    ).fetchall()
+    templates = sorted(
+        ((_used(comment), name) for name, comment in rows if name.startswith(TEMPLATE)),
+        reverse=True,
+    )
+    for _, name in templates[KEEP_TEMPLATES:]:
+        if name != keep:
+            drop_database(admin, name)
+    for name, _ in rows if local else ():
+        parts = name.split("_")  # rally_replay_run_<pid>_<random>
+        if not name.startswith(TEMPLATE) and len(parts) >= 4 and parts[3].isdigit():
+            if not _alive(int(parts[3])):
+                drop_database(admin, name)
+
+
+def _used(comment: str) -> float:
+    try:
+        return float(comment.rsplit("used ", 1)[1])
+    except (IndexError, ValueError):
+        return 0.0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    return True
+
+
+@contextlib.contextmanager
+def advisory_lock(conn: psycopg.Connection) -> Iterator[None]:
+    """Session advisory lock: concurrent replays (pre-commit runs hooks in parallel) queue here."""
+    conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):  # the lock dies with the session anyway
+            conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))

@@ -1,0 +1,196 @@
+"""Layer 4, replay: apply every migration in order on a throwaway PostgreSQL, as a deploy would.
+
+The migrations older than the oldest *new* file (the prefix) are applied once into a template
+database named after a hash of their checksums; later runs clone it with ``CREATE DATABASE x
+TEMPLATE t`` and apply only the new files, so checking one new file on top of hundreds costs one
+clone and one migration. Each new file also gets a round trip: its rollback section, then the file
+again (a failure there is a warning). Migrations run through the deploy engine's ``Applier`` and
+``Ledger``: replay == deploy.
+
+The server is ``RALLY_REPLAY_DATABASE_URL`` when set (its database is only the maintenance
+connection: replay creates and drops ``rally_replay_*`` databases on that server and touches no
+other), else the embedded server in ``.rally/replay-pgdata``, left running for the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from rally_gitops import __version__
+from rally_gitops.config import Config
+from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.errors import DatabaseError
+from rally_gitops.files.migrations import Migration
+from rally_gitops.lint.model import Finding
+from rally_gitops.postgres.db import connect, validate_url
+from rally_gitops.redact import redact_url
+from rally_gitops.replay import cache
+from rally_gitops.replay.cache import PREFIX, REPLAY_ENV, TEMPLATE
+from rally_gitops.replay.steps import ReplayFailure, apply_checked, round_trip
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+@dataclass(frozen=True)
+class ReplayServer:
+    """Where replay databases are created: a maintenance URL and a label safe to print."""
+
+    admin_url: str
+    label: str
+    embedded: bool = False
+
+    def url(self, database: str) -> str:
+        """The maintenance URL pointed at ``database`` (same host, user and options)."""
+        parts = urlsplit(self.admin_url)
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "dbname"]
+        return urlunsplit(
+            parts._replace(path="/" + quote(database), query=urlencode(query, safe="/"))
+        )
+
+
+@dataclass
+class ReplayResult:
+    """What one replay did: findings, how many migrations came from the cache or were applied."""
+
+    findings: list[Finding] = field(default_factory=list)
+    cached: int = 0
+    applied: int = 0
+    round_trips: int = 0
+    cache_hit: bool = False
+    template: str | None = None
+    server: str = ""
+    seconds: float = 0.0
+
+
+def replay_server(config: Config) -> ReplayServer:
+    """``RALLY_REPLAY_DATABASE_URL``, else the project's replay embedded server (started)."""
+    url = os.environ.get(REPLAY_ENV, "").strip()
+    if url:
+        validate_url(url, REPLAY_ENV)
+        return ReplayServer(url, redact_url(url))
+    from rally_gitops.postgres.embedded import EmbeddedServer
+
+    running = EmbeddedServer(config.state_dir / "replay-pgdata", fast=True).ensure_running()
+    return ReplayServer(running.url("postgres"), "the embedded PostgreSQL", embedded=True)
+
+
+def cache_key(config: Config, prefix: list[Migration]) -> str:
+    """A hash of everything that shapes the template: tool version, ledger schema, checksums."""
+    digest = hashlib.sha256(f"{__version__}\0{config.ledger_schema}\0".encode())
+    for migration in prefix:
+        digest.update(f"{migration.name}\0{migration.checksum}\0".encode())
+    return digest.hexdigest()[:24]
+
+
+def replay(
+    config: Config,
+    migrations: list[Migration],
+    new: list[Migration],
+    *,
+    with_round_trip: bool = True,
+) -> ReplayResult:
+    """Replay ``migrations`` (sorted) treating ``new`` as the files under test; see the module.
+
+    Failures of a migration are findings; a failure of the replay server itself (connection
+    lost, disk full, no right to create databases) raises ``DatabaseError``.
+    """
+    import psycopg
+
+    from rally_gitops.postgres.db import describe
+
+    server = replay_server(config)
+    try:
+        return _replay(config, server, migrations, new, with_round_trip)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"replay on {server.label}: {describe(exc)}") from None
+
+
+def _replay(
+    config: Config,
+    server: ReplayServer,
+    migrations: list[Migration],
+    new: list[Migration],
+    with_round_trip: bool,
+) -> ReplayResult:
+    started = time.perf_counter()
+    new_versions = {m.version for m in new}
+    oldest = min(new_versions, default=None)
+    prefix = [m for m in migrations if oldest is None or m.version < oldest]
+    rest = [m for m in migrations if oldest is not None and m.version >= oldest]
+    result = ReplayResult(server=server.label)
+    work = f"{PREFIX}run_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
+        with cache.advisory_lock(admin):
+            try:
+                template, result.cache_hit = _template(admin, server, config, prefix)
+            except ReplayFailure as failure:  # a committed migration fails: nothing is cached
+                result.findings.append(failure.finding(server.label))
+                result.seconds = time.perf_counter() - started
+                return result
+            cache.create_database(admin, work, template)
+            cache.evict(admin, keep=template, local=server.embedded)
+        result.template, result.cached = template, len(prefix)
+        try:
+            with connect(server.url(work), autocommit=True, purpose="replay") as conn:
+                _apply_rest(conn, config, server, rest, new_versions, with_round_trip, result)
+        finally:
+            cache.drop_database(admin, work)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _apply_rest(
+    conn: psycopg.Connection,
+    config: Config,
+    server: ReplayServer,
+    rest: list[Migration],
+    new_versions: set[str],
+    with_round_trip: bool,
+    result: ReplayResult,
+) -> None:
+    if rest:
+        Ledger.for_config(conn, config).ensure()
+    for migration in rest:
+        try:
+            apply_checked(conn, config, migration)
+        except ReplayFailure as failure:
+            result.findings.append(failure.finding(server.label))
+            return  # later files would only fail for the same reason
+        result.applied += 1
+        if with_round_trip and migration.version in new_versions:
+            warning = round_trip(conn, config, migration)
+            result.round_trips += migration.rollback is not None
+            if warning is not None:
+                result.findings.append(warning)
+
+
+def _template(
+    admin: psycopg.Connection, server: ReplayServer, config: Config, prefix: list[Migration]
+) -> tuple[str | None, bool]:
+    """(template holding ``prefix`` applied, cache hit?); built under the caller's lock."""
+    if not prefix:
+        return None, True
+    name = TEMPLATE + cache_key(config, prefix)
+    if cache.exists(admin, name):
+        cache.stamp(admin, name, len(prefix))
+        return name, True
+    building = f"{PREFIX}bld_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    cache.create_database(admin, building, None)
+    try:
+        with connect(server.url(building), autocommit=True, purpose="replay") as conn:
+            Ledger.for_config(conn, config).ensure()
+            for migration in prefix:
+                apply_checked(conn, config, migration)
+        cache.publish(admin, building, name)
+    except BaseException:
+        cache.drop_database(admin, building)
+        raise
+    cache.stamp(admin, name, len(prefix))
+    return name, False

@@ -1,0 +1,57 @@
+"""``local`` without DATABASE_URL: the tool starts its own PostgreSQL in .rally/ and reuses it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testing.migration_files import make_project
+from testing.process import SAMPLE_MIGRATIONS, run_process
+
+
+@pytest.fixture
+def local_project() -> Iterator[Path]:
+    """A project outside pytest's basetemp (see pg_server in conftest); its server stopped after."""
+    base = Path(tempfile.mkdtemp(prefix="rally-embedded-"))
+    root = make_project(base / "proj")
+    shutil.rmtree(root / "migrations")
+    shutil.copytree(SAMPLE_MIGRATIONS, root / "migrations")
+    try:
+        yield root
+    finally:
+        run_process(["server", "stop"], cwd=root)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def postmaster(root: Path) -> tuple[str, str]:
+    lines = (root / ".rally" / "pgdata" / "postmaster.pid").read_text().split("\n")
+    return lines[0], lines[3]  # pid, port
+
+
+def test_local_default_starts_and_reuses_an_embedded_server(local_project: Path) -> None:
+    root = local_project
+    before = run_process(["server", "status"], cwd=root)
+    assert before.code == 0 and before.out.startswith("not running")
+    deployed = run_process(["deploy", "--env", "local", "--no-backup"], cwd=root)
+    assert deployed.code == 0, deployed.text
+    assert "local (embedded PostgreSQL)" in deployed.out
+    assert deployed.out.count("  applied ") == 6
+    assert (root / ".rally" / "pgdata" / "PG_VERSION").is_file()
+    first = postmaster(root)
+    status = run_process(["status"], cwd=root)
+    assert status.code == 0, status.text
+    assert "local (embedded PostgreSQL): 6 applied, 0 pending" in status.out
+    assert postmaster(root) == first  # the same server, not a new one
+    running = run_process(["server", "status"], cwd=root)
+    assert running.out.startswith(f"running on port {first[1]}")
+    stopped = run_process(["server", "stop"], cwd=root)
+    assert stopped.code == 0 and stopped.out.strip() == "stopped"
+    assert not (root / ".rally" / "pgdata" / "postmaster.pid").exists()
+    assert run_process(["server", "stop"], cwd=root).out.strip() == "not running"
+    # data survives a restart: the next command starts the server again on the same data
+    again = run_process(["status", "--env", "local"], cwd=root)
+    assert again.code == 0 and "6 applied, 0 pending" in again.out

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rally_gitops.config import load
 from rally_gitops.lint.checker import Checker
-from rally_gitops.lint.model import FileContext, Finding, Violation
+from rally_gitops.lint.model import FileContext, Finding, Rule, RuleDocs, Severity, Violation
 
 NAME = "20250101_120000_add_things"
 GOOD = """-- Migration: {name}
@@ -53,9 +52,7 @@ def write(root: Path, text: str | bytes, name: str = NAME + ".sql") -> Path:
     return path
 
 
-def lint(
-    root: Path, paths: Sequence[Path], rules: Sequence[types.ModuleType] = ()
-) -> list[Finding]:
+def lint(root: Path, paths: Sequence[Path], rules: Sequence[Rule] = ()) -> list[Finding]:
     """Lint ``paths`` with the project's settings and only the given rules."""
     return Checker(load(root), rules=rules).check(list(paths))
 
@@ -66,7 +63,7 @@ def lint_text(
     *,
     name: str = NAME + ".sql",
     settings: str = "",
-    rules: Sequence[types.ModuleType] = (),
+    rules: Sequence[Rule] = (),
 ) -> list[Finding]:
     """Write one file into a fresh project and lint it."""
     root = project(tmp_path / "proj", settings)
@@ -79,36 +76,24 @@ def codes(findings: Sequence[Finding]) -> list[str]:
 
 
 def stand_in_rule(
-    code: str = "no-select-star", *, severity: str = "error", enabled: bool = True
-) -> types.ModuleType:
-    """A tiny rule module with the real rules' shape: flags statements containing ``SELECT *``."""
-    module_name = code.replace("-", "_")
-    module = types.ModuleType(f"rally_gitops.lint.rules.{module_name}")
-    module.CODE = code
-    module.SEVERITY = severity
-    module.ENABLED = enabled
-    module.SUMMARY = "SELECT * in a migration"
+    code: str = "no-select-star", *, severity: Severity = "error", enabled: bool = True
+) -> Rule:
+    """A tiny rule with the real rules' shape: flags statements containing ``SELECT *``."""
 
-    def rule(ctx: FileContext) -> Iterator[Violation]:
+    def no_select_star(ctx: FileContext) -> Iterator[Violation]:
         for st in ctx.statements:
             if "select *" in st.sql.lower():
                 yield Violation(st, "SELECT * reads every column", "name the columns")
 
-    setattr(module, module_name, rule)
-    return module
+    docs = RuleDocs("why", "name the columns", "SELECT * FROM t;", "SELECT a FROM t;")
+    return Rule(code, severity, no_select_star, "SELECT * in a migration", docs, enabled)
 
 
-def crashing_rule() -> types.ModuleType:
+def crashing_rule() -> Rule:
     """A rule that raises, to prove a crash becomes an ``internal-error`` finding."""
-    module = types.ModuleType("rally_gitops.lint.rules.always_crashes")
-    module.CODE = "always-crashes"
-    module.SEVERITY = "error"
-    module.ENABLED = True
-    module.SUMMARY = "crashes"
 
     def always_crashes(ctx: FileContext) -> Iterator[Violation]:
         raise ZeroDivisionError("boom")
         yield  # pragma: no cover
 
-    module.always_crashes = always_crashes
-    return module
+    return Rule("always-crashes", "error", always_crashes, "crashes", RuleDocs("", "", "", ""))

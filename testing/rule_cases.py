@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from rally_gitops.files import migrations
-from rally_gitops.lint.analysis import analyse
 from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.parsing import analyse
 from rally_gitops.lint.rules import RULES
 
-BY_CODE = {rule.CODE: rule for rule in RULES}
+BY_CODE = {rule.code: rule for rule in RULES}
 NO_TX = "-- rally:no-transaction\n"
 
 
@@ -33,9 +33,8 @@ def check(
     if drop:
         for st in statements:
             setattr(st, drop, None)
-    rule = BY_CODE[code]
-    function = getattr(rule, rule.__name__.rpartition(".")[2])
-    return list(function(FileContext(migration, statements, pg_version=pg_version)))
+    ctx = FileContext(migration, statements, pg_version=pg_version)
+    return list(BY_CODE[code].function(ctx))
 
 
 FLAG: list[tuple[str, str]] = [

@@ -1,7 +1,6 @@
 """The small shared helpers the safety rules use, over both ASTs of every statement.
 
-The ASTs themselves come from ``rally_gitops.lint.parsing`` (re-exported here: ``analyse``,
-``parse_sqlglot``, ``parse_pg``, ``sqlglot_for``). sqlglot gives typed expressions
+The ASTs themselves come from ``rally_gitops.lint.parsing``. sqlglot gives typed expressions
 (``exp.Rand``, ``exp.DataType``); when it cannot build a real tree it falls back to
 ``exp.Command`` or raises, and then the rules use pglast's node, which always exists for a
 statement PostgreSQL can parse.
@@ -12,14 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from pglast import ast
+from pglast.enums import AlterTableType, ObjectType
+
 from rally_gitops.lint.model import AnalysedStatement
-from rally_gitops.lint.parsing import (  # noqa: F401 - re-exported for the checker and tests
-    analyse,
-    parse_pg,
-    parse_sqlglot,
-    sqlglot_for,
-    table_nodes,
-)
+from rally_gitops.lint.parsing import sqlglot_for, table_nodes
 
 if TYPE_CHECKING:
     from rally_gitops.lint.model import FileContext
@@ -40,8 +36,6 @@ def created_tables(statements: Iterable[AnalysedStatement]) -> set[str]:
 
 def created_table(st: AnalysedStatement) -> str | None:
     """The table a CREATE TABLE [AS] / CREATE MATERIALIZED VIEW statement creates, else None."""
-    from pglast import ast
-
     if st.pg is not None:
         if isinstance(st.pg, ast.CreateStmt):
             return relname(st.pg.relation)
@@ -84,7 +78,7 @@ def dotted(names: Any) -> str:
 def is_new_table(ctx: FileContext, st: AnalysedStatement, name: str) -> bool:
     """True when the table was created earlier in this file (nobody else can see it yet).
 
-    Same answer as ``ctx.created_before(st)``, but computed once per file rather than once per
+    Computed once per file (``created_prefixes``) rather than once per
     question: a generated migration with a thousand ALTER TABLEs stays linear.
     """
     created = created_prefixes(ctx)[st.index]
@@ -109,9 +103,6 @@ def created_prefixes(ctx: FileContext) -> list[set[str]]:
 
 def alter_table(st: AnalysedStatement) -> tuple[str, tuple[Any, ...]] | None:
     """(table name, AlterTableCmd nodes) of an ``ALTER TABLE``, else None (pglast AST)."""
-    from pglast import ast
-    from pglast.enums import ObjectType
-
     node = st.pg
     if isinstance(node, ast.AlterTableStmt) and node.objtype == ObjectType.OBJECT_TABLE:
         return relname(node.relation), tuple(node.cmds or ())
@@ -148,8 +139,6 @@ def type_name(type_node: Any) -> str:
 def walk_pg(node: Any, skip: tuple[type, ...] = ()) -> Iterator[Any]:
     """Every pglast node under (and including) ``node``, depth first; ``skip`` node types are
     neither yielded nor entered."""
-    from pglast import ast
-
     stack = [node]
     while stack:
         item = stack.pop()
@@ -188,15 +177,11 @@ def existing_table_commands(ctx: FileContext) -> Iterator[tuple[AnalysedStatemen
 
 def added_column(cmd: Any) -> Any:
     """The ColumnDef of an ``ADD COLUMN`` subcommand, else None."""
-    from pglast.enums import AlterTableType
-
     return cmd.def_ if cmd.subtype == AlterTableType.AT_AddColumn else None
 
 
 def added_constraint(cmd: Any) -> Any:
     """The Constraint of an ``ADD CONSTRAINT`` subcommand (or ``ADD PRIMARY KEY``...), else None."""
-    from pglast.enums import AlterTableType
-
     return cmd.def_ if cmd.subtype == AlterTableType.AT_AddConstraint else None
 
 

@@ -16,13 +16,13 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 
 from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.lint import file_checks, grammar, ignores
-from rally_gitops.lint.model import FileContext, Finding, Violation
+from rally_gitops.lint.model import FileContext, Finding, Rule, Violation
+from rally_gitops.lint.parsing import analyse
 from rally_gitops.lint.settings import CodeInfo, LintSettings, parse
 
 INTERNAL = CodeInfo("internal-error", "error", True, "a lint rule crashed on this file", "rule")
@@ -70,28 +70,28 @@ HISTORY_CODES = {
 }
 
 
-def load_rules() -> tuple[ModuleType, ...]:
+def load_rules() -> tuple[Rule, ...]:
     """The safety rules, in order (``rally_gitops.lint.rules.RULES``)."""
     try:
         from rally_gitops.lint import rules
     except Exception as exc:  # noqa: BLE001 - a broken rule module must not become a traceback
         raise RallyError(f"cannot load the lint rules: {type(exc).__name__}: {exc}") from None
-    return tuple(getattr(rules, "RULES", ()))
+    return rules.RULES
 
 
-def rule_info(rule: ModuleType) -> CodeInfo:
-    """A rule module's code, default severity, default state and summary."""
-    return CodeInfo(rule.CODE, rule.SEVERITY, bool(rule.ENABLED), rule.SUMMARY, "rule")
+def rule_info(rule: Rule) -> CodeInfo:
+    """A rule's code, default severity, default state and summary."""
+    return CodeInfo(rule.code, rule.severity, rule.enabled, rule.summary, "rule")
 
 
-def catalog(rules: Sequence[ModuleType] | None = None) -> dict[str, CodeInfo]:
+def catalog(rules: Sequence[Rule] | None = None) -> dict[str, CodeInfo]:
     """Every code the linter can report, built-in layers first, then the rules."""
     codes: dict[str, CodeInfo] = {}
     for layer in (file_checks.CODES, grammar.CODES, ignores.CODES, HISTORY_CODES):
         codes.update(layer)
     codes[INTERNAL.code] = INTERNAL
     for rule in load_rules() if rules is None else rules:
-        codes[rule.CODE] = rule_info(rule)
+        codes[rule.code] = rule_info(rule)
     return codes
 
 
@@ -108,7 +108,7 @@ class Checker:
         config: Config,
         *,
         settings: LintSettings | None = None,
-        rules: Sequence[ModuleType] | None = None,
+        rules: Sequence[Rule] | None = None,
     ) -> None:
         self.config = config
         self.rules = tuple(load_rules() if rules is None else rules)
@@ -165,12 +165,10 @@ class Checker:
         self, migration: Migration, directives: list[ignores.Directive], shown: str
     ) -> list[Finding]:
         """Each active rule over the analysed statements; a crash becomes ``internal-error``."""
-        rules = [r for r in self.rules if r.CODE in self.active]
+        rules = [r for r in self.rules if r.code in self.active]
         if not rules:
             return []
         try:
-            from rally_gitops.lint.analysis import analyse
-
             statements = analyse(migration)
         except Exception as exc:  # noqa: BLE001 - analysis must never take the linter down
             return [_internal(shown, "statement analysis", exc)]
@@ -178,14 +176,11 @@ class Checker:
         ctx = FileContext(migration, statements, pg_version=self.settings.pg_version)
         found = []
         for rule in rules:
-            function = getattr(rule, rule.__name__.rpartition(".")[2], None)
             try:
-                if function is None:
-                    raise AttributeError(f"{rule.__name__} has no function named after it")
-                for violation in function(ctx):
+                for violation in rule.function(ctx):
                     found.append(self._from_violation(rule, violation, migration, shown))
             except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
-                found.append(_internal(shown, f"rule {rule.CODE}", exc))
+                found.append(_internal(shown, f"rule {rule.code}", exc))
         return found
 
     def history(self, paths: Sequence[Path], base: str | None) -> list[Finding]:
@@ -195,7 +190,7 @@ class Checker:
         return history.check(self.config, base or self.settings.base, files=list(paths))
 
     def _from_violation(
-        self, rule: ModuleType, violation: Violation, migration: Migration, shown: str
+        self, rule: Rule, violation: Violation, migration: Migration, shown: str
     ) -> Finding:
         stmt = violation.statement.stmt
         line, column = stmt.line + violation.line_offset, stmt.column
@@ -204,7 +199,7 @@ class Checker:
             text = lines[line - 1] if 0 < line <= len(lines) else ""
             column = len(text) - len(text.lstrip()) + 1
         return Finding(
-            shown, line, column, rule.SEVERITY, rule.CODE, violation.message, violation.help
+            shown, line, column, rule.severity, rule.code, violation.message, violation.help
         )
 
     def _finish(
@@ -224,7 +219,7 @@ def lint_files(
     *,
     history: bool = False,
     base: str | None = None,
-    rules: Sequence[ModuleType] | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> list[Finding]:
     """Lint ``paths`` with the project's configuration; see ``Checker``."""
     checker = Checker(config, rules=rules)

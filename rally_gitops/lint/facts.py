@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from pglast import ast
+from pglast.enums import AlterTableType, ObjectType
+
 from rally_gitops.lint.analysis import dotted, relname, sg_table, type_name, walk_pg
 from rally_gitops.lint.model import AnalysedStatement
 from rally_gitops.lint.parsing import drop_nodes, sqlglot_for, table_nodes
@@ -68,8 +71,6 @@ def volatile_call(expr: Any) -> str | None:
             if isinstance(node, exp.Anonymous) and node.name.lower() in VOLATILE_FUNCTIONS:
                 return node.name.lower()
         return None
-    from pglast import ast
-
     for node in walk_pg(expr):
         if isinstance(node, ast.FuncCall):
             name = dotted(node.funcname).rpartition(".")[2]
@@ -114,9 +115,6 @@ def column_types(st: AnalysedStatement) -> list[ColumnType]:
 
 
 def _pg_column_types(node: Any) -> list[ColumnType]:
-    from pglast import ast
-    from pglast.enums import AlterTableType
-
     defs: list[tuple[str, Any]] = []
     if isinstance(node, ast.CreateStmt):
         defs = [(e.colname, e) for e in node.tableElts or () if isinstance(e, ast.ColumnDef)]
@@ -165,9 +163,6 @@ def dropped(st: AnalysedStatement) -> Dropped | None:
 def _pg_dropped(node: Any) -> Dropped | None:
     if not isinstance(node, drop_nodes()):  # most statements: answered without an import
         return None
-    from pglast import ast
-    from pglast.enums import ObjectType
-
     if isinstance(node, ast.DropdbStmt):
         return Dropped("database", ((node.dbname or "").lower(),))
     if not isinstance(node, ast.DropStmt):
@@ -207,8 +202,6 @@ def string_literals(st: AnalysedStatement) -> Iterator[str]:
         return
     if st.pg is None:
         return
-    from pglast import ast
-
     for node in walk_pg(st.pg):
         if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
             yield node.val.sval
@@ -216,8 +209,6 @@ def string_literals(st: AnalysedStatement) -> Iterator[str]:
 
 def data_change(st: AnalysedStatement) -> tuple[str, str, bool] | None:
     """(``UPDATE``/``DELETE``, table, has WHERE) for an UPDATE or DELETE statement, else None."""
-    from pglast import ast
-
     tree = sqlglot_for(st, (ast.UpdateStmt, ast.DeleteStmt))
     if tree is not None:
         from sqlglot import exp
@@ -248,15 +239,11 @@ def renamed(ctx: Any, st: AnalysedStatement) -> Renamed | None:
     pglast decides here because sqlglot misreads the valid ``ALTER TABLE t RENAME a TO b`` (a
     column rename without COLUMN) as a table rename.
     """
-    from pglast import ast
-
     node = st.pg
     if isinstance(node, ast.AlterEnumStmt) and node.oldVal is not None:
         return Renamed("enum value", f"{dotted(node.typeName)}.{node.oldVal}", node.newVal or "")
     if not isinstance(node, ast.RenameStmt):
         return None
-    from pglast.enums import ObjectType
-
     from rally_gitops.lint.analysis import is_new_table
 
     table = relname(node.relation)

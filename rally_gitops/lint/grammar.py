@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pglast import parser
+
 from rally_gitops.files.migrations import Migration
 from rally_gitops.lint.model import Finding
 from rally_gitops.lint.settings import CodeInfo
@@ -38,8 +40,6 @@ def syntax_errors(sql: str) -> list[tuple[int, str]]:
         >>> syntax_errors("SELECT 1;\\nDROP TABLEE x;")
         [(15, 'syntax error at or near "TABLEE"')]
     """
-    from pglast import parser
-
     errors: list[tuple[int, str]] = []
     start = 0
     while start < len(sql) and len(errors) < MAX_ERRORS:
@@ -107,8 +107,6 @@ def check_grammar(migration: Migration, path: Path) -> list[Finding]:
 
 def _next_statement(sql: str, location: int) -> int | None:
     """Offset of the first statement that starts after ``location``, by PostgreSQL's scanner."""
-    from pglast import parser
-
     try:
         slices = parser.split(sql, with_parser=False, only_slices=True)
     except Exception:  # noqa: BLE001 - an unterminated quote swallows the rest of the text

@@ -1,23 +1,22 @@
-"""The records the linter passes around: findings, analysed statements, the file context.
+"""The records the linter passes around: findings, analysed statements, the file context, rules.
 
 A safety rule is a module in ``rally_gitops/lint/rules/`` named after its code
-(``require-concurrent-index`` → ``require_concurrent_index.py``) that defines::
-
-    CODE = "require-concurrent-index"
-    SEVERITY = "error"            # or "warning"
-    ENABLED = True                # False for opt-in rules (type hygiene)
-    SUMMARY = "CREATE INDEX without CONCURRENTLY on an existing table"
+(``require-concurrent-index`` → ``require_concurrent_index.py``) that defines a function of the
+same name and, at its end, the typed record the checker runs::
 
     def require_concurrent_index(ctx: FileContext) -> Iterator[Violation]:
         ...
 
-and is listed in ``rally_gitops/lint/rules/__init__.py``'s ordered ``RULES`` tuple.
+    RULE = Rule(CODE, SEVERITY, require_concurrent_index, SUMMARY, RuleDocs(...), ENABLED)
+
+``rally_gitops/lint/rules/__init__.py`` lists every ``RULE`` in its ordered ``RULES`` tuple.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from rally_gitops.files.migrations import Migration
@@ -52,8 +51,11 @@ class Finding:
         return (self.path, self.line, self.column, self.code)
 
 
-# ``AnalysedStatement.sqlglot`` before anything asked for it: parsed on first use
-UNPARSED: Any = object()
+class Deferred(NamedTuple):
+    """``AnalysedStatement.sqlglot`` before anything asked for it: ``parse(sql)`` builds it on
+    first read (``parsing.analyse`` passes ``parsing.UNPARSED``)."""
+
+    parse: Callable[[str], Any]
 
 
 @dataclass
@@ -64,8 +66,8 @@ class AnalysedStatement:
     back to ``exp.Command``; ``pg`` is pglast's node for the statement (``RawStmt.stmt``), or None
     when the file has a syntax error. Rules prefer ``sqlglot`` and fall back to ``pg``.
 
-    sqlglot's parse costs several times pglast's, so ``analyse`` passes ``UNPARSED`` and the tree
-    is built the first time a rule reads ``sqlglot`` (``parsing.sqlglot_for`` lets a rule skip
+    sqlglot's parse costs several times pglast's, so ``analyse`` passes a ``Deferred`` and the
+    tree is built the first time a rule reads ``sqlglot`` (``parsing.sqlglot_for`` lets a rule skip
     statements whose pglast node shows sqlglot's tree cannot matter). Assigning sets it.
     """
 
@@ -91,10 +93,8 @@ class AnalysedStatement:
 
 def _get_sqlglot(self: AnalysedStatement) -> Any:
     tree = self.__dict__["_sqlglot"]
-    if tree is UNPARSED:
-        from rally_gitops.lint.parsing import parse_sqlglot
-
-        tree = self.__dict__["_sqlglot"] = parse_sqlglot(self.stmt.sql)
+    if isinstance(tree, Deferred):
+        tree = self.__dict__["_sqlglot"] = tree.parse(self.stmt.sql)
     return tree
 
 
@@ -116,15 +116,30 @@ class FileContext:
     pg_version: int = 16  # target PostgreSQL major version, from [tool.rally_gitops.lint]
     options: dict[str, Any] = field(default_factory=dict)
 
-    # per-file memo of derived facts (``analysis.is_new_table``'s created-table prefixes)
+    # per-file memo of derived facts (``analysis.created_prefixes``, the resolved names...)
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def created_before(self, statement: AnalysedStatement) -> set[str]:
-        """Lower-case names (``table`` and ``schema.table``) of tables created earlier in the file.
 
-        An index, constraint or rewrite on such a table is harmless: nobody else can see it yet.
-        Read from a per-file table built once, so asking for every statement stays linear.
-        """
-        from rally_gitops.lint.analysis import created_prefixes
+@dataclass(frozen=True)
+class RuleDocs:
+    """What docs/rules.md says about a rule (``docs/gen_rules.py`` renders it)."""
 
-        return set(created_prefixes(self)[statement.index])
+    why: str
+    safe_alternative: str
+    example_bad: str
+    example_ok: str
+    example_history: str | None = None  # an earlier migration the OK example builds on
+    example_pg_version: int | None = None  # the examples' target version when it matters
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One safety rule: its code, default severity and state, the function that finds its
+    violations in a file, and its documentation."""
+
+    code: str
+    severity: Severity
+    function: Callable[[FileContext], Iterable[Violation]]
+    summary: str
+    docs: RuleDocs
+    enabled: bool = True  # False for opt-in rules (type hygiene)

@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from rally_gitops.lint.model import UNPARSED, AnalysedStatement
+from pglast import ast, parser
+
+from rally_gitops.lint.model import AnalysedStatement, Deferred
 
 if TYPE_CHECKING:
     from rally_gitops.files.migrations import Migration
@@ -61,8 +63,6 @@ def _parse_up(up: str, statements: Sequence[Statement]) -> list[Any] | None:
     relative to the up part (see ``AnalysedStatement.pg_offset``); one parse of the file costs
     half as much as one per statement.
     """
-    from pglast import parser
-
     if not statements:
         return None
     try:
@@ -85,8 +85,6 @@ def _sqlglot_adds_nothing(pg: Any) -> bool:
     """True for statements no rule reads sqlglot's AST for (BEGIN/COMMIT, COMMENT, function and
     trigger definitions). BEGIN and COMMIT alone are often half of a history's statements;
     rules treat these like any statement without a sqlglot AST."""
-    from pglast import ast
-
     return isinstance(
         pg, ast.TransactionStmt | ast.CommentStmt | ast.CreateFunctionStmt | ast.CreateTrigStmt
     )
@@ -108,8 +106,6 @@ def sqlglot_for(st: AnalysedStatement, pg_types: tuple[type, ...]) -> Any:
 @cache
 def drop_nodes() -> tuple[type, ...]:
     """pglast's node types of every ``DROP ...`` statement (DropStmt, DropdbStmt...)."""
-    from pglast import ast
-
     return tuple(
         node
         for name, node in vars(ast).items()
@@ -120,8 +116,6 @@ def drop_nodes() -> tuple[type, ...]:
 @cache
 def table_nodes() -> tuple[type, ...]:
     """pglast's node types of the statements sqlglot may read as a CREATE TABLE or ALTER TABLE."""
-    from pglast import ast
-
     return (
         ast.CreateStmt,
         ast.CreateTableAsStmt,
@@ -151,10 +145,12 @@ def parse_sqlglot(sql: str) -> Any:
 
 def parse_pg(sql: str) -> Any:
     """pglast's node (``RawStmt.stmt``) for one statement, or None when it does not parse."""
-    from pglast import parser
-
     try:
         raw = parser.parse_sql(sql)
     except Exception:  # noqa: BLE001 - ParseError and errors on odd input
         return None
     return raw[0].stmt if len(raw) == 1 else None
+
+
+# what ``analyse`` passes for a statement whose sqlglot tree is built on first read
+UNPARSED = Deferred(parse_sqlglot)

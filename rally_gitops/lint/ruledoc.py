@@ -7,7 +7,8 @@ committed page is stale.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import ModuleType
+
+from rally_gitops.lint.model import Rule
 
 INTRO = """\
 # Migration lint rules
@@ -38,7 +39,7 @@ where sqlglot falls back to an opaque command or fails, so no statement is skipp
 """
 
 
-def render(rules: Sequence[ModuleType] | None = None) -> str:
+def render(rules: Sequence[Rule] | None = None) -> str:
     """The Markdown page for ``rules`` (default: every rule in ``RULES``)."""
     if rules is None:
         from rally_gitops.lint.rules import RULES
@@ -46,25 +47,25 @@ def render(rules: Sequence[ModuleType] | None = None) -> str:
         rules = RULES
     lines = [INTRO, "| Code | Severity | On by default | What it catches |", "|---|---|---|---|"]
     for rule in rules:
-        default = "yes" if rule.ENABLED else "no (opt in)"
+        default = "yes" if rule.enabled else "no (opt in)"
         lines.append(
-            f"| [`{rule.CODE}`](#{rule.CODE}) | {rule.SEVERITY} | {default} | {rule.SUMMARY} |"
+            f"| [`{rule.code}`](#{rule.code}) | {rule.severity} | {default} | {rule.summary} |"
         )
     for rule in rules:
-        lines += ["", f"## {rule.CODE}", ""]
-        state = "on by default" if rule.ENABLED else "off by default (`enable` it)"
-        lines += [f"**Severity:** {rule.SEVERITY} · {state}", ""]
-        lines += [f"**Catches:** {rule.SUMMARY}.", ""]
-        lines += [f"**Why:** {rule.WHY}", ""]
-        lines += [f"**Safe alternative:** {rule.SAFE_ALTERNATIVE}", ""]
-        version = getattr(rule, "EXAMPLE_PG_VERSION", None)
+        docs = rule.docs
+        lines += ["", f"## {rule.code}", ""]
+        state = "on by default" if rule.enabled else "off by default (`enable` it)"
+        lines += [f"**Severity:** {rule.severity} · {state}", ""]
+        lines += [f"**Catches:** {rule.summary}.", ""]
+        lines += [f"**Why:** {docs.why}", ""]
+        lines += [f"**Safe alternative:** {docs.safe_alternative}", ""]
+        version = docs.example_pg_version
         note = f" (with `pg_version = {version}`)" if version else ""
-        lines += [f"Flagged{note}:", "", "```sql", rule.EXAMPLE_BAD, "```", ""]
-        history = getattr(rule, "EXAMPLE_HISTORY", None)
-        if history:
-            lines += ["Given an earlier migration:", "", "```sql", history, "```", ""]
+        lines += [f"Flagged{note}:", "", "```sql", docs.example_bad, "```", ""]
+        if docs.example_history:
+            lines += ["Given an earlier migration:", "", "```sql", docs.example_history, "```", ""]
             lines += ["not flagged in a later one:", ""]
         else:
             lines += ["Not flagged:", ""]
-        lines += ["```sql", rule.EXAMPLE_OK, "```"]
+        lines += ["```sql", docs.example_ok, "```"]
     return "\n".join(lines) + "\n"

@@ -8,15 +8,10 @@ from pathlib import Path
 import pytest
 
 from rally_gitops.files import migrations
-from rally_gitops.lint.analysis import (
-    analyse,
-    created_tables,
-    is_new_table,
-    parse_pg,
-    parse_sqlglot,
-)
+from rally_gitops.lint.analysis import created_prefixes, created_tables, is_new_table
 from rally_gitops.lint.facts import column_types, dropped, volatile_call
 from rally_gitops.lint.model import FileContext
+from rally_gitops.lint.parsing import analyse, parse_pg, parse_sqlglot
 from rally_gitops.lint.rules import RULES
 from testing.rule_cases import FLAG, OK, check, write_migration
 
@@ -90,12 +85,12 @@ def test_created_tables(tmp_path: Path) -> None:
     statements = analyse(migration)
     assert created_tables(statements) == {"teams", "app.users", "users", "t2", "m"}
     ctx = FileContext(migration, statements)
-    assert ctx.created_before(statements[2]) == {"teams"}
-    for st in statements:  # the rules' per-file cache answers like created_before
+    assert set(created_prefixes(ctx)[2]) == {"teams"}
+    for st in statements:  # is_new_table answers from the per-file prefixes
         for name in ("teams", "app.users", "public.teams", "t2", "m", "v", "nope"):
             assert is_new_table(ctx, st, name) == (
-                name in ctx.created_before(st)
-                or name.removeprefix("public.") in ctx.created_before(st)
+                name in created_prefixes(ctx)[st.index]
+                or name.removeprefix("public.") in created_prefixes(ctx)[st.index]
             )
     for st in statements:
         st.pg = None  # the sqlglot fallback finds the same tables
@@ -233,4 +228,23 @@ def test_no_exception_on_garbled_files(tmp_path: Path) -> None:
         migration = migrations.parse(path)
         ctx = FileContext(migration, analyse(migration), pg_version=rng.choice([10, 12, 16]))
         for rule in RULES:
-            list(getattr(rule, rule.__name__.rpartition(".")[2])(ctx))
+            list(rule.function(ctx))
+
+
+def test_lint_records_and_parsing_import_no_circle() -> None:
+    # model holds records only; parsing builds on model; analysis on both (issue 13)
+    import ast as python_ast
+
+    package = Path(__file__).resolve().parents[2] / "rally_gitops" / "lint"
+
+    def lint_imports(name: str) -> set[str]:
+        tree = python_ast.parse((package / f"{name}.py").read_text(encoding="utf-8"))
+        found = set()
+        for node in python_ast.walk(tree):
+            if isinstance(node, python_ast.ImportFrom) and node.module:
+                found.add(node.module)
+        return {m.rpartition(".")[2] for m in found if m.startswith("rally_gitops.lint.")}
+
+    assert lint_imports("model") == set()
+    assert lint_imports("parsing") == {"model"}
+    assert lint_imports("analysis") <= {"model", "parsing", "names"}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+from rally_gitops.lint.model import FileContext, Violation
 from testing.lint_support import codes, crashing_rule, good, lint_text, stand_in_rule
 
 RULE = stand_in_rule()
@@ -83,13 +86,12 @@ def test_directive_inside_a_string_line_is_not_a_directive(tmp_path: Path) -> No
 
 def test_rules_see_the_ignored_codes(tmp_path: Path) -> None:
     seen: list[set[str]] = []
-    module = stand_in_rule("record-ignored")
 
-    def record_ignored(ctx):  # type: ignore[no-untyped-def]
+    def record_ignored(ctx: FileContext) -> Iterator[Violation]:
         seen.extend(st.ignored for st in ctx.statements)
         return iter(())
 
-    module.record_ignored = record_ignored
+    module = replace(stand_in_rule("record-ignored"), function=record_ignored)
     body = "-- rally:ignore no-select-star\nINSERT INTO a SELECT * FROM b;"
     lint_text(tmp_path, good(body=body), rules=[module, RULE])
     assert seen == [set(), {"no-select-star"}, set()]

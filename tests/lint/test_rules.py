@@ -7,13 +7,14 @@ removed, so the pglast fallback path of every rule is exercised too.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from rally_gitops.files import migrations
-from rally_gitops.lint.analysis import analyse
-from rally_gitops.lint.model import FileContext
+from rally_gitops.lint.model import FileContext, Rule
+from rally_gitops.lint.parsing import analyse
 from rally_gitops.lint.rules import RULES
 from testing.rule_cases import BY_CODE, FLAG, OK, check
 
@@ -46,35 +47,38 @@ def test_every_rule_has_flag_and_ok_cases() -> None:
     assert {code for code, _ in OK} == set(BY_CODE) - {"adding-field-with-default"}
 
 
-@pytest.mark.parametrize("rule", RULES, ids=[r.CODE for r in RULES])
-def test_documented_examples(tmp_path: Path, rule) -> None:  # type: ignore[no-untyped-def]
-    version = getattr(rule, "EXAMPLE_PG_VERSION", 16)
-    history = getattr(rule, "EXAMPLE_HISTORY", None)
-    if history:
-        write_earlier(tmp_path, history)
-    assert check(tmp_path, rule.CODE, rule.EXAMPLE_BAD, pg_version=version)
-    assert check(tmp_path, rule.CODE, rule.EXAMPLE_OK, pg_version=version) == []
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_documented_examples(tmp_path: Path, rule: Rule) -> None:
+    version = rule.docs.example_pg_version or 16
+    if rule.docs.example_history:
+        write_earlier(tmp_path, rule.docs.example_history)
+    # one finding per flagged column for the type-hygiene rules, else one per example
+    expected = 2 if rule.code == "prefer-bigint" else 1
+    assert len(check(tmp_path, rule.code, rule.docs.example_bad, pg_version=version)) == expected
+    assert check(tmp_path, rule.code, rule.docs.example_ok, pg_version=version) == []
 
 
-@pytest.mark.parametrize("rule", RULES, ids=[r.CODE for r in RULES])
-def test_rule_module_shape(rule) -> None:  # type: ignore[no-untyped-def]
-    module = rule.__name__.rpartition(".")[2]
-    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.CODE)
-    assert rule.CODE.replace("-", "_") == module
-    assert rule.SEVERITY in ("error", "warning")
-    assert isinstance(rule.ENABLED, bool)
-    for text in (rule.SUMMARY, rule.WHY, rule.SAFE_ALTERNATIVE, rule.EXAMPLE_BAD, rule.EXAMPLE_OK):
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_rule_module_shape(rule: Rule) -> None:
+    # one rule per module, the module and its function named after the kebab-case code
+    module = sys.modules[rule.function.__module__]
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.code)
+    assert rule.function.__module__ == f"rally_gitops.lint.rules.{rule.code.replace('-', '_')}"
+    assert rule.function.__name__ == rule.code.replace("-", "_")
+    assert module.RULE is rule
+    assert rule.severity in ("error", "warning")
+    docs = rule.docs
+    for text in (rule.summary, docs.why, docs.safe_alternative, docs.example_bad, docs.example_ok):
         assert isinstance(text, str) and text.strip()
-    assert callable(getattr(rule, module))
-    assert rule.__doc__ and getattr(rule, module).__doc__
+    assert module.__doc__ and rule.function.__doc__
 
 
 def test_rule_codes_are_unique_and_hygiene_is_opt_in() -> None:
     assert len(BY_CODE) == len(RULES)
     hygiene = {"prefer-bigint", "prefer-identity", "prefer-timestamptz", "prefer-text"}
     # dropping a helper constraint is part of safe patterns, so that rule is opt-in too
-    assert {r.CODE for r in RULES if not r.ENABLED} == hygiene | {"ban-drop-constraint"}
-    assert all(BY_CODE[c].SEVERITY == "warning" for c in hygiene)
+    assert {r.code for r in RULES if not r.enabled} == hygiene | {"ban-drop-constraint"}
+    assert all(BY_CODE[c].severity == "warning" for c in hygiene)
 
 
 def test_constant_default_depends_on_target_version(tmp_path: Path) -> None:
@@ -147,10 +151,10 @@ def test_sample_migrations_have_no_errors() -> None:
         migration = migrations.parse(path)
         ctx = FileContext(migration, analyse(migration))
         for rule in RULES:
-            if not rule.ENABLED or rule.SEVERITY != "error":
+            if not rule.enabled or rule.severity != "error":
                 continue
-            found = list(getattr(rule, rule.__name__.rpartition(".")[2])(ctx))
-            assert found == [], f"{path.name}: {rule.CODE}: {found[0].message}"
+            found = list(rule.function(ctx))
+            assert found == [], f"{path.name}: {rule.code}: {found[0].message}"
 
 
 def test_docs_page_is_current_and_lists_every_rule() -> None:
@@ -159,8 +163,8 @@ def test_docs_page_is_current_and_lists_every_rule() -> None:
     page = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
     assert page == render(), "docs/rules.md is stale: run python docs/gen_rules.py"
     for rule in RULES:
-        assert f"\n## {rule.CODE}\n" in page
-        assert rule.EXAMPLE_BAD in page
+        assert f"\n## {rule.code}\n" in page
+        assert rule.docs.example_bad in page
 
 
 def test_violation_points_at_the_offending_line_of_a_long_alter(tmp_path: Path) -> None:

@@ -1,12 +1,14 @@
 """The safety rules, one module per rule, in the order findings are reported.
 
-Each module defines ``CODE``, ``SEVERITY``, ``ENABLED``, ``SUMMARY``, ``WHY``,
-``SAFE_ALTERNATIVE``, ``EXAMPLE_BAD``, ``EXAMPLE_OK`` and a function named after the module that
-takes a ``FileContext`` and yields ``Violation``s (see ``rally_gitops.lint.model``).
+Each module defines a function named after it that takes a ``FileContext`` and yields
+``Violation``s, and ends with its ``RULE`` record (code, severity, function, docs; see
+``rally_gitops.lint.model.Rule``). ``RULES`` holds those records, typed, as sqlglot's optimizer
+holds its rules.
 """
 
 from __future__ import annotations
 
+from rally_gitops.lint.model import Rule
 from rally_gitops.lint.rules import (
     adding_exclusion_constraint,
     adding_field_with_default,
@@ -59,59 +61,59 @@ from rally_gitops.lint.rules import (
     validate_in_same_transaction,
 )
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     # locks held while a table is scanned or an index is built
-    require_concurrent_index,
-    require_concurrent_index_drop,
-    ban_concurrently_in_transaction,
-    require_concurrent_reindex,
-    require_concurrent_refresh,
-    require_not_valid_foreign_key,
-    require_not_valid_check,
-    validate_in_same_transaction,
-    ban_alter_domain_add_constraint,
-    setting_not_null,
-    adding_unique_constraint,
-    adding_primary_key_constraint,
-    adding_exclusion_constraint,
+    require_concurrent_index.RULE,
+    require_concurrent_index_drop.RULE,
+    ban_concurrently_in_transaction.RULE,
+    require_concurrent_reindex.RULE,
+    require_concurrent_refresh.RULE,
+    require_not_valid_foreign_key.RULE,
+    require_not_valid_check.RULE,
+    validate_in_same_transaction.RULE,
+    ban_alter_domain_add_constraint.RULE,
+    setting_not_null.RULE,
+    adding_unique_constraint.RULE,
+    adding_primary_key_constraint.RULE,
+    adding_exclusion_constraint.RULE,
     # table rewrites
-    adding_required_field,
-    adding_volatile_default,
-    adding_serial_column,
-    adding_stored_generated_column,
-    adding_field_with_default,
-    changing_column_type,
-    changing_column_type_widening,
-    rewriting_table,
-    ban_vacuum_full,
-    ban_cluster,
-    ban_lock_table,
+    adding_required_field.RULE,
+    adding_volatile_default.RULE,
+    adding_serial_column.RULE,
+    adding_stored_generated_column.RULE,
+    adding_field_with_default.RULE,
+    changing_column_type.RULE,
+    changing_column_type_widening.RULE,
+    rewriting_table.RULE,
+    ban_vacuum_full.RULE,
+    ban_cluster.RULE,
+    ban_lock_table.RULE,
     # destructive or backward-incompatible
-    ban_drop_table,
-    ban_drop_column,
-    ban_drop_schema,
-    ban_drop_type,
-    ban_drop_view,
-    ban_drop_database,
-    ban_drop_function,
-    ban_drop_sequence,
-    ban_truncate,
-    unbatched_data_change,
-    renaming_table,
-    renaming_column,
-    renaming_schema,
-    renaming_enum_value,
-    renaming_object,
-    ban_drop_not_null,
-    ban_drop_default,
-    ban_drop_constraint,
+    ban_drop_table.RULE,
+    ban_drop_column.RULE,
+    ban_drop_schema.RULE,
+    ban_drop_type.RULE,
+    ban_drop_view.RULE,
+    ban_drop_database.RULE,
+    ban_drop_function.RULE,
+    ban_drop_sequence.RULE,
+    ban_truncate.RULE,
+    unbatched_data_change.RULE,
+    renaming_table.RULE,
+    renaming_column.RULE,
+    renaming_schema.RULE,
+    renaming_enum_value.RULE,
+    renaming_object.RULE,
+    ban_drop_not_null.RULE,
+    ban_drop_default.RULE,
+    ban_drop_constraint.RULE,
     # correctness
-    enum_value_used_in_transaction,
-    identifier_too_long,
-    prefer_jsonb,
+    enum_value_used_in_transaction.RULE,
+    identifier_too_long.RULE,
+    prefer_jsonb.RULE,
     # type hygiene (off by default)
-    prefer_bigint,
-    prefer_identity,
-    prefer_timestamptz,
-    prefer_text,
+    prefer_bigint.RULE,
+    prefer_identity.RULE,
+    prefer_timestamptz.RULE,
+    prefer_text.RULE,
 )

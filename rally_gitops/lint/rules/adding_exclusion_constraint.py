@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import added_constraint, existing_table_commands, line_offset
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "adding-exclusion-constraint"
 SEVERITY = "error"
@@ -33,8 +35,6 @@ EXAMPLE_OK = (
 
 def adding_exclusion_constraint(ctx: FileContext) -> Iterator[Violation]:
     """Flag EXCLUDE constraints added to a pre-existing table."""
-    from pglast.enums import ConstrType
-
     for st, table, cmd in existing_table_commands(ctx):
         constraint = added_constraint(cmd)
         if constraint is not None and constraint.contype == ConstrType.CONSTR_EXCLUSION:
@@ -45,3 +45,13 @@ def adding_exclusion_constraint(ctx: FileContext) -> Iterator[Violation]:
                 "define it when the table is created, or build a new table and swap it in",
                 line_offset=line_offset(st, constraint),
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    adding_exclusion_constraint,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

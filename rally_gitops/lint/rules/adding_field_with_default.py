@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import (
     added_column,
     column_constraints,
     existing_table_commands,
     line_offset,
 )
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "adding-field-with-default"
 SEVERITY = "error"
@@ -36,9 +39,6 @@ EXAMPLE_OK = (
 
 def adding_field_with_default(ctx: FileContext) -> Iterator[Violation]:
     """Flag ADD COLUMN ... DEFAULT <non-null> on an existing table when pg_version < 11."""
-    from pglast import ast
-    from pglast.enums import ConstrType
-
     if ctx.pg_version >= 11:
         return
     for st, table, cmd in existing_table_commands(ctx):
@@ -55,3 +55,13 @@ def adding_field_with_default(ctx: FileContext) -> Iterator[Violation]:
                 "add the column without a default, SET DEFAULT, then backfill in batches",
                 line_offset=line_offset(st, constraint),
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    adding_field_with_default,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK, example_pg_version=EXAMPLE_PG_VERSION),
+    enabled=ENABLED,
+)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import (
     added_column,
     added_constraint,
@@ -11,7 +13,7 @@ from rally_gitops.lint.analysis import (
     existing_table_commands,
     line_offset,
 )
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "adding-primary-key-constraint"
 SEVERITY = "error"
@@ -31,8 +33,6 @@ EXAMPLE_OK = "ALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDE
 
 def adding_primary_key_constraint(ctx: FileContext) -> Iterator[Violation]:
     """Flag PRIMARY KEYs that build their index under a full lock."""
-    from pglast.enums import ConstrType
-
     for st, table, cmd in existing_table_commands(ctx):
         found = [added_constraint(cmd), *column_constraints(added_column(cmd))]
         for constraint in found:
@@ -47,3 +47,13 @@ def adding_primary_key_constraint(ctx: FileContext) -> Iterator[Violation]:
                     "USING INDEX",
                     line_offset=line_offset(st, constraint),
                 )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    adding_primary_key_constraint,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

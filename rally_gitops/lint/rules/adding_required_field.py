@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import (
     SERIAL_TYPES,
     added_column,
@@ -12,7 +14,7 @@ from rally_gitops.lint.analysis import (
     line_offset,
     type_name,
 )
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "adding-required-field"
 SEVERITY = "error"
@@ -33,8 +35,6 @@ EXAMPLE_OK = "ALTER TABLE users ADD COLUMN country text NOT NULL DEFAULT 'unknow
 
 def adding_required_field(ctx: FileContext) -> Iterator[Violation]:
     """Flag a NOT NULL column without DEFAULT, identity or generation added to an existing table."""
-    from pglast.enums import ConstrType
-
     for st, table, cmd in existing_table_commands(ctx):
         column = added_column(cmd)
         if column is None or type_name(column.typeName) in SERIAL_TYPES:
@@ -54,3 +54,13 @@ def adding_required_field(ctx: FileContext) -> Iterator[Violation]:
                 "NOT NULL",
                 line_offset=line_offset(st, column),
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    adding_required_field,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

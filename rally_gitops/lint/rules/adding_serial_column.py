@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import (
     SERIAL_TYPES,
     added_column,
@@ -12,7 +14,7 @@ from rally_gitops.lint.analysis import (
     line_offset,
     type_name,
 )
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "adding-serial-column"
 SEVERITY = "error"
@@ -32,8 +34,6 @@ EXAMPLE_OK = "CREATE TABLE events2 (seq bigint GENERATED ALWAYS AS IDENTITY PRIM
 
 def adding_serial_column(ctx: FileContext) -> Iterator[Violation]:
     """Flag serial types and identity columns added to a pre-existing table."""
-    from pglast.enums import ConstrType
-
     for st, table, cmd in existing_table_commands(ctx):
         column = added_column(cmd)
         if column is None:
@@ -49,3 +49,13 @@ def adding_serial_column(ctx: FileContext) -> Iterator[Violation]:
                 "add a nullable bigint with a sequence default and backfill in batches",
                 line_offset=line_offset(st, column),
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    adding_serial_column,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import (
     added_column,
     column_constraints,
     existing_table_commands,
     line_offset,
 )
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "adding-stored-generated-column"
 SEVERITY = "error"
@@ -34,8 +36,6 @@ EXAMPLE_OK = "ALTER TABLE users ADD COLUMN email_lower text;"
 def adding_stored_generated_column(ctx: FileContext) -> Iterator[Violation]:
     """Flag STORED generated columns added to a pre-existing table (pglast knows STORED/VIRTUAL;
     sqlglot's AST does not record it)."""
-    from pglast.enums import ConstrType
-
     for st, table, cmd in existing_table_commands(ctx):
         for constraint in column_constraints(added_column(cmd)):
             if constraint.contype == ConstrType.CONSTR_GENERATED and constraint.generated_kind in (
@@ -49,3 +49,13 @@ def adding_stored_generated_column(ctx: FileContext) -> Iterator[Violation]:
                     "add a plain column and backfill it in batches, or make it VIRTUAL",
                     line_offset=line_offset(st, constraint),
                 )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    adding_stored_generated_column,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import (
     added_column,
     added_constraint,
@@ -11,7 +13,7 @@ from rally_gitops.lint.analysis import (
     existing_table_commands,
     line_offset,
 )
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "adding-unique-constraint"
 SEVERITY = "error"
@@ -32,8 +34,6 @@ EXAMPLE_OK = "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDE
 
 def adding_unique_constraint(ctx: FileContext) -> Iterator[Violation]:
     """Flag UNIQUE constraints that build their index under a full lock."""
-    from pglast.enums import ConstrType
-
     for st, table, cmd in existing_table_commands(ctx):
         found = [added_constraint(cmd), *column_constraints(added_column(cmd))]
         for constraint in found:
@@ -48,3 +48,13 @@ def adding_unique_constraint(ctx: FileContext) -> Iterator[Violation]:
                     "USING INDEX",
                     line_offset=line_offset(st, constraint),
                 )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    adding_unique_constraint,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import (
     added_column,
     column_constraints,
@@ -12,7 +14,7 @@ from rally_gitops.lint.analysis import (
     line_offset,
 )
 from rally_gitops.lint.facts import may_call_volatile, volatile_call
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 
 CODE = "adding-volatile-default"
 SEVERITY = "error"
@@ -41,8 +43,6 @@ def adding_volatile_default(ctx: FileContext) -> Iterator[Violation]:
     The default expression is read from sqlglot's AST when it exists (typed ``exp.Rand``,
     ``exp.Uuid``...), else from pglast's ``FuncCall`` nodes.
     """
-    from pglast.enums import ConstrType
-
     for st, table, cmd in existing_table_commands(ctx):
         column = added_column(cmd)
         if column is None:
@@ -74,3 +74,13 @@ def _sqlglot_default(st: AnalysedStatement, column: str) -> Any:
                 if isinstance(constraint.kind, exp.DefaultColumnConstraint):
                     return constraint.kind.this
     return None
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    adding_volatile_default,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

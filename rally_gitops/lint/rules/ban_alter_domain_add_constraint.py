@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import dotted
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-alter-domain-add-constraint"
 SEVERITY = "error"
@@ -25,8 +27,6 @@ EXAMPLE_OK = "ALTER DOMAIN score ADD CONSTRAINT score_positive CHECK (VALUE >= 0
 
 def ban_alter_domain_add_constraint(ctx: FileContext) -> Iterator[Violation]:
     """Flag validated constraints added to a domain (pglast's AST; sqlglot has none for it)."""
-    from pglast import ast
-
     for st in ctx.statements:
         node = st.pg
         if not isinstance(node, ast.AlterDomainStmt) or node.subtype != "C":
@@ -38,3 +38,13 @@ def ban_alter_domain_add_constraint(ctx: FileContext) -> Iterator[Violation]:
                 "table that uses it",
                 "add it with NOT VALID and VALIDATE CONSTRAINT in a later migration",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_alter_domain_add_constraint,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import is_new_table, relname
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-cluster"
 SEVERITY = "error"
@@ -25,8 +27,6 @@ EXAMPLE_OK = "ALTER TABLE matches CLUSTER ON matches_scheduled_at_idx;"
 
 def ban_cluster(ctx: FileContext) -> Iterator[Violation]:
     """Flag CLUSTER (pglast's AST: sqlglot rejects CLUSTER ... USING)."""
-    from pglast import ast
-
     for st in ctx.statements:
         if isinstance(st.pg, ast.ClusterStmt):
             table = relname(st.pg.relation)
@@ -38,3 +38,13 @@ def ban_cluster(ctx: FileContext) -> Iterator[Violation]:
                 "until it is done",
                 "use pg_repack outside migrations, or drop the CLUSTER",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_cluster,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

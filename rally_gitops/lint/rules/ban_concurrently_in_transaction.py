@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from pglast import ast
+from pglast.enums import AlterTableType, ObjectType
+
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-concurrently-in-transaction"
 SEVERITY = "error"
@@ -37,9 +40,6 @@ def ban_concurrently_in_transaction(ctx: FileContext) -> Iterator[Violation]:
 
 
 def _concurrently(st: AnalysedStatement) -> str | None:
-    from pglast import ast
-    from pglast.enums import AlterTableType, ObjectType
-
     node = st.pg
     if isinstance(node, ast.IndexStmt) and node.concurrent:
         return "CREATE INDEX CONCURRENTLY"
@@ -55,3 +55,13 @@ def _concurrently(st: AnalysedStatement) -> str | None:
             ):
                 return "DETACH PARTITION CONCURRENTLY"
     return None
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_concurrently_in_transaction,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

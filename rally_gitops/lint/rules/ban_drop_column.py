@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import AlterTableType
+
 from rally_gitops.lint.analysis import (
     alter_table,
     alter_table_name,
     is_new_table,
 )
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-column"
 SEVERITY = "error"
@@ -54,11 +56,19 @@ def _dropped_columns(st: AnalysedStatement) -> list[str]:
             if isinstance(action, exp.Drop) and action.kind == "COLUMN"
             for column in action.args.get("tables") or ()
         ]
-    from pglast.enums import AlterTableType
-
     found = alter_table(st)
     return [
         (cmd.name or "").lower()
         for cmd in (found[1] if found else ())
         if cmd.subtype == AlterTableType.AT_DropColumn
     ]
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_column,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import AlterTableType
+
 from rally_gitops.lint.analysis import added_constraint, alter_table, existing_table_commands
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-constraint"
 SEVERITY = "warning"
@@ -31,8 +33,6 @@ EXAMPLE_OK = (
 
 def ban_drop_constraint(ctx: FileContext) -> Iterator[Violation]:
     """Warn on DROP CONSTRAINT of a constraint this file did not add."""
-    from pglast.enums import AlterTableType
-
     added = set()
     for st in ctx.statements:
         found = alter_table(st)
@@ -50,3 +50,13 @@ def ban_drop_constraint(ctx: FileContext) -> Iterator[Violation]:
             f"dropping constraint {cmd.name} from {table} removes a guarantee readers may rely on",
             "make sure nothing relies on the constraint before dropping it",
         )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_constraint,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

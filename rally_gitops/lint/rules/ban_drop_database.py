@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-database"
 SEVERITY = "error"
@@ -34,3 +34,13 @@ def ban_drop_database(ctx: FileContext) -> Iterator[Violation]:
             "deletes the whole database and all its data",
             HELP,
         )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_database,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

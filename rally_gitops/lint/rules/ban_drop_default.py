@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import AlterTableType
+
 from rally_gitops.lint.analysis import existing_table_commands
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-default"
 SEVERITY = "warning"
@@ -24,8 +26,6 @@ EXAMPLE_OK = "ALTER TABLE users ALTER COLUMN created_at SET DEFAULT now();"
 
 def ban_drop_default(ctx: FileContext) -> Iterator[Violation]:
     """Warn on DROP DEFAULT of a column of a pre-existing table."""
-    from pglast.enums import AlterTableType
-
     for st, table, cmd in existing_table_commands(ctx):
         if cmd.subtype == AlterTableType.AT_ColumnDefault and cmd.def_ is None:
             yield Violation(
@@ -34,3 +34,13 @@ def ban_drop_default(ctx: FileContext) -> Iterator[Violation]:
                 "store NULL or fail",
                 "make every writer set the column first, then drop the default",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_default,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

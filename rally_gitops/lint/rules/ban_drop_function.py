@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import dotted
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-function"
 SEVERITY = "warning"
@@ -50,11 +52,19 @@ def ban_drop_function(ctx: FileContext) -> Iterator[Violation]:
 
 def _functions(statements: list[AnalysedStatement]) -> set[str]:
     """Names (``name`` and ``schema.name``) of the functions the statements create."""
-    from pglast import ast
-
     names = set()
     for st in statements:
         if isinstance(st.pg, ast.CreateFunctionStmt):
             name = dotted(st.pg.funcname)
             names.update({name, name.rpartition(".")[2]})
     return names
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_function,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

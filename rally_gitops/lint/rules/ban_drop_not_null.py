@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import AlterTableType
+
 from rally_gitops.lint.analysis import existing_table_commands
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-not-null"
 SEVERITY = "warning"
@@ -26,8 +28,6 @@ EXAMPLE_OK = "ALTER TABLE users ALTER COLUMN email SET DEFAULT '';"
 
 def ban_drop_not_null(ctx: FileContext) -> Iterator[Violation]:
     """Warn on DROP NOT NULL of a column of a pre-existing table."""
-    from pglast.enums import AlterTableType
-
     for st, table, cmd in existing_table_commands(ctx):
         if cmd.subtype == AlterTableType.AT_DropNotNull:
             yield Violation(
@@ -36,3 +36,13 @@ def ban_drop_not_null(ctx: FileContext) -> Iterator[Violation]:
                 "expect them",
                 "update every reader to handle NULL before dropping the constraint",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_not_null,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

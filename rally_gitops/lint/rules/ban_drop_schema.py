@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-schema"
 SEVERITY = "error"
@@ -37,3 +37,13 @@ def ban_drop_schema(ctx: FileContext) -> Iterator[Violation]:
             "deletes its objects and data and breaks every client still using it",
             HELP,
         )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_schema,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import relname
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-sequence"
 SEVERITY = "warning"
@@ -26,8 +28,6 @@ EXAMPLE_OK = "CREATE SEQUENCE scratch_seq;\nDROP SEQUENCE scratch_seq;"
 
 def ban_drop_sequence(ctx: FileContext) -> Iterator[Violation]:
     """Warn on DROP SEQUENCE of sequences this file did not create."""
-    from pglast import ast
-
     created: set[str] = set()
     for st in ctx.statements:
         if isinstance(st.pg, ast.CreateSeqStmt):
@@ -44,3 +44,13 @@ def ban_drop_sequence(ctx: FileContext) -> Iterator[Violation]:
                 "draw numbers from it",
                 "remove every use of the sequence first and drop it in a later migration",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_sequence,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from rally_gitops.lint.analysis import is_new_table
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-table"
 SEVERITY = "error"
@@ -38,3 +38,13 @@ def ban_drop_table(ctx: FileContext) -> Iterator[Violation]:
                 f"DROP TABLE {', '.join(names)} deletes its data and breaks clients still using it",
                 "stop using the table in a release first and drop it in a later migration",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_table,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

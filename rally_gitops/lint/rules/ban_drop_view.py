@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+from pglast.enums import ObjectType
+
 from rally_gitops.lint.analysis import relname, sg_table
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-drop-view"
 SEVERITY = "error"
@@ -43,8 +46,6 @@ def ban_drop_view(ctx: FileContext) -> Iterator[Violation]:
 
 def _views_created(statements: list[AnalysedStatement]) -> set[str]:
     """Names of the views and materialized views the statements create."""
-    from pglast import ast
-    from pglast.enums import ObjectType
     from sqlglot import exp
 
     names = set()
@@ -62,3 +63,13 @@ def _views_created(statements: list[AnalysedStatement]) -> set[str]:
         if name:
             names.update({name, name.rpartition(".")[2]})
     return names
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_drop_view,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import is_new_table, relname
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-lock-table"
 SEVERITY = "warning"
@@ -27,8 +29,6 @@ _MODES = {7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
 
 def ban_lock_table(ctx: FileContext) -> Iterator[Violation]:
     """Warn on LOCK TABLE with a mode that blocks writes and/or reads (pglast's AST)."""
-    from pglast import ast
-
     for st in ctx.statements:
         node = st.pg
         if not isinstance(node, ast.LockStmt) or node.mode not in _MODES:
@@ -41,3 +41,13 @@ def ban_lock_table(ctx: FileContext) -> Iterator[Violation]:
                 "sessions until the migration commits",
                 "remove the explicit lock or use the weakest mode that works",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_lock_table,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import is_new_table, relname, sg_table
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 from rally_gitops.lint.parsing import sqlglot_for
 
 CODE = "ban-truncate"
@@ -37,8 +39,6 @@ def ban_truncate(ctx: FileContext) -> Iterator[Violation]:
 
 
 def _truncated(st: AnalysedStatement) -> list[str]:
-    from pglast import ast
-
     tree = sqlglot_for(st, (ast.TruncateStmt,))  # only TRUNCATE is sqlglot's TruncateTable
     if tree is not None:
         from sqlglot import exp
@@ -49,3 +49,13 @@ def _truncated(st: AnalysedStatement) -> list[str]:
     if isinstance(st.pg, ast.TruncateStmt):
         return [relname(r) for r in st.pg.relations or ()]
     return []
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_truncate,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rally_gitops.lint.model import FileContext, Violation
+from pglast import ast
+
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "ban-vacuum-full"
 SEVERITY = "error"
@@ -25,8 +27,6 @@ EXAMPLE_OK = "-- rally:no-transaction\nVACUUM (ANALYZE) users;"
 
 def ban_vacuum_full(ctx: FileContext) -> Iterator[Violation]:
     """Flag VACUUM FULL (pglast's AST: sqlglot keeps VACUUM as an opaque command)."""
-    from pglast import ast
-
     for st in ctx.statements:
         node = st.pg
         if not isinstance(node, ast.VacuumStmt) or not node.is_vacuumcmd:
@@ -39,3 +39,13 @@ def ban_vacuum_full(ctx: FileContext) -> Iterator[Violation]:
                     "VACUUM FULL rewrites the table and blocks reads and writes until it is done",
                     "use plain VACUUM, or pg_repack outside migrations",
                 )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    ban_vacuum_full,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

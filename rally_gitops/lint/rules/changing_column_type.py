@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pglast.enums import AlterTableType
+
 from rally_gitops.lint.analysis import existing_table_commands, type_name
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "changing-column-type"
 SEVERITY = "error"
@@ -44,8 +46,6 @@ def changing_column_type(ctx: FileContext) -> Iterator[Violation]:
 
 def retyped_columns(ctx: FileContext) -> Iterator[tuple[Any, str, Any, str]]:
     """(statement, table, AlterTableCmd, target type) of each ALTER COLUMN TYPE."""
-    from pglast.enums import AlterTableType
-
     for st, table, cmd in existing_table_commands(ctx):
         if cmd.subtype == AlterTableType.AT_AlterColumnType and cmd.def_ is not None:
             yield st, table, cmd, type_name(cmd.def_.typeName)
@@ -54,3 +54,13 @@ def retyped_columns(ctx: FileContext) -> Iterator[tuple[Any, str, Any, str]]:
 def is_possible_widening(cmd: Any, target: str) -> bool:
     """True when the change can be a no-rewrite widening: a widening target and no USING."""
     return target in WIDENING_TARGETS and cmd.def_.raw_default is None
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    changing_column_type,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 from rally_gitops.lint.rules.changing_column_type import is_possible_widening, retyped_columns
 
 CODE = "changing-column-type-widening"
@@ -35,3 +35,13 @@ def changing_column_type_widening(ctx: FileContext) -> Iterator[Violation]:
                 f"varchar/text/numeric column; otherwise it rewrites {table} under a full lock",
                 "check the old type; if it is not a widening, add a new column and backfill",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    changing_column_type_widening,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import dotted
 from rally_gitops.lint.facts import string_literals
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "enum-value-used-in-transaction"
 SEVERITY = "error"
@@ -34,8 +36,6 @@ def enum_value_used_in_transaction(ctx: FileContext) -> Iterator[Violation]:
     The ADD VALUE is read from pglast's AST (sqlglot keeps ALTER TYPE as a command); the uses are
     string literals from sqlglot's AST when it has one, else pglast's.
     """
-    from pglast import ast
-
     added: dict[str, str] = {}
     for st in ctx.statements:
         if not st.in_transaction:
@@ -51,3 +51,13 @@ def enum_value_used_in_transaction(ctx: FileContext) -> Iterator[Violation]:
         node = st.pg
         if isinstance(node, ast.AlterEnumStmt) and node.oldVal is None and node.newVal:
             added[node.newVal] = dotted(node.typeName)
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    enum_value_used_in_transaction,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

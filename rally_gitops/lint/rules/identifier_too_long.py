@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pglast import parser
+
 from rally_gitops.lint.analysis import NAMEDATALEN
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 
 CODE = "identifier-too-long"
 SEVERITY = "warning"
@@ -64,8 +66,6 @@ def _long_identifiers(st: AnalysedStatement) -> set[str]:
 def _scanned_identifiers(sql: str) -> set[str]:
     """Identifiers over the limit from PostgreSQL's own scanner: pglast's AST cannot tell, as
     the parser has already truncated them."""
-    from pglast import parser
-
     found: set[str] = set()
     try:
         tokens = parser.scan(sql)
@@ -80,3 +80,13 @@ def _scanned_identifiers(sql: str) -> set[str]:
         if len(name.encode()) > NAMEDATALEN:
             found.add(name)
     return found
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    identifier_too_long,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

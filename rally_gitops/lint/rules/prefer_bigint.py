@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "prefer-bigint"
 SEVERITY = "warning"
@@ -36,3 +36,13 @@ def prefer_bigint(ctx: FileContext) -> Iterator[Violation]:
                     "widening it later rewrites the table",
                     "use bigint",
                 )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    prefer_bigint,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

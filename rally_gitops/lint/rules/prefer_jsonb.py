@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "prefer-jsonb"
 SEVERITY = "warning"
@@ -38,3 +38,13 @@ def prefer_jsonb(ctx: FileContext) -> Iterator[Violation]:
                     "every read",
                     "use jsonb",
                 )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    prefer_jsonb,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

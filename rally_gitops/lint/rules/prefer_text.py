@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "prefer-text"
 SEVERITY = "warning"
@@ -35,3 +35,13 @@ def prefer_text(ctx: FileContext) -> Iterator[Violation]:
                     "CHECK is easier to change",
                     "use text, with a CHECK on length if needed",
                 )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    prefer_text,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "prefer-timestamptz"
 SEVERITY = "warning"
@@ -32,3 +32,13 @@ def prefer_timestamptz(ctx: FileContext) -> Iterator[Violation]:
                     "from different zones compare wrongly",
                     "use timestamptz",
                 )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    prefer_timestamptz,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

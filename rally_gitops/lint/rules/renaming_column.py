@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import renamed
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "renaming-column"
 SEVERITY = "error"
@@ -34,3 +34,13 @@ def renaming_column(ctx: FileContext) -> Iterator[Violation]:
                 "client that still uses the old name",
                 "add the new column, dual-write and backfill, then drop the old one later",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    renaming_column,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

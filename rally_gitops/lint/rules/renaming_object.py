@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import dotted, relname
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "renaming-object"
 SEVERITY = "warning"
@@ -38,8 +40,6 @@ _KINDS = {
 def renaming_object(ctx: FileContext) -> Iterator[Violation]:
     """Warn on renames of objects clients call by name (pglast's RenameStmt: sqlglot only
     parses a few of these)."""
-    from pglast import ast
-
     for st in ctx.statements:
         node = st.pg
         if not isinstance(node, ast.RenameStmt):
@@ -57,10 +57,18 @@ def renaming_object(ctx: FileContext) -> Iterator[Violation]:
 
 
 def _object_name(obj: Any) -> str:
-    from pglast import ast
-
     if isinstance(obj, ast.ObjectWithArgs):
         return dotted(obj.objname)
     if isinstance(obj, ast.TypeName):
         return dotted(obj.names)
     return dotted(obj) if isinstance(obj, tuple) else ""
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    renaming_object,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

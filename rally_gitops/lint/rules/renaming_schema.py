@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import renamed
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "renaming-schema"
 SEVERITY = "error"
@@ -33,3 +33,13 @@ def renaming_schema(ctx: FileContext) -> Iterator[Violation]:
                 "client that still uses the old name",
                 "create the new schema and move clients over before retiring the old one",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    renaming_schema,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import renamed
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "renaming-table"
 SEVERITY = "error"
@@ -35,3 +35,13 @@ def renaming_table(ctx: FileContext) -> Iterator[Violation]:
                 "client that still uses the old name",
                 "expose the new name as a view first, move clients, then rename in a later release",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    renaming_table,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

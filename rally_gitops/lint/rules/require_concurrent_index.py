@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import is_new_table, relname, sg_table
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 from rally_gitops.lint.parsing import sqlglot_for
 
 CODE = "require-concurrent-index"
@@ -52,8 +54,6 @@ def require_concurrent_index(ctx: FileContext) -> Iterator[Violation]:
 
 def _index(st: AnalysedStatement) -> tuple[str, bool] | None:
     """(table, CONCURRENTLY?) of a CREATE INDEX, from sqlglot's AST or else pglast's."""
-    from pglast import ast
-
     # only CREATE INDEX, which pglast reads as an IndexStmt, can be sqlglot's Create INDEX; and
     # on a plainly named table sqlglot can only agree with pglast, so it is not asked
     tree = None if _plain(st) else sqlglot_for(st, (ast.IndexStmt,))
@@ -78,10 +78,18 @@ def _plain(st: AnalysedStatement) -> bool:
     ``app.t``): sqlglot, when it parses it at all, reads the same lower-cased name and the same
     CONCURRENTLY, so its tree cannot change the answer (quoted, escaped or non-ASCII names and
     ON ONLY are left to it)."""
-    from pglast import ast
-
     relation = getattr(st.pg, "relation", None) if isinstance(st.pg, ast.IndexStmt) else None
     if relation is None or not relation.inh or not isinstance(relation.location, int):
         return False
     start = relation.location - st.pg_offset
     return start > 0 and _PLAIN_NAME.match(st.sql, start) is not None
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    require_concurrent_index,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

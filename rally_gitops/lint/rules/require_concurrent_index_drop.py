@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 
 CODE = "require-concurrent-index-drop"
 SEVERITY = "warning"
@@ -42,8 +44,6 @@ def require_concurrent_index_drop(ctx: FileContext) -> Iterator[Violation]:
 
 def _index_created(st: AnalysedStatement) -> set[str]:
     """``name`` and ``schema.name`` of the index a CREATE INDEX statement creates."""
-    from pglast import ast
-
     name, schema = "", ""
     if isinstance(st.pg, ast.IndexStmt):
         name = st.pg.idxname or ""
@@ -66,3 +66,13 @@ def _concurrent(st: object) -> bool:
     if tree is not None:
         return bool(tree.args.get("concurrently"))
     return bool(getattr(getattr(st, "pg", None), "concurrent", False))
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    require_concurrent_index_drop,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

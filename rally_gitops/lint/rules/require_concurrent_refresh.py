@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast import ast
+
 from rally_gitops.lint.analysis import is_new_table, relname
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "require-concurrent-refresh"
 SEVERITY = "error"
@@ -26,8 +28,6 @@ EXAMPLE_OK = "REFRESH MATERIALIZED VIEW CONCURRENTLY team_standings;"
 
 def require_concurrent_refresh(ctx: FileContext) -> Iterator[Violation]:
     """Flag blocking refreshes of materialized views this file did not create (pglast's AST)."""
-    from pglast import ast
-
     for st in ctx.statements:
         node = st.pg
         if not isinstance(node, ast.RefreshMatViewStmt) or node.concurrent or node.skipData:
@@ -40,3 +40,13 @@ def require_concurrent_refresh(ctx: FileContext) -> Iterator[Violation]:
             f"REFRESH MATERIALIZED VIEW blocks every read of {view} until the refresh is done",
             "add a unique index and use REFRESH MATERIALIZED VIEW CONCURRENTLY",
         )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    require_concurrent_refresh,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rally_gitops.lint.model import FileContext, Violation
+from pglast import ast
+
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "require-concurrent-reindex"
 SEVERITY = "error"
@@ -21,8 +23,6 @@ EXAMPLE_OK = "-- rally:no-transaction\nREINDEX TABLE CONCURRENTLY users;"
 
 def require_concurrent_reindex(ctx: FileContext) -> Iterator[Violation]:
     """Flag REINDEX without CONCURRENTLY (pglast's AST: sqlglot keeps REINDEX as a command)."""
-    from pglast import ast
-
     for st in ctx.statements:
         node = st.pg
         if not isinstance(node, ast.ReindexStmt):
@@ -34,3 +34,13 @@ def require_concurrent_reindex(ctx: FileContext) -> Iterator[Violation]:
             "REINDEX blocks writes to the table while its indexes are rebuilt",
             "use REINDEX ... CONCURRENTLY in a migration marked -- rally:no-transaction",
         )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    require_concurrent_reindex,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import added_constraint, existing_table_commands, line_offset
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "require-not-valid-check"
 SEVERITY = "error"
@@ -26,8 +28,6 @@ EXAMPLE_OK = "ALTER TABLE users ADD CONSTRAINT users_age_check CHECK (age >= 0) 
 
 def require_not_valid_check(ctx: FileContext) -> Iterator[Violation]:
     """Flag validated CHECK constraints added to tables that existed before this file."""
-    from pglast.enums import ConstrType
-
     for st, table, cmd in existing_table_commands(ctx):
         constraint = added_constraint(cmd)
         if constraint is None or constraint.contype != ConstrType.CONSTR_CHECK:
@@ -40,3 +40,13 @@ def require_not_valid_check(ctx: FileContext) -> Iterator[Violation]:
                 "add it with NOT VALID, then VALIDATE CONSTRAINT in a later migration",
                 line_offset=line_offset(st, constraint),
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    require_not_valid_check,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

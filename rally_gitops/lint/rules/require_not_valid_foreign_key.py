@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import ConstrType
+
 from rally_gitops.lint.analysis import (
     added_column,
     added_constraint,
@@ -12,7 +14,7 @@ from rally_gitops.lint.analysis import (
     line_offset,
     relname,
 )
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "require-not-valid-foreign-key"
 SEVERITY = "error"
@@ -39,8 +41,6 @@ EXAMPLE_OK = (
 
 def require_not_valid_foreign_key(ctx: FileContext) -> Iterator[Violation]:
     """Flag validated FOREIGN KEYs added to tables that existed before this file."""
-    from pglast.enums import ConstrType
-
     for st, table, cmd in existing_table_commands(ctx):
         constraint = added_constraint(cmd)
         if constraint is not None and constraint.contype == ConstrType.CONSTR_FOREIGN:
@@ -64,3 +64,13 @@ def require_not_valid_foreign_key(ctx: FileContext) -> Iterator[Violation]:
                     "VALIDATE it in a later migration",
                     line_offset=line_offset(st, col),
                 )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    require_not_valid_foreign_key,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import AlterTableType
+
 from rally_gitops.lint.analysis import existing_table_commands
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "rewriting-table"
 SEVERITY = "error"
@@ -26,8 +28,6 @@ EXAMPLE_OK = "ALTER TABLE events SET (fillfactor = 90);"
 
 def rewriting_table(ctx: FileContext) -> Iterator[Violation]:
     """Flag subcommands that rewrite a pre-existing table."""
-    from pglast.enums import AlterTableType
-
     rewrites = {
         AlterTableType.AT_SetTableSpace: "SET TABLESPACE",
         AlterTableType.AT_SetLogged: "SET LOGGED",
@@ -42,3 +42,13 @@ def rewriting_table(ctx: FileContext) -> Iterator[Violation]:
                 f"{what} rewrites {table} and blocks reads and writes until the copy is done",
                 "build a new table and swap it in, or accept the lock in a maintenance window",
             )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    rewriting_table,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
+from pglast.enums import AlterTableType
+
 from rally_gitops.lint.analysis import existing_table_commands
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
 
 CODE = "setting-not-null"
 SEVERITY = "error"
@@ -40,8 +42,6 @@ EXAMPLE_OK = (
 
 def setting_not_null(ctx: FileContext) -> Iterator[Violation]:
     """Flag SET NOT NULL on an existing table unless a validated NOT NULL check covers it."""
-    from pglast.enums import AlterTableType
-
     for st, table, cmd in existing_table_commands(ctx):
         if cmd.subtype != AlterTableType.AT_SetNotNull:
             continue
@@ -101,3 +101,13 @@ def _read_up_parts(files: tuple[tuple[Path, int], ...]) -> str:
         except Exception:  # noqa: BLE001 - a broken neighbour is reported by its own lint
             continue
     return "\n".join(texts)
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    setting_not_null,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK, example_history=EXAMPLE_HISTORY),
+    enabled=ENABLED,
+)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from rally_gitops.lint.analysis import is_new_table
 from rally_gitops.lint.facts import data_change
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "unbatched-data-change"
 SEVERITY = "error"
@@ -41,3 +41,13 @@ def unbatched_data_change(ctx: FileContext) -> Iterator[Violation]:
             "them all until commit",
             "batch the change (each batch its own transaction) or add a WHERE clause",
         )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    unbatched_data_change,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pglast.enums import AlterTableType
+
 from rally_gitops.lint.analysis import added_constraint, alter_table
-from rally_gitops.lint.model import FileContext, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
 
 CODE = "validate-in-same-transaction"
 SEVERITY = "error"
@@ -27,8 +29,6 @@ EXAMPLE_OK = "ALTER TABLE users VALIDATE CONSTRAINT users_age_check;"
 
 def validate_in_same_transaction(ctx: FileContext) -> Iterator[Violation]:
     """Flag VALIDATE CONSTRAINT of a constraint added NOT VALID earlier in the same transaction."""
-    from pglast.enums import AlterTableType
-
     not_valid: set[tuple[str, str]] = set()
     for st in ctx.statements:
         found = alter_table(st)
@@ -47,3 +47,13 @@ def validate_in_same_transaction(ctx: FileContext) -> Iterator[Violation]:
                         f"the ADD CONSTRAINT lock on {table} for the whole scan",
                         "move VALIDATE CONSTRAINT to a later migration",
                     )
+
+
+RULE = Rule(
+    CODE,
+    SEVERITY,
+    validate_in_same_transaction,
+    SUMMARY,
+    RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
+    enabled=ENABLED,
+)

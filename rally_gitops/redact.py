@@ -6,8 +6,10 @@ import re
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 _SECRETS: set[str] = set()
+# the password runs to the LAST "@" of the word: an unencoded "@" or "/" in it must not leave a
+# tail of the password behind ("u:***@ss9xyz@host")
 _URL_PASSWORD = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]*)@", re.I
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>\S*)@", re.I
 )
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)
 
@@ -17,6 +19,29 @@ def register_secret(secret: str | None) -> None:
     if secret and len(secret) >= 3:
         _SECRETS.add(secret)
         _SECRETS.add(quote(secret, safe=""))
+
+
+def password_candidates(url: str) -> set[str]:
+    """Everything that could be the password of ``url``, however it is read.
+
+    libpq ends the password at the first ``@``; Python's ``urlsplit`` at the last ``@`` before a
+    ``/``, ``?`` or ``#``. A URL whose password is not percent-encoded is read differently by the
+    two: then every reading, and each piece between those characters, counts as secret.
+    """
+    ours = password_of(url)
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        theirs = conninfo_to_dict(url).get("password")
+    except Exception:  # noqa: BLE001 - a URL libpq cannot parse: only the textual readings
+        theirs = None
+    found = {ours, None if theirs is None else str(theirs)}
+    rest = url.split("://", 1)[1] if "://" in url else url
+    if ours != theirs and "@" in rest:
+        userinfo = rest[: rest.rfind("@")]
+        password = userinfo.split(":", 1)[1] if ":" in userinfo else ""
+        found |= {password, unquote(password), *re.split(r"[@/?#]", password)}
+    return {secret for secret in found if secret}
 
 
 def password_of(url: str) -> str | None:
@@ -35,7 +60,8 @@ def password_of(url: str) -> str | None:
 
 def redact_url(url: str) -> str:
     """``postgresql://u:secret@h/db`` → ``postgresql://u:***@h/db`` (also ``password=`` params)."""
-    register_secret(password_of(url))
+    for secret in password_candidates(url):
+        register_secret(secret)
     return scrub(url)
 
 

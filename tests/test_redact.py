@@ -126,3 +126,45 @@ def test_no_command_output_contains_the_password(
         assert TEST_PASSWORD not in str(path)
         if path.is_file() and path.suffix in {".json", ".txt", ".log", ".toml", ".sql", ".md"}:
             assert TEST_PASSWORD not in path.read_text(errors="replace"), path
+
+
+UNENCODED = [  # (password as typed into the URL, the pieces that must never be printed)
+    ("Head7@tail9xyz", ("Head7", "tail9xyz")),
+    ("Head7/tail9xyz", ("Head7", "tail9xyz")),
+    ("Head7?tail9xyz", ("Head7", "tail9xyz")),
+    ("Head7#tail9xyz", ("Head7", "tail9xyz")),
+    ("Head7 tail9xyz", ("Head7", "tail9xyz")),
+    ("Head7@mid88/tail9xyz", ("Head7", "mid88", "tail9xyz")),
+]
+
+
+@pytest.mark.parametrize(("password", "pieces"), UNENCODED)
+def test_a_url_with_an_unencoded_password_is_a_configuration_error(
+    project: Path, password: str, pieces: tuple[str, ...]
+) -> None:
+    url = f"postgresql://app:{password}@127.0.0.1:5432/app"
+    runs = [
+        (["status", "--env", "staging"], {"DATABASE_STAGING_URL": url}, 2),
+        (["deploy", "--env", "staging"], {"DATABASE_STAGING_URL": url}, 2),
+        (["backup", "--env", "local"], {"DATABASE_URL": url}, 2),
+        (["check", "--env", "production"], {"DATABASE_PUBLIC_URL": url}, 2),
+    ]
+    for args, env, code in runs:
+        result = run_process(args, cwd=project, env=env)
+        assert result.code == code, (args, result.text)
+        (line,) = [ln for ln in result.text.splitlines() if "PostgreSQL URL" in ln]
+        assert "is not a valid PostgreSQL URL: its user or password contains a character" in line
+        assert "write @ as %40, / as %2F" in line
+        assert "Traceback" not in result.text
+        for piece in (password, *pieces):
+            assert piece not in result.text, (args, piece, result.text)
+    for path in (project / ".rally").rglob("*") if (project / ".rally").exists() else ():
+        for piece in pieces:
+            assert piece not in str(path)
+            assert not path.is_file() or piece.encode() not in path.read_bytes()
+
+
+def test_scrub_hides_an_unencoded_password_up_to_the_last_at_sign() -> None:
+    text = "cannot connect to postgresql://u:Pa55@ss9xyz@127.0.0.1:5432/db: refused"
+    assert scrub(text) == "cannot connect to postgresql://u:***@127.0.0.1:5432/db: refused"
+    assert redact_url("postgresql://u:Pa55/ss9xyz@h/db") == "postgresql://u:***@h/db"

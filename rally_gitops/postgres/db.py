@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rally_gitops.config import Config, Environment
 from rally_gitops.errors import ConfigError, DatabaseError
-from rally_gitops.redact import redact_url, register_secret, scrub
+from rally_gitops.redact import password_candidates, redact_url, register_secret, scrub
 
 if TYPE_CHECKING:
     import psycopg
@@ -57,7 +58,8 @@ def validate_url(url: str, variable: str) -> None:
     """A clear usage error for a malformed URL; the message shows it redacted."""
     from psycopg.conninfo import conninfo_to_dict
 
-    register_secret(_password(url))
+    for secret in password_candidates(url):
+        register_secret(secret)
     if not url.startswith(("postgresql://", "postgres://")):
         # never echo the value: a variable that is not a URL may hold a bare password
         scheme = url.split("://", 1)[0] if "://" in url else ""
@@ -65,6 +67,13 @@ def validate_url(url: str, variable: str) -> None:
         raise ConfigError(
             f"{variable} must be a postgresql:// URL "
             f"(postgresql://USER:PASSWORD@HOST:5432/DBNAME), got {got}"
+        )
+    if _ambiguous(url):
+        # never echo the URL: which part of it is the password is exactly what is unclear
+        raise ConfigError(
+            f"{variable} is not a valid PostgreSQL URL: its user or password contains a character "
+            "that must be percent-encoded (@ / ? # [ ] or a space); write @ as %40, / as %2F, "
+            "? as %3F, # as %23, a space as %20"
         )
     try:
         params = conninfo_to_dict(url)
@@ -151,6 +160,33 @@ def describe(exc: BaseException) -> str:
 def server_version(conn: psycopg.Connection) -> str:
     """``18.6`` style version of the server."""
     return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+
+
+def _ambiguous(url: str) -> bool:
+    """True when libpq and a URL parser would disagree on the user or password.
+
+    libpq takes the first ``@`` as the end of the password, RFC 3986 the authority's last one; an
+    unencoded ``/``, ``?`` or ``#`` ends the authority early for one and not the other.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    rest = url.split("://", 1)[1]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if authority.count("@") > 1 or re.search(r"[\s\[\]]", authority.rpartition("@")[0]):
+        return True
+    if "@" in rest.split("?", 1)[0][len(authority) :]:
+        return True  # "u:Pw/ss9@host/db": the "@" landed in the database name
+    try:
+        libpq = conninfo_to_dict(url)
+        parts = urlsplit(url)
+    except Exception:  # noqa: BLE001 - unparsable: the caller reports libpq's own reason
+        return False
+    user = unquote(parts.username) if parts.username else None
+    if user is not None and libpq.get("user") != user:
+        return True
+    return libpq.get("password") != _password(url)
 
 
 def _password(url: str) -> str | None:

@@ -396,7 +396,11 @@ def test_check_reports_missing_rights(cli, pg_server, database_url: str) -> None
         with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
             conn.execute("DROP ROLE rally_readonly")
     assert result.code == 1
-    assert "may not write the ledger" in result.out
+    assert result.out.endswith(
+        f"reachable, but role rally_readonly may not create the ledger schema rally_gitops in "
+        f"database {name}: GRANT CREATE ON DATABASE {name} TO rally_readonly; (or deploy once "
+        "with the database owner's role)\n"
+    )
 
 
 def test_plan_shows_sql_and_changes_nothing(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]

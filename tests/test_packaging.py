@@ -78,3 +78,38 @@ def test_dependencies_are_declared() -> None:
     } <= names
     assert PYPROJECT["project"]["requires-python"] == ">=3.11"
     assert "pytest" in " ".join(PYPROJECT["project"]["optional-dependencies"]["test"])
+
+
+# Licences a GPL-3.0-or-later program may combine with (the FSF's compatibility list).
+GPL3_COMPATIBLE = {
+    "MIT",
+    "BSD-3-Clause",
+    "Apache-2.0",
+    "LGPL-3.0-only",
+    "LGPL-3.0-or-later",
+    "GPL-3.0-or-later",
+}
+
+
+def dependency_licence(requirement: str) -> str:
+    """The SPDX licence of an installed dependency, from its metadata."""
+    import importlib.metadata
+    import re
+
+    name = re.split(r"[\[<>=!~ ]", requirement, maxsplit=1)[0]
+    meta = importlib.metadata.metadata(name)
+    return str(meta.get("License-Expression") or meta.get("License") or "")
+
+
+def test_the_licence_covers_the_gpl_dependency() -> None:
+    """pglast (GPL-3.0-or-later) is imported by every lint: the program is GPL-3.0-or-later."""
+    licences = {req: dependency_licence(req) for req in PYPROJECT["project"]["dependencies"]}
+    assert licences["pglast>=7"] == "GPL-3.0-or-later"
+    assert PYPROJECT["project"]["license"] == "GPL-3.0-or-later"
+    assert PYPROJECT["project"]["license-files"] == ["LICENSE"]
+    incompatible = {req: text for req, text in licences.items() if text not in GPL3_COMPATIBLE}
+    assert incompatible == {}
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert text.split()[:6] == ["GNU", "GENERAL", "PUBLIC", "LICENSE", "Version", "3,"]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "## Licence\n\nrally-gitops is free software under the GPL-3.0-or-later" in readme

@@ -9,6 +9,7 @@ import time
 from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
 from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.rights import ledger_rights
 from rally_gitops.errors import RallyError
 from rally_gitops.postgres.db import connect, resolve, server_version
 
@@ -47,21 +48,13 @@ def check_one(config: Config, name: str) -> str:
             conn.execute("SELECT 1").fetchone()
             samples.append((time.perf_counter() - started) * 1000)
         version = server_version(conn)
-        ledger = Ledger.for_config(conn, config)
-        if ledger.exists():
-            count = len(ledger.applied())
-            rights = conn.execute(
-                "SELECT has_table_privilege(%s, 'INSERT')", (f"{config.ledger_schema}.applied",)
-            ).fetchone()[0]
+        rights = ledger_rights(conn, config.ledger_schema)
+        problem = rights.problem(write=True)
+        if problem is None and rights.exists:
+            count = len(Ledger.for_config(conn, config).applied())
             state = f"ledger present ({count} applied)"
         else:
-            rights = conn.execute(
-                "SELECT has_database_privilege(current_database(), 'CREATE')"
-            ).fetchone()[0]
             state = "no ledger yet (created by the first deploy)"
-    if not rights:
-        raise RallyError(
-            f"{target.label}: reachable, but this user may not write the ledger "
-            f"({state}); grant CREATE on the database or use the owner's role"
-        )
+    if problem is not None:
+        raise RallyError(f"{target.label}: reachable, but {problem}")
     return f"ok, {target.label}, PostgreSQL {version}, latency {min(samples):.1f} ms, {state}"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from rally_gitops.config import Config
+    from rally_gitops.deploy.rights import LedgerRights
     from rally_gitops.files.migrations import Migration
 
 LEDGER_DDL = """
@@ -148,6 +149,7 @@ class Ledger:
         self.root = root  # the project whose commit the rows and events record
         self._s = sql.Identifier(schema)
         self._exists = False  # once seen, the tables stay: no need to ask again
+        self._rights: LedgerRights | None = None  # read with the first exists()
 
     @classmethod
     def for_config(cls, conn: psycopg.Connection, config: Config) -> Ledger:
@@ -162,23 +164,30 @@ class Ledger:
     def exists(self) -> bool:
         """True once the ledger tables were created in this database."""
         if not self._exists:
-            row = self.conn.execute(
-                "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL",
-                (f"{self.schema}.applied", f"{self.schema}.history"),
-            ).fetchone()
-            self._exists = bool(row and row[0])
+            from rally_gitops.deploy.rights import ledger_rights
+
+            # from the catalogs: to_regclass itself fails where the role lacks USAGE
+            self._rights = ledger_rights(self.conn, self.schema)
+            self._rights.require(write=False)
+            self._exists = self._rights.exists
         return self._exists
 
     def ensure(self) -> bool:
-        """Create the ledger if missing (caller holds the deploy lock). True if it was created."""
-        if self.exists():
+        """Create the ledger if missing (caller holds the deploy lock). True if it was created.
+
+        Raises ``DatabaseError`` with the GRANTs needed when the role may not write it.
+        """
+        exists = self.exists()
+        if self._rights is not None:
+            self._rights.require(write=True)
+        if exists:
             return False
         if self.conn.autocommit:  # one round trip: statements sent as one query commit as one
             self.conn.execute(self._q(LEDGER_DDL))
         else:
             with self.conn.transaction():
                 self.conn.execute(self._q(LEDGER_DDL))
-        self._exists = True
+        self._exists, self._rights = True, None  # we made it: ours to write
         return True
 
     def applied(self) -> dict[str, Applied]:

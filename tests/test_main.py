@@ -57,3 +57,43 @@ def test_top_level_help_lists_every_command(project: Path) -> None:
     assert result.code == 0
     for name in ("deploy", "status", "check", "baseline", "repair"):
         assert name in result.out
+
+
+LOADED = """
+import sys
+from rally_gitops.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = ("psycopg", "pglast", "sqlglot", "git", "requests", "rally_gitops.commands.")
+print("MODULES:", *sorted(m for m in sys.modules if m.startswith(heavy)))
+"""
+
+
+def loaded_modules(*argv: str) -> tuple[str, set[str]]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", LOADED, *argv], capture_output=True, text=True, check=True
+    )
+    shown, _, modules = proc.stdout.rpartition("MODULES:")
+    return shown.strip(), set(modules.split())
+
+
+def test_version_imports_no_command_and_no_driver() -> None:
+    shown, modules = loaded_modules("--version")
+    assert shown == "rally-gitops 0.1.0"
+    assert modules == set()
+
+
+def test_version_after_the_project_option() -> None:
+    shown, modules = loaded_modules("-C", "/nonexistent", "--version")
+    assert (shown, modules) == ("rally-gitops 0.1.0", set())
+
+
+def test_help_imports_no_driver_parser_or_linter() -> None:
+    shown, modules = loaded_modules("--help")
+    assert "deploy" in shown
+    assert {m.split(".")[0] for m in modules} == {"rally_gitops"}  # the command modules only

@@ -129,7 +129,7 @@ def _replay(
     with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
         with cache.advisory_lock(admin):
             try:
-                template, result.cache_hit = _template(admin, server, config, prefix)
+                template, result.cache_hit = template_database(admin, server, config, prefix)
             except ReplayFailure as failure:  # a committed migration fails: nothing is cached
                 result.findings.append(failure.finding(server.label))
                 result.seconds = time.perf_counter() - started
@@ -171,7 +171,7 @@ def _apply_rest(
                 result.findings.append(warning)
 
 
-def _template(
+def template_database(
     admin: psycopg.Connection, server: ReplayServer, config: Config, prefix: list[Migration]
 ) -> tuple[str | None, bool]:
     """(template holding ``prefix`` applied, cache hit?); built under the caller's lock."""

@@ -1,0 +1,79 @@
+"""``rally-gitops compare SRC DST``: the schema differences between two databases or histories."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rally_gitops.cli import load_config, out
+from rally_gitops.config import Config
+from rally_gitops.schema import filters, report, sources
+from rally_gitops.schema.diff import diff
+
+SOURCE_HELP = "local, staging, production, a postgresql:// URL, migrations or migrations@REF"
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """``--schema S`` and ``--exclude PATTERN``: which objects to look at."""
+    parser.add_argument(
+        "--schema",
+        action="append",
+        dest="schemas",
+        metavar="S",
+        help="only objects in schema S (repeatable)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="PATTERN",
+        help="leave out objects matching the glob, e.g. 'public.tmp_*' (repeatable)",
+    )
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("compare", help="compare the schemas of two databases or histories")
+    parser.add_argument("source", metavar="SRC", help=SOURCE_HELP)
+    parser.add_argument("target", metavar="DST", help=SOURCE_HELP)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_selection(parser)
+    parser.add_argument(
+        "--with-privileges", action="store_true", help="also compare privileges (GRANTs)"
+    )
+    parser.add_argument("--with-owners", action="store_true", help="also compare owners")
+    parser.set_defaults(
+        run=lambda a: compare(
+            load_config(a),
+            source=a.source,
+            target=a.target,
+            as_json=a.json,
+            schemas=a.schemas,
+            exclude=a.exclude,
+            privileges=a.with_privileges,
+            owners=a.with_owners,
+        )
+    )
+
+
+def compare(
+    config: Config,
+    *,
+    source: str,
+    target: str,
+    as_json: bool = False,
+    schemas: list[str] | None = None,
+    exclude: list[str] | None = None,
+    privileges: bool = False,
+    owners: bool = False,
+) -> int:
+    """Print what turns SRC's schema into DST's; 0 when identical, 1 when they differ."""
+    selection = filters.for_config(config, schemas=schemas, exclude=exclude)
+    left = sources.load(config, source, selection)
+    right = sources.load(config, target, selection)
+    result = diff(left.model, right.model, privileges=privileges, owners=owners)
+    if as_json:
+        out(json.dumps(report.as_json(result, left.label, right.label), indent=2))
+    else:
+        for text in report.lines(result):
+            out(text)
+        out(f"{report.summary(result)} ({left.label} → {right.label})")
+    return 1 if result else 0

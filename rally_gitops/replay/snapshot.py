@@ -1,0 +1,51 @@
+"""A throwaway database holding a list of migrations, for looking at the schema they make.
+
+Built like replay's prefix: the migrations are applied once into a cached template (named after
+their checksums), which is cloned into a work database that lives for the ``with`` block.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rally_gitops.config import Config
+from rally_gitops.errors import DatabaseError, RallyError
+from rally_gitops.files.migrations import Migration
+from rally_gitops.postgres.db import connect, describe
+from rally_gitops.replay import cache
+from rally_gitops.replay.cache import PREFIX
+from rally_gitops.replay.run import replay_server, template_database
+from rally_gitops.replay.steps import ReplayFailure
+
+
+@contextmanager
+def replayed(config: Config, migrations: list[Migration]) -> Iterator[str]:
+    """Yield the URL of a fresh database with ``migrations`` applied in order; dropped after.
+
+    A migration that fails is a ``RallyError`` naming the file, line and PostgreSQL's message.
+    """
+    import psycopg
+
+    server = replay_server(config)
+    work = f"{PREFIX}run_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
+            with cache.advisory_lock(admin):
+                try:
+                    template, _ = template_database(admin, server, config, migrations)
+                except ReplayFailure as failure:
+                    found = failure.finding(server.label)
+                    raise RallyError(
+                        f"the migrations do not replay: {found.path}:{found.line}: {found.message}"
+                    ) from None
+                cache.create_database(admin, work, template)
+                cache.evict(admin, keep=template, local=server.embedded)
+            try:
+                yield server.url(work)
+            finally:
+                cache.drop_database(admin, work)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"replay on {server.label}: {describe(exc)}") from None

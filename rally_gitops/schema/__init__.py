@@ -1,0 +1,1 @@
+"""Schema awareness: an exact model of a live PostgreSQL schema, its diff, reports and diagrams."""

@@ -1,0 +1,85 @@
+"""What ``compare`` and ``diagram`` read: an environment, a URL, or the migrations (at a ref).
+
+``SRC`` is ``local``/``staging``/``production`` (any configured environment), a
+``postgresql://`` URL (shown redacted), ``migrations`` (the work tree's files replayed on the
+throwaway server) or ``migrations@REF`` (the files as of a git ref, e.g. a pull request's base).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rally_gitops.config import Config
+from rally_gitops.errors import ConfigError
+from rally_gitops.files.migrations import Migration, discover, parse
+from rally_gitops.postgres.db import connect, resolve, validate_url
+from rally_gitops.redact import redact_url
+from rally_gitops.schema.filters import Filter
+from rally_gitops.schema.introspect import introspect
+from rally_gitops.schema.model import Model
+
+MIGRATIONS = "migrations"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A model and where it came from, in words safe to print."""
+
+    model: Model
+    label: str
+
+
+def load(config: Config, spec: str, selection: Filter) -> Loaded:
+    """The model ``spec`` names (see the module); a usage error for an unknown name."""
+    if spec == MIGRATIONS or spec.startswith(MIGRATIONS + "@"):
+        ref = spec.partition("@")[2]
+        if spec.endswith("@") and not ref:
+            raise ConfigError(f"{spec!r}: name a git ref after @ (e.g. migrations@origin/main)")
+        migrations = migrations_at(config, ref) if ref else discover(config.migrations_dir)
+        return Loaded(replayed_model(config, migrations, selection), spec)
+    if "://" in spec:
+        validate_url(spec, "the URL")
+        return Loaded(read_url(spec, selection), redact_url(spec))
+    if spec not in config.environments:
+        known = ", ".join(config.environments)
+        raise ConfigError(
+            f"{spec!r} is not an environment ({known}), a postgresql:// URL, "
+            "'migrations' or 'migrations@REF'"
+        )
+    target = resolve(config, spec)
+    return Loaded(read_url(target.url, selection), target.label)
+
+
+def read_url(url: str, selection: Filter) -> Model:
+    """Introspect the database at ``url``."""
+    import psycopg
+
+    from rally_gitops.errors import DatabaseError
+    from rally_gitops.postgres.db import describe
+
+    with connect(url, autocommit=True, purpose="schema") as conn:
+        try:
+            return introspect(conn, selection)
+        except psycopg.Error as exc:
+            shown = redact_url(url)
+            raise DatabaseError(f"cannot read the schema of {shown}: {describe(exc)}") from None
+
+
+def replayed_model(config: Config, migrations: list[Migration], selection: Filter) -> Model:
+    """The schema ``migrations`` make, replayed on the throwaway server."""
+    from rally_gitops.replay.snapshot import replayed
+
+    with replayed(config, migrations) as url:
+        return read_url(url, selection)
+
+
+def migrations_at(config: Config, ref: str) -> list[Migration]:
+    """The migration files of the migrations directory as of ``ref``."""
+    from rally_gitops import git
+
+    if git.resolve(config.root, ref) is None:
+        raise ConfigError(f"migrations@{ref}: {ref!r} is not a commit in this repository")
+    blobs = git.tree_blobs(config, ref)
+    data = git.read_blobs(config, list(blobs.values()))
+    files = [parse(config.migrations_dir / name, data[sha]) for name, sha in blobs.items()]
+    return sorted(files, key=lambda m: m.version)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rally_gitops import config as config_mod
 from rally_gitops.config import Config, env_flag
 from rally_gitops.errors import ConfigError, RallyError
 from rally_gitops.files.migrations import Migration, discover
+
+if TYPE_CHECKING:
+    from rally_gitops.deploy.pipeline import Approve
+    from rally_gitops.postgres.db import Target
 
 
 def add_env(
@@ -58,18 +60,13 @@ def load_migrations(config: Config) -> list[Migration]:
     return discover(config.migrations_dir)
 
 
-_CONFIRMED: set[str] = set()
+def confirm_deploy(*, yes: bool) -> Approve:
+    """The deploy pipeline's production confirmation: type ``YES`` (``yes`` skips it in CI)."""
 
+    def approve(target: Target, pending: list[Migration]) -> None:
+        confirm(f"About to apply {len(pending)} migration(s) to {target.label}.", "YES", yes=yes)
 
-@contextlib.contextmanager
-def confirmed(word: str) -> Iterator[None]:
-    """Inside this block ``confirm(..., word)`` passes: the user already typed ``word`` for the
-    whole operation (``release`` asks once, then runs ``deploy``, which would ask again)."""
-    _CONFIRMED.add(word)
-    try:
-        yield
-    finally:
-        _CONFIRMED.discard(word)
+    return approve
 
 
 def confirm(prompt: str, word: str, *, yes: bool) -> None:
@@ -77,8 +74,6 @@ def confirm(prompt: str, word: str, *, yes: bool) -> None:
 
     Raises ``RallyError`` (exit 1) when the answer is anything else or stdin is closed.
     """
-    if word in _CONFIRMED:
-        return
     interactive = sys.stdin is not None and sys.stdin.isatty()
     if yes:
         if interactive and not env_flag("CI"):

@@ -29,6 +29,7 @@ from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
 from rally_gitops.postgres import tools as pgtools
 from rally_gitops.postgres.db import Target, connect, server_version
+from rally_gitops.steps import Report
 
 _CHUNK = 1 << 20
 
@@ -227,24 +228,18 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def backup_before_change(config: Config, target: Target, *, no_backup: bool, what: str) -> None:
+def backup_before_change(
+    config: Config, target: Target, *, no_backup: bool, what: str, report: Report
+) -> None:
     """The first step of a deploy/rollback: a verified backup, or an error that stops it."""
     check_no_backup(config, target.env, no_backup)
     if no_backup:
-        from rally_gitops.cli import out
-
-        out(f"No backup of {target.env.name} (--no-backup)")
+        report(f"No backup of {target.env.name} (--no-backup)")
         return
     try:
-        take_backup(config, target, reason=f"before {what}", report=_out)
+        take_backup(config, target, reason=f"before {what}", report=report)
     except RallyError as exc:
         done = "rolled back" if what == "rollback" else "applied"
         raise type(exc)(
             f"backup before {what} failed, nothing was {done}: {exc}", exit_code=exc.exit_code
         ) from None
-
-
-def _out(line: str) -> None:
-    from rally_gitops.cli import out
-
-    out(line)

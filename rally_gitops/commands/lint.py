@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rally_gitops import git
 from rally_gitops.cli import load_config
 from rally_gitops.config import Config
-from rally_gitops.errors import ConfigError, RallyError
+from rally_gitops.errors import ConfigError
 from rally_gitops.lint.output import FORMATS
+from rally_gitops.lint.run import history_findings
 
 if TYPE_CHECKING:
-    from rally_gitops.lint.checker import Checker
     from rally_gitops.lint.model import Finding
 
 
@@ -89,7 +90,7 @@ def lint(
         paths = expand(files)
     else:
         paths = changed(config, base or checker.settings.base)
-    extra = _history(checker, paths, base) if history else []
+    extra = history_findings(checker, paths, base, note=_note) if history else []
     findings = checker.check(paths, extra=extra)
     if fmt in ("github", "sarif"):
         findings = workspace_relative(findings)
@@ -140,28 +141,8 @@ def expand(files: list[Path]) -> list[Path]:
 
 def changed(config: Config, base: str) -> list[Path]:
     """Migrations new or changed against ``base`` (see ``rally_gitops.git.changed_migrations``)."""
-    from rally_gitops import git
-
     return git.changed_migrations(config, base)
 
 
-def _history(checker: Checker, paths: list[Path], base: str | None) -> list[Finding]:
-    """The history layer's findings, or none and a note when it cannot run.
-
-    An explicit ``--base`` that cannot be used is an error; the default base missing (a fresh
-    clone without ``origin/main``, no git at all) only skips the check with a note.
-    """
-    from rally_gitops import git
-
-    if not git.is_repository(checker.config.root):
-        if base:
-            raise ConfigError(f"--base {base}: {checker.config.root} is not a git repository")
-        print("note: not a git repository; history check skipped", file=sys.stderr)
-        return []
-    try:
-        return checker.history(paths, base)
-    except RallyError as exc:
-        if base:
-            raise
-        print(f"note: history check skipped: {exc}", file=sys.stderr)
-        return []
+def _note(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from rally_gitops.cli import add_env, load_config, load_migrations, out
-from rally_gitops.commands.deploy import print_plan
 from rally_gitops.config import Config
+from rally_gitops.deploy.pipeline import plan_lines
 from rally_gitops.deploy.status import read_status, refuse_unsafe
 from rally_gitops.postgres.db import connect, resolve
 
@@ -30,5 +30,6 @@ def plan(config: Config, env: str, *, allow_out_of_order: bool = False) -> int:
     if not status.pending:
         out(f"{target.label}: up to date ({len(status.applied)} applied), nothing to deploy")
         return 0
-    print_plan(target, status.pending, with_sql=True)
+    for line in plan_lines(target, status.pending, with_sql=True):
+        out(line)
     return 0

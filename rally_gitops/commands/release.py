@@ -10,18 +10,25 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from enum import Enum
 
-from rally_gitops.cli import add_env, add_yes, confirm, confirmed, load_config, out
+from rally_gitops.backup import store as backup_store
+from rally_gitops.backup import take as backup
+from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
 from rally_gitops.config import Config
+from rally_gitops.delivery import release as release_mod
+from rally_gitops.delivery import smoke as smoke_mod
+from rally_gitops.delivery.release import AppDeploy
+from rally_gitops.deploy import promotion
+from rally_gitops.deploy.check import check_one
+from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.pipeline import deploy_pending
+from rally_gitops.deploy.status import read_status, refuse_unsafe
 from rally_gitops.errors import DeployError, RallyError
+from rally_gitops.files.migrations import Migration
 from rally_gitops.postgres.db import Target, connect, resolve
 from rally_gitops.redact import scrub
-from rally_gitops.steps import run_step
-
-if TYPE_CHECKING:
-    from rally_gitops.delivery.release import AppDeploy
-    from rally_gitops.files.migrations import Migration
+from rally_gitops.steps import Report, run_step
 
 PRODUCTION_WORD = "PRODUCTION"
 
@@ -47,39 +54,54 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
 
 
+class AppState(Enum):
+    """What this release did to the application, for the rollback advice."""
+
+    NOT_CHANGED = "not changed"
+    FAILED_TO_START = "failed to start"
+    TRIGGERED = "triggered"
+
+
 @dataclass
 class Progress:
     """What this release has done so far: the basis of the rollback advice."""
 
     env: str
+    total: int
     applied: list[str] = field(default_factory=list)
     backups: list[str] = field(default_factory=list)
-    app: str = "not changed"  # "not changed", "failed to start" or "triggered"
+    app: AppState = AppState.NOT_CHANGED
     done: list[str] = field(default_factory=list)
+
+    def step(self, title: str, func: Callable[[Report], str]) -> None:
+        """Run the next numbered step; on failure report what was done, then raise naming it."""
+        number = len(self.done) + 1
+        try:
+            summary = run_step(number, self.total, title, func)
+        except RallyError as exc:
+            _report_failure(self, number, self.total, title, exc)
+            raise RallyError(
+                f"release to {self.env} stopped at step {number}/{self.total} ({title}): {exc}",
+                exit_code=exc.exit_code,
+            ) from None
+        self.done.append(f"{title}: {summary}")
 
 
 def release(
     config: Config, env: str, *, yes: bool = False, no_backup: bool = False, dry_run: bool = False
 ) -> int:
     """Run the release chain for ``env``; exit 0, or raise naming the failed step."""
-    from rally_gitops.commands.check import check_one
-    from rally_gitops.commands.deploy import deploy
-    from rally_gitops.delivery import release as release_mod
-    from rally_gitops.delivery import smoke as smoke_mod
-
     # every configuration problem (exit 2) surfaces before anything runs
     app = release_mod.resolve(config, env)
     if app.smoke:
         smoke_mod.http_probes(config, env)
     target = resolve(config, env)
-    progress = Progress(env)
+    progress = Progress(env, total=5)
     pending: list[Migration] = []
     out(f"Release to {target.label}, commit {(app.sha or 'unknown')[:12]}")
     out(f"  application deploy: {app.trigger}")
 
-    def check() -> str:
-        from rally_gitops.deploy import promotion
-
+    def check(_report: Report) -> str:
         line = check_one(config, env)
         pending[:] = _pending(config, target)
         if target.env.production:
@@ -87,12 +109,12 @@ def release(
             promotion.check(config, target.env, pending)
         return f"{line.removeprefix('ok, ')}; {len(pending)} migration(s) pending"
 
-    def schema() -> str:
+    def schema(report: Report) -> str:
         before = _applied(config, target)
         backups_before = _backups(config, env)
         try:
-            with confirmed(PRODUCTION_WORD):  # confirmed once for the whole release, below
-                deploy(config, env, yes=yes, confirm_word=PRODUCTION_WORD, no_backup=no_backup)
+            # approve=None: the production confirmation was asked once for the whole release
+            deploy_pending(config, env, report=report, approve=None, no_backup=no_backup)
         finally:
             after = _applied(config, target, default=before)
             progress.applied = [after[v] for v in sorted(set(after) - set(before))]
@@ -100,59 +122,45 @@ def release(
         backup = f", backup {progress.backups[-1]}" if progress.backups else ""
         return f"{len(progress.applied)} migration(s) applied{backup}"
 
-    def application() -> str:
+    def application(report: Report) -> str:
         if app.hook_url or app.command:
-            progress.app = "failed to start"
-        summary = release_mod.trigger(app, config, out)
+            progress.app = AppState.FAILED_TO_START
+        summary = release_mod.trigger(app, config, report)
         if app.hook_url or app.command:
-            progress.app = "triggered"
+            progress.app = AppState.TRIGGERED
         return summary
 
-    def smoke() -> str:
+    def smoke(report: Report) -> str:
         if not app.smoke:
             return "skipped (smoke = false)"
-        results = smoke_mod.run(config, env, report=out)
+        results = smoke_mod.run(config, env, report=report)
         failed = [r for r in results if not r.ok]
         if failed:
             names = ", ".join(f"{r.kind} {r.name}" for r in failed)
             raise DeployError(f"{len(failed)} of {len(results)} smoke check(s) failed: {names}")
         return f"all {len(results)} check(s) passed"
 
-    steps: list[tuple[str, Callable[[], str]]] = [
-        ("check", check),
-        ("backup + deploy schema", schema),
-        ("deploy application", application),
-        ("wait for health", lambda: release_mod.wait_healthy(app, out)),
-        ("smoke", smoke),
-    ]
-    for number, (title, func) in enumerate(steps, 1):
-        if number == 2 and dry_run:
-            _print_plan(config, env, app, pending)
-            return 0
-        if number == 2 and target.env.production:
-            confirm(
-                f"About to release commit {(app.sha or 'unknown')[:12]} to PRODUCTION "
-                f"({target.shown}): {len(pending)} migration(s), then the application "
-                f"({app.trigger}).",
-                PRODUCTION_WORD,
-                yes=yes,
-            )
-        try:
-            summary = run_step(number, len(steps), title, func)
-        except RallyError as exc:
-            _report_failure(progress, number, len(steps), title, exc)
-            raise RallyError(
-                f"release to {env} stopped at step {number}/{len(steps)} ({title}): {exc}",
-                exit_code=exc.exit_code,
-            ) from None
-        progress.done.append(f"{title}: {summary}")
+    progress.step("check", check)
+    if dry_run:
+        _print_plan(config, env, app, pending)
+        return 0
+    if target.env.production:
+        confirm(
+            f"About to release commit {(app.sha or 'unknown')[:12]} to PRODUCTION "
+            f"({target.shown}): {len(pending)} migration(s), then the application "
+            f"({app.trigger}).",
+            PRODUCTION_WORD,
+            yes=yes,
+        )
+    progress.step("backup + deploy schema", schema)
+    progress.step("deploy application", application)
+    progress.step("wait for health", lambda report: release_mod.wait_healthy(app, report))
+    progress.step("smoke", smoke)
     out(f"Release to {env} done: {'; '.join(progress.done[1:])}")
     return 0
 
 
 def _print_plan(config: Config, env: str, app: AppDeploy, pending: list[Migration]) -> None:
-    from rally_gitops.delivery import smoke as smoke_mod
-
     out("Dry run, nothing was changed. The release would:")
     names = "".join(f"\n      {m.filename}" for m in pending)
     out(f"  2. back up {env}, then apply {len(pending)} migration(s){names}")
@@ -187,12 +195,12 @@ def _report_failure(
     for line in progress.done or ["nothing"]:
         say(f"  - {line}")
     say("How to roll back:")
-    if progress.app == "triggered":
+    if progress.app is AppState.TRIGGERED:
         say(
             "  - the application deploy was triggered: roll the application back on its "
             "platform first (redeploy the previous release)"
         )
-    elif progress.app == "failed to start":
+    elif progress.app is AppState.FAILED_TO_START:
         say(
             "  - the application deploy did not start cleanly: check on its platform that the "
             "previous release still runs"
@@ -213,7 +221,7 @@ def _report_failure(
                 f"    or restore the backup taken before: rally-gitops restore --env {env} "
                 f"{progress.backups[-1]}"
             )
-        if progress.app == "triggered":
+        if progress.app is AppState.TRIGGERED:
             say("    (roll the application back before the schema it may already depend on)")
     else:
         say("  - the schema was not changed by this release")
@@ -223,8 +231,6 @@ def _applied(
     config: Config, target: Target, default: dict[str, str] | None = None
 ) -> dict[str, str]:
     """Version → name of every migration in the ledger (empty when there is no ledger yet)."""
-    from rally_gitops.deploy.ledger import Ledger
-
     try:
         with connect(target.url, autocommit=True, purpose="release") as conn:
             ledger = Ledger.for_config(conn, config)
@@ -237,9 +243,6 @@ def _applied(
 
 
 def _pending(config: Config, target: Target) -> list[Migration]:
-    from rally_gitops.cli import load_migrations
-    from rally_gitops.deploy.status import read_status, refuse_unsafe
-
     with connect(target.url, autocommit=True, purpose="release") as conn:
         status = read_status(conn, config, load_migrations(config))
     refuse_unsafe(status, allow_out_of_order=False, env=target.env.name)
@@ -248,8 +251,5 @@ def _pending(config: Config, target: Target) -> list[Migration]:
 
 def _backups(config: Config, env: str) -> list[str]:
     """Names of the backups of ``env``, oldest first."""
-    from rally_gitops.backup import store as backup_store
-    from rally_gitops.backup import take as backup
-
     directory = backup.settings(config).directory(config.root, env)
     return [s.stem for s in backup_store.list_sets(directory, env)]

@@ -105,7 +105,7 @@ def rollback(
                     f"{env}: the ledger changed meanwhile; nothing was rolled back, "
                     "run the command again"
                 )
-            backup_before_change(config, target, no_backup=no_backup, what="rollback")
+            backup_before_change(config, target, no_backup=no_backup, what="rollback", report=out)
             out(f"Rolling back {len(chosen.steps)} migration(s) on {target.label}")
             for step in chosen.steps:
                 engine.run_step(conn, config, step, out)

@@ -9,9 +9,8 @@ from typing import Any
 
 from rally_gitops.cli import add_env, load_config, load_migrations, out
 from rally_gitops.config import Config
-from rally_gitops.deploy.status import Status, read_status
+from rally_gitops.deploy.status import Status, read_status, status_lines
 from rally_gitops.errors import RallyError
-from rally_gitops.files.migrations import Migration
 from rally_gitops.postgres.db import connect, resolve
 
 
@@ -47,7 +46,8 @@ def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
             continue
         report[name] = as_dict(result, target.label)
         if not as_json:
-            print_status(name, target.label, result, migrations)
+            for line in status_lines(name, target.label, result, migrations):
+                out(line)
     if as_json:
         out(json.dumps(report, indent=2))
     return 1 if failed else 0
@@ -63,29 +63,3 @@ def as_dict(result: Status, where: str) -> dict[str, Any]:
         "out_of_order": [m.name for m in result.out_of_order],
         "blocked": result.blocked.name if result.blocked else None,
     }
-
-
-def print_status(name: str, where: str, result: Status, migrations: list[Migration]) -> None:
-    out(
-        f"{where}: {len(result.applied)} applied, {len(result.pending)} pending"
-        + (f", {len(result.changed)} changed" if result.changed else "")
-        + (f", {len(result.missing)} missing" if result.missing else "")
-    )
-    changed = {m.version for m, _ in result.changed}
-    pending = {m.version for m in result.pending}
-    applied = {row.version: row for row in result.applied}
-    for migration in migrations:
-        if migration.version in changed:
-            mark = "CHANGED  (edited after it was applied)"
-        elif migration.version in pending:
-            mark = "pending"
-        else:
-            mark = f"applied  {applied[migration.version].applied_at:%Y-%m-%d %H:%M}"
-        out(f"  {mark:<40} {migration.filename}")
-    for row in result.missing:
-        out(f"  {'MISSING  (applied, file gone)':<40} {row.name}.sql")
-    if result.blocked:
-        out(
-            f"  BLOCKED  {result.blocked.name} failed outside a transaction: "
-            f"run `rally-gitops repair --env {name}` once the database is fixed"
-        )

@@ -11,11 +11,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from pathlib import Path
 
-from rally_gitops.cli import add_yes, confirm, confirmed, load_config, load_migrations, out
+from rally_gitops.cli import add_yes, confirm, confirm_deploy, load_config, load_migrations, out
 from rally_gitops.config import Config
+from rally_gitops.delivery import smoke as smoke_mod
+from rally_gitops.deploy.pipeline import deploy_pending
+from rally_gitops.deploy.status import read_status, status_lines
 from rally_gitops.errors import ConfigError, RallyError
+from rally_gitops.lint import output
+from rally_gitops.lint.checker import Checker
+from rally_gitops.lint.model import Finding
+from rally_gitops.lint.run import history_findings
+from rally_gitops.postgres.db import connect, resolve
+from rally_gitops.redact import scrub
+from rally_gitops.replay.run import replay
 
 STAGING, PRODUCTION = "staging", "production"
 PRODUCTION_WORD = "YES"
@@ -42,9 +52,6 @@ def workflow(
     config: Config, *, auto: bool = False, production: bool = False, yes: bool = False
 ) -> int:
     """Walk through the release path; 0 when done or stopped by choice, 1 when a step failed."""
-    from rally_gitops.commands.deploy import deploy
-    from rally_gitops.commands.smoke import smoke
-
     if yes and not production:
         raise ConfigError("--yes only applies with --production (the production confirmation)")
     if yes:
@@ -79,12 +86,12 @@ def workflow(
         out("Stopped before staging: nothing was deployed.")
         return 0
     else:
-        deploy(config, STAGING)
+        deploy_pending(config, STAGING, report=out, approve=confirm_deploy(yes=False))
 
     # database checks only: the workflow deploys the schema, not the application, so an HTTP
     # check expecting the new commit cannot pass yet (`rally-gitops release` runs those)
     _header(4, total, "smoke-test staging (database)")
-    if smoke(config, STAGING, db_only=True) != 0:
+    if not _smoke(config, STAGING):
         out("Stopped: staging failed its smoke tests, so production is not offered.")
         return 1
 
@@ -99,8 +106,6 @@ def workflow(
     if not prod_pending:
         out("production is up to date")
     else:
-        from rally_gitops.postgres.db import resolve
-
         names = "".join(f"\n  {name}" for name in prod_pending)
         where = resolve(config, PRODUCTION).shown
         prompt = f"Deploy {len(prod_pending)} migration(s) to PRODUCTION ({where}):{names}"
@@ -110,11 +115,11 @@ def workflow(
                 return 0
         else:
             confirm(prompt, PRODUCTION_WORD, yes=yes)
-        with confirmed(PRODUCTION_WORD):  # typed once above; deploy would ask again
-            deploy(config, PRODUCTION, yes=yes)
+        # approve=None: the word was typed once above
+        deploy_pending(config, PRODUCTION, report=out, approve=None)
 
     _header(6, total, "validate production (database smoke tests)")
-    if smoke(config, PRODUCTION, db_only=True) != 0:
+    if not _smoke(config, PRODUCTION):
         out(
             "Production failed its smoke tests. See `rally-gitops rollback --env production` "
             "and `rally-gitops backups --env production` for the ways back."
@@ -147,30 +152,15 @@ def ask_word(prompt: str, word: str) -> bool:
     return answer.strip() == word
 
 
-def run_subcommand(config: Config, argv: Sequence[str]) -> int:
-    """Run another rally-gitops command in this process (its own output, its exit code)."""
-    from rally_gitops.main import main
-
-    try:
-        return main(["-C", str(config.root), *argv])
-    except SystemExit as exc:  # argparse rejected the arguments
-        return exc.code if isinstance(exc.code, int) else 2
-
-
 def _lint_and_validate(config: Config, files: list[str], *, interactive: bool) -> bool:
-    from rally_gitops.main import command_modules
-
-    available = command_modules()
-    paths = [str(config.migrations_dir / name) for name in files]
-    for command in ("lint", "validate"):
-        if command not in available:
-            out(
-                f"{command}: not available in this installation (no `rally-gitops {command}`), "
-                "skipped"
-            )
-            continue
+    paths = [config.migrations_dir / name for name in files]
+    for command, check in (("lint", _lint), ("validate", _validate)):
         out(f"$ rally-gitops {command} {' '.join(files)}")
-        code = run_subcommand(config, [command, *paths])
+        try:
+            code = check(config, paths)
+        except RallyError as exc:
+            print(f"error: {scrub(exc.message)}", file=sys.stderr)
+            code = exc.exit_code
         if code == 0:
             out(f"{command}: ok")
             continue
@@ -180,22 +170,72 @@ def _lint_and_validate(config: Config, files: list[str], *, interactive: bool) -
     return True
 
 
-def _show_status(config: Config, envs: list[str]) -> None:
-    from rally_gitops.commands.status import status
+def _lint(config: Config, paths: list[Path]) -> int:
+    """What ``rally-gitops lint FILES`` does, findings as text: 1 when one is an error."""
+    checker = Checker(config)
+    extra = history_findings(checker, paths, None, note=_note)
+    return _print_findings(checker.check(paths, extra=extra), len(paths))
 
+
+def _validate(config: Config, paths: list[Path]) -> int:
+    """What ``rally-gitops validate FILES`` does: replay, the new files round-tripped."""
+    migrations = load_migrations(config)
+    chosen = {path.resolve() for path in paths}
+    new = [m for m in migrations if m.path.resolve() in chosen]
+    result = replay(config, migrations, new, with_round_trip=True)
+    code = _print_findings(sorted(result.findings, key=Finding.sort_key), len(new))
+    cache = "cache hit" if result.cache_hit else "cache built"
+    source = f"{result.cached} from the template ({cache})" if result.template else "no template"
+    print(
+        f"replay on {result.server}: {source}, {result.applied} applied, "
+        f"{result.round_trips} round trip(s), {result.seconds:.2f}s" + ("" if code else ", ok"),
+        file=sys.stderr,
+    )
+    return code
+
+
+def _print_findings(findings: list[Finding], files: int) -> int:
+    summary = output.summarise(findings, files)
+    sys.stdout.write(output.render("text", findings, summary, None))
+    sys.stdout.flush()
+    return 1 if summary.errors else 0
+
+
+def _note(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _smoke(config: Config, env: str) -> bool:
+    """The database smoke checks of ``env``, one line each; True when all pass."""
+    out(f"Smoke tests of {env} (database only):")
+    results = smoke_mod.run(config, env, report=out, http=False)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        out(f"smoke {env}: FAILED {len(failed)} of {len(results)} check(s):")
+        for result in failed:
+            out(f"  - {result.kind} {result.name}: {result.detail}")
+        return False
+    out(f"smoke {env}: all {len(results)} check(s) passed")
+    return True
+
+
+def _show_status(config: Config, envs: list[str]) -> None:
+    migrations = load_migrations(config)
     for name in envs:
         try:
-            status(config, envs=[name], as_json=False)
+            target = resolve(config, name)
+            with connect(target.url, autocommit=True, purpose="status") as conn:
+                result = read_status(conn, config, migrations)
         except RallyError as exc:
             if name == STAGING:
                 raise
             out(f"{name}: {exc}")
+            continue
+        for line in status_lines(name, target.label, result, migrations):
+            out(line)
 
 
 def _pending(config: Config, env: str) -> list[str]:
-    from rally_gitops.deploy.status import read_status
-    from rally_gitops.postgres.db import connect, resolve
-
     target = resolve(config, env)
     with connect(target.url, autocommit=True, purpose="workflow") as conn:
         result = read_status(conn, config, load_migrations(config))

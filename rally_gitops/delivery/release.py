@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +28,8 @@ from rally_gitops.config import Config
 from rally_gitops.delivery.probe import Probe, current_commit, expand, poll, protect_url
 from rally_gitops.errors import ConfigError, DeployError
 from rally_gitops.redact import register_secret, scrub
+from rally_gitops.steps import Report
 
-Report = Callable[[str], None]
 _KEYS = {
     "deploy_hook_url_env": str, "deploy_hook_timeout": (int, float),
     "deploy_command": list, "deploy_command_timeout": (int, float),

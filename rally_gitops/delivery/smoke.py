@@ -20,7 +20,6 @@ Configuration (all optional)::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,13 +28,13 @@ from rally_gitops.config import Config
 from rally_gitops.delivery.probe import Probe, expand, poll, protect_url
 from rally_gitops.errors import ConfigError, RallyError
 from rally_gitops.redact import register_secret, scrub
+from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
     import psycopg
 
     from rally_gitops.files.migrations import Migration
 
-Report = Callable[[str], None]
 _DURATION = re.compile(r"^\d+(\.\d+)?\s*(ms|s|min|h)?$")
 _SMOKE_KEYS = {"checks_dir", "sql_timeout", "http"}
 _HTTP_KEYS = {

@@ -16,6 +16,7 @@ from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement
+from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
     import psycopg
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from rally_gitops.config import Config
 
 LOCK_NOT_AVAILABLE = "55P03"
-Report = Callable[[str], None]
 OnApplied = Callable[[Migration, int], None]  # (migration, execution_ms) once committed
 # a batch grows (doubling up to MAX_BATCH) while batches take less than BATCH_SECONDS
 MAX_BATCH = 32

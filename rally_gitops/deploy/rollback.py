@@ -16,12 +16,12 @@ from rally_gitops.deploy.applier import timeouts_sql
 from rally_gitops.deploy.ledger import Applied, Ledger
 from rally_gitops.errors import ConfigError, DeployError
 from rally_gitops.files.migrations import VERSION_RE, Migration
+from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
     import psycopg
 
     from rally_gitops.config import Config
-    from rally_gitops.deploy.status import Report
 
 
 @dataclass(frozen=True)

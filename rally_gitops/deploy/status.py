@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 # the Applier lives in its own module; importable from here as before (replay, tests)
-from rally_gitops.deploy.applier import LOCK_NOT_AVAILABLE, Applier, Report, _pg_message  # noqa: F401
+from rally_gitops.deploy.applier import LOCK_NOT_AVAILABLE, Applier, _pg_message  # noqa: F401
 from rally_gitops.deploy.ledger import Applied, Event, Ledger
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration
@@ -95,3 +96,32 @@ def read_status(
     status = compare(migrations, ledger.applied())
     status.blocked = ledger.blocking_event()
     return status
+
+
+def status_lines(
+    name: str, where: str, result: Status, migrations: list[Migration]
+) -> Iterator[str]:
+    """The status of environment ``name`` as shown by ``rally-gitops status``: one line a file."""
+    yield (
+        f"{where}: {len(result.applied)} applied, {len(result.pending)} pending"
+        + (f", {len(result.changed)} changed" if result.changed else "")
+        + (f", {len(result.missing)} missing" if result.missing else "")
+    )
+    changed = {m.version for m, _ in result.changed}
+    pending = {m.version for m in result.pending}
+    applied = {row.version: row for row in result.applied}
+    for migration in migrations:
+        if migration.version in changed:
+            mark = "CHANGED  (edited after it was applied)"
+        elif migration.version in pending:
+            mark = "pending"
+        else:
+            mark = f"applied  {applied[migration.version].applied_at:%Y-%m-%d %H:%M}"
+        yield f"  {mark:<40} {migration.filename}"
+    for row in result.missing:
+        yield f"  {'MISSING  (applied, file gone)':<40} {row.name}.sql"
+    if result.blocked:
+        yield (
+            f"  BLOCKED  {result.blocked.name} failed outside a transaction: "
+            f"run `rally-gitops repair --env {name}` once the database is fixed"
+        )

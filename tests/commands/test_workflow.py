@@ -132,17 +132,18 @@ def test_staging_smoke_failure_stops_before_production(cli, project: Path, envs)
     assert deployed(envs) == (6, 0)
 
 
-def test_missing_lint_and_validate_are_reported(cli, envs, monkeypatch):  # type: ignore[no-untyped-def]
+def test_lint_and_validate_run_without_reentering_the_cli(cli, envs, monkeypatch):  # type: ignore[no-untyped-def]
     import rally_gitops.main as main_mod
 
-    real = main_mod.command_modules
-    monkeypatch.setattr(
-        main_mod, "command_modules", lambda: [m for m in real() if m not in {"lint", "validate"}]
-    )
+    def reentered(argv=None):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"workflow re-entered the CLI with {argv}")
+
+    monkeypatch.setattr(main_mod, "main", reentered)
     result = cli("workflow", "--auto", env=envs)
     assert result.code == 0, result.text
-    assert "lint: not available in this installation" in result.out
-    assert "validate: not available in this installation" in result.out
+    assert "$ rally-gitops lint 20" in result.out and "lint: ok" in result.out
+    assert "validate: ok" in result.out
+    assert "re-entered" not in result.text
 
 
 def test_staging_must_be_configured(cli):  # type: ignore[no-untyped-def]

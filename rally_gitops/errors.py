@@ -9,6 +9,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_CRASH = 3  # an unexpected error (a bug), as pre-commit does: never confused with a finding
 EXIT_INTERRUPTED = 130
 
 

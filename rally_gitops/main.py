@@ -84,7 +84,7 @@ def command_word(argv: Sequence[str]) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``rally-gitops``; returns the exit code (0 ok, 1 failed, 2 usage)."""
+    """Entry point of ``rally-gitops``; returns the exit code (0 ok, 1 failed, 2 usage, 3 crash)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     word = command_word(argv)
     if word is None and "--version" in argv and not {"-h", "--help"} & set(argv):

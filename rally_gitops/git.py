@@ -84,7 +84,7 @@ def repository(root: Path) -> Repo:
     while len(_REPOS) >= _MAX_REPOS:  # tests open many scratch repositories: stop old processes
         _REPOS.pop(next(iter(_REPOS))).close()
     _REPOS[key] = repo
-    return repo
+    return repo  # type: ignore[no-any-return]  # gitpython is loaded lazily, as Any
 
 
 @contextmanager

@@ -43,7 +43,7 @@ def clean_sql(conn: Any) -> str:
         ).fetchall()
     ]
     # the notices of DROP ... CASCADE would only fill psql's stderr
-    parts = [sql.SQL("SET client_min_messages = warning;")]
+    parts: list[sql.Composable] = [sql.SQL("SET client_min_messages = warning;")]
     parts += [
         sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE;").format(sql.Identifier(name))
         for name in schemas

@@ -8,7 +8,7 @@ from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("backup", help="take a verified backup (pg_dump) of an environment")
     add_env(parser)
     parser.add_argument(

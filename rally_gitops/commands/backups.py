@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from rally_gitops.backup.store import BackupSet
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("backups", help="list the backups of an environment")
     add_env(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")

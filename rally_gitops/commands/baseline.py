@@ -13,7 +13,7 @@ from rally_gitops.files.migrations import VERSION_RE
 from rally_gitops.postgres.db import connect, resolve
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("baseline", help="mark an existing database as being at VERSION")
     add_env(parser)
     add_yes(parser)

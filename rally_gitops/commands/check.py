@@ -11,7 +11,7 @@ from rally_gitops.deploy.check import check_one
 from rally_gitops.errors import RallyError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("check", help="check connection, version, latency and rights")
     add_env(parser, multiple=True)
     parser.set_defaults(run=lambda a: check(load_config(a), envs=a.env))

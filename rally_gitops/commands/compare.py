@@ -30,7 +30,7 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("compare", help="compare the schemas of two databases or histories")
     parser.add_argument("source", metavar="SRC", help=SOURCE_HELP)
     parser.add_argument("target", metavar="DST", help=SOURCE_HELP)

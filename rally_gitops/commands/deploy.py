@@ -9,7 +9,7 @@ from rally_gitops.config import Config
 from rally_gitops.deploy.pipeline import deploy_pending
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("deploy", help="apply pending migrations to an environment")
     add_env(parser)
     add_yes(parser)

@@ -17,7 +17,7 @@ STATES = ("queued", "pending", "in_progress", "success", "failure", "error", "in
 TASK = "deploy:schema"  # apart from the deployments Actions creates for `environment:` jobs
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("deployments", help="latest GitHub deployments and their state")
     parser.add_argument("--env", required=True, metavar="ENV", help="GitHub environment name")
     parser.add_argument("--repo", metavar="OWNER/NAME", help="default: GITHUB_REPOSITORY or origin")

@@ -31,7 +31,7 @@ class Reviewer(NamedTuple):
     id: int
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("github", help="set up GitHub environments, PR comments, deployments")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     setup_p = actions.add_parser(

@@ -35,7 +35,7 @@ COMMIT;
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("init", help="scaffold migrations, config, pre-commit and workflows")
     parser.add_argument("--force", action="store_true", help="overwrite files you have changed")
     parser.add_argument(

@@ -14,7 +14,7 @@ from rally_gitops.errors import ConfigError
 from rally_gitops.postgres.db import connect, resolve
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("ledger", help="export the applied set or show the history")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     export = actions.add_parser("export", help="write applied_migrations.json (a JSON list)")

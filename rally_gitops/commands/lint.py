@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rally_gitops.lint.model import Finding
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "lint",
         help="check migration files: names, structure, grammar, safety rules, history",

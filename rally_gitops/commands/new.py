@@ -23,7 +23,7 @@ NOTX_BODY = "-- Runs outside a transaction (e.g. CREATE INDEX CONCURRENTLY): no 
 NOTX_ROLLBACK = "-- \n"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("new", help="create a new migration file from the template")
     parser.add_argument("description", help="what the migration does, e.g. 'add user preferences'")
     parser.add_argument(

@@ -11,7 +11,7 @@ from rally_gitops.deploy.status import read_status, refuse_unsafe
 from rally_gitops.postgres.db import connect, resolve
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("plan", help="show what deploy would run, with SQL (changes nothing)")
     add_env(parser)
     parser.add_argument("--allow-out-of-order", action="store_true")

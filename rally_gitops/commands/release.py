@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from rally_gitops.backup import store as backup_store
-from rally_gitops.backup import take as backup
+from rally_gitops.backup.settings import settings as backup_settings
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
 from rally_gitops.config import Config
 from rally_gitops.delivery import release as release_mod
@@ -33,7 +33,7 @@ from rally_gitops.steps import Report, run_step
 PRODUCTION_WORD = "PRODUCTION"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "release", help="deploy schema then application, wait until healthy, smoke-test"
     )
@@ -251,5 +251,5 @@ def _pending(config: Config, target: Target) -> list[Migration]:
 
 def _backups(config: Config, env: str) -> list[str]:
     """Names of the backups of ``env``, oldest first."""
-    directory = backup.settings(config).directory(config.root, env)
+    directory = backup_settings(config).directory(config.root, env)
     return [s.stem for s in backup_store.list_sets(directory, env)]

@@ -12,7 +12,7 @@ from rally_gitops.errors import DeployError
 from rally_gitops.postgres.db import connect, resolve
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("repair", help="clear a failed no-transaction migration")
     add_env(parser)
     add_yes(parser)

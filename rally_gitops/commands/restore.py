@@ -8,7 +8,7 @@ from rally_gitops.cli import add_env, add_yes, confirm, load_config, out
 from rally_gitops.config import Config
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "restore", help="restore a backup (after a fresh backup of the current state)"
     )
@@ -53,7 +53,9 @@ def restore(
     client = client_conn(target.url)
     only_schema = chosen.path("full") is None
     with connect(target.url, autocommit=True, purpose="restore") as conn:
-        database = str(conn.execute("SELECT current_database()").fetchone()[0])
+        row = conn.execute("SELECT current_database()").fetchone()
+        assert row is not None  # one row, always
+        database = str(row[0])
         confirm(
             f"Restore {chosen.stem} (taken {chosen.created_at:%Y-%m-%d %H:%M} UTC, ledger head "
             f"{chosen.head}) into database {database} at {client.shown}.\n"

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rally_gitops.deploy.rollback import Plan, Step
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "rollback",
         help="run the rollback sections of the newest applied migrations (no target: list options)",
@@ -120,6 +120,7 @@ def describe_plan(env: str, label: str, chosen: Plan) -> None:
     steps = chosen.steps
     out(f"{label}: {len(steps)} migration(s) would be rolled back, newest first:")
     for step in steps:
+        assert step.migration is not None  # a step without its file is a stop, not a step
         count = len(step.migration.rollback_statements())
         out(f"  {step.name}  ({count} statement(s))")
     stop = chosen.stop

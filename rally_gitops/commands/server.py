@@ -9,7 +9,7 @@ from rally_gitops.config import Config
 from rally_gitops.postgres.embedded import local_server
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("server", help="status or stop of the embedded PostgreSQL (local)")
     parser.add_argument("action", choices=("status", "stop"))
     parser.set_defaults(run=lambda a: server(load_config(a), a.action))

@@ -9,7 +9,7 @@ from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "smoke", help="smoke-test an environment: ledger, SQL checks, HTTP checks"
     )

@@ -14,7 +14,7 @@ from rally_gitops.errors import RallyError
 from rally_gitops.postgres.db import connect, resolve
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("status", help="applied, pending, changed and missing migrations")
     add_env(parser, multiple=True)
     parser.add_argument("--json", action="store_true", help="machine-readable output")

@@ -17,11 +17,12 @@ from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.lint.model import Finding
+from rally_gitops.lint.settings import CodeInfo
 
 FORMATS = ("text", "github", "json", "sarif")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "validate",
         help="replay migrations on a throwaway PostgreSQL and report the first failure",
@@ -134,10 +135,9 @@ def print_findings(findings: list[Finding], fmt: str = "text", files: int = 0) -
     return 1 if summary.errors else 0
 
 
-def _catalog() -> dict[str, object]:
+def _catalog() -> dict[str, CodeInfo]:
     """The codes replay and history report, for SARIF's rule list."""
     from rally_gitops.lint.checker import HISTORY_CODES
-    from rally_gitops.lint.settings import CodeInfo
     from rally_gitops.replay.steps import FAILED, ROUND_TRIP
 
     replay = (

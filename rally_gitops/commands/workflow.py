@@ -31,7 +31,7 @@ STAGING, PRODUCTION = "staging", "production"
 PRODUCTION_WORD = "YES"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "workflow", help="guided: status, lint/validate, staging, smoke, then production"
     )

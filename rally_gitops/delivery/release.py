@@ -30,7 +30,7 @@ from rally_gitops.errors import ConfigError, DeployError
 from rally_gitops.redact import register_secret, scrub
 from rally_gitops.steps import Report
 
-_KEYS = {
+_KEYS: dict[str, type | tuple[type, ...]] = {
     "deploy_hook_url_env": str, "deploy_hook_timeout": (int, float),
     "deploy_command": list, "deploy_command_timeout": (int, float),
     "health_url_env": str, "health_url": str, "health_json_field": str, "health_expect": str,

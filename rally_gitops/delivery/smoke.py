@@ -235,7 +235,7 @@ def run(config: Config, env: str, *, report: Report, http: bool = True) -> list[
     for probe in probes:
         outcome = poll(
             probe,
-            on_retry=lambda detail, wait, name=probe.name: report(
+            on_retry=lambda detail, wait, name=probe.name: report(  # type: ignore[misc]
                 f"  ...   http   {name}: {detail}; retrying in {wait:.1f}s"
             ),
         )

@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-# the Applier lives in its own module; importable from here as before (replay, tests)
-from rally_gitops.deploy.applier import LOCK_NOT_AVAILABLE, Applier, _pg_message  # noqa: F401
 from rally_gitops.deploy.ledger import Applied, Event, Ledger
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration

@@ -242,7 +242,7 @@ def _rollback_section(rest: str, rest_line: int) -> tuple[str | None, int | None
 
 
 def _header(up: str) -> dict[str, str]:
-    header = {}
+    header: dict[str, str] = {}
     for line in _header_block(up).split("\n"):
         match = HEADER_RE.match(line.strip())
         if match:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from rally_gitops.errors import MigrationFileError
 
@@ -83,7 +84,7 @@ def check_lexable(sql: str, filename: str) -> None:
     try:
         parser.scan(sql)
     except Exception as exc:  # noqa: BLE001 - pglast's ParseError(message, 0-based offset)
-        args = getattr(exc, "args", ())
+        args: tuple[Any, ...] = getattr(exc, "args", ())
         offset = args[1] if len(args) > 1 and isinstance(args[1], int) else 0
         message = str(args[0] if args else exc).split(" at or near ")[0]
         line = sql.count("\n", 0, max(offset, 0)) + 1

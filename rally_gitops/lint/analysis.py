@@ -89,10 +89,10 @@ def is_new_table(ctx: FileContext, st: AnalysedStatement, name: str) -> bool:
 def created_prefixes(ctx: FileContext) -> list[set[str]]:
     """For each statement index, the tables created before it (``created_tables`` of the
     statements before it); built once per file and kept in ``ctx.cache``."""
-    prefixes = ctx.cache.get("created")
-    if prefixes is not None and len(prefixes) == len(ctx.statements) + 1:
-        return prefixes
-    prefixes = [set()]
+    cached: list[set[str]] | None = ctx.cache.get("created")
+    if cached is not None and len(cached) == len(ctx.statements) + 1:
+        return cached
+    prefixes: list[set[str]] = [set()]
     for st in ctx.statements:
         name = created_table(st)
         current = prefixes[-1]
@@ -146,7 +146,7 @@ def walk_pg(node: Any, skip: tuple[type, ...] = ()) -> Iterator[Any]:
             continue
         if isinstance(item, ast.Node):
             yield item
-            for slot in type(item).__slots__:
+            for slot in type(item).__slots__:  # type: ignore[attr-defined]  # every pglast Node has them
                 value = getattr(item, slot, None)
                 if isinstance(value, ast.Node | tuple | list):
                     stack.append(value)

@@ -115,7 +115,7 @@ def column_types(st: AnalysedStatement) -> list[ColumnType]:
 
 
 def _pg_column_types(node: Any) -> list[ColumnType]:
-    defs: list[tuple[str, Any]] = []
+    defs: list[tuple[str | None, Any]] = []
     if isinstance(node, ast.CreateStmt):
         defs = [(e.colname, e) for e in node.tableElts or () if isinstance(e, ast.ColumnDef)]
     elif isinstance(node, ast.AlterTableStmt):
@@ -175,7 +175,7 @@ def _pg_dropped(node: Any) -> Dropped | None:
         ObjectType.OBJECT_FUNCTION: "function", ObjectType.OBJECT_PROCEDURE: "procedure",
         ObjectType.OBJECT_ROUTINE: "routine",
     }  # fmt: skip
-    kind = kinds.get(node.removeType)
+    kind = kinds.get(node.removeType) if node.removeType is not None else None
     if kind is None:
         return None
     names = []
@@ -185,7 +185,7 @@ def _pg_dropped(node: Any) -> Dropped | None:
         elif isinstance(obj, ast.ObjectWithArgs):
             names.append(dotted(obj.objname))
         elif isinstance(obj, ast.String):
-            names.append(obj.sval.lower())
+            names.append((obj.sval or "").lower())
         else:
             names.append(dotted(obj))
     return Dropped(kind, tuple(names))
@@ -204,7 +204,7 @@ def string_literals(st: AnalysedStatement) -> Iterator[str]:
         return
     for node in walk_pg(st.pg):
         if isinstance(node, ast.A_Const) and isinstance(node.val, ast.String):
-            yield node.val.sval
+            yield node.val.sval or ""
 
 
 def data_change(st: AnalysedStatement) -> tuple[str, str, bool] | None:

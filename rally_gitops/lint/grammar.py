@@ -113,7 +113,7 @@ def _next_statement(sql: str, location: int) -> int | None:
         return None
     for piece in slices:
         if piece.start > location:
-            return piece.start
+            return int(piece.start)
     return None
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from rally_gitops import git
 from rally_gitops.config import Config
-from rally_gitops.errors import ConfigError
-from rally_gitops.files.migrations import NAME_RE, MigrationFileError, parse
+from rally_gitops.errors import ConfigError, MigrationFileError
+from rally_gitops.files.migrations import NAME_RE, parse
 from rally_gitops.lint.model import Finding
 
 Introduced = dict[str, git.Commit]  # file name → the commit that added it
@@ -184,7 +184,11 @@ def _renames(
     renamed: dict[str, str] = {}
     if not deleted or not new:
         return renamed
-    ups = {n: sections(n, blobs[e.blob])[0] for n, e in deleted.items() if e.blob in blobs}
+    ups = {
+        n: sections(n, blobs[e.blob])[0]
+        for n, e in deleted.items()
+        if e.blob is not None and e.blob in blobs
+    }
     for name in new:
         path = config.migrations_dir / name
         try:

@@ -104,7 +104,7 @@ def _set_sqlglot(self: AnalysedStatement, tree: Any) -> None:
 
 # set after @dataclass so that the field keeps its plain default and __init__ goes through the
 # setter (a property in the class body would become the field's default)
-AnalysedStatement.sqlglot = property(_get_sqlglot, _set_sqlglot)  # type: ignore[assignment]
+AnalysedStatement.sqlglot = property(_get_sqlglot, _set_sqlglot)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import ABORT_RE, BEGIN_RE, COMMIT_RE, Statement
-from rally_gitops.lint.model import Finding
+from rally_gitops.lint.model import Finding, Severity
 
 
 def check_transactions(migration: Migration) -> list[Finding]:
@@ -122,7 +122,7 @@ def _first_words(sql: str) -> str:
 
 
 def _at(path: Path, stmt: Statement, code: str, message: str, help: str) -> Finding:
-    severity = "warning" if code == "transaction-missing" else "error"
+    severity: Severity = "warning" if code == "transaction-missing" else "error"
     return Finding(str(path), stmt.line, stmt.column, severity, code, message, help)
 
 

@@ -159,7 +159,9 @@ def describe(exc: BaseException) -> str:
 
 def server_version(conn: psycopg.Connection) -> str:
     """``18.6`` style version of the server."""
-    return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]
+    row = conn.execute("SHOW server_version").fetchone()
+    assert row is not None  # SHOW always returns one row
+    return str(row[0]).split()[0]
 
 
 def _ambiguous(url: str) -> bool:

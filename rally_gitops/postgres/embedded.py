@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rally_gitops.errors import RallyError
 
@@ -173,7 +174,7 @@ class EmbeddedServer:
 
     def _run(self, argv: list[str]) -> None:
         tool = bin_dir() / argv[0]
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if os.geteuid() == 0:
             kwargs["user"] = SERVICE_USER
             _expose_binaries(bin_dir().parent)

@@ -7,10 +7,10 @@ import re
 from typing import TYPE_CHECKING
 
 from rally_gitops.config import Config
-from rally_gitops.deploy import status as engine
+from rally_gitops.deploy.applier import Applier, _pg_message
 from rally_gitops.deploy.ledger import Ledger
-from rally_gitops.deploy.status import Applier
-from rally_gitops.files.migrations import Migration, MigrationFileError
+from rally_gitops.errors import MigrationFileError
+from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement
 from rally_gitops.lint.model import Finding
 
@@ -72,7 +72,7 @@ class _ReplayApplier(Applier):
         else:  # whatever way the engine sent the body, get the statement's own error
             statement, error = self._alone(body, statement, error)
         line, column = locate(error, statement)
-        message = engine._pg_message(error) or _describe(error)
+        message = _pg_message(error) or _describe(error)
         raise ReplayFailure(migration, line, column, message, _extension_name(error))
 
     def _alone(
@@ -142,7 +142,7 @@ def _round_trip(
             Ledger.for_config(conn, config).remove_applied(migration.version)
     except psycopg.Error as error:
         line, column = locate(error, current)
-        message = engine._pg_message(error) or _describe(error)
+        message = _pg_message(error) or _describe(error)
         return _warning(migration, line, column, f"the rollback section fails: {message}")
     try:
         apply_checked(conn, config, migration)

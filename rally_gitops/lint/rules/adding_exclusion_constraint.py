@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pglast.enums import ConstrType
 
 from rally_gitops.lint.analysis import added_constraint, existing_table_commands, line_offset
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "adding-exclusion-constraint"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "EXCLUDE constraint added to an existing table"
 WHY = (

@@ -13,10 +13,10 @@ from rally_gitops.lint.analysis import (
     existing_table_commands,
     line_offset,
 )
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "adding-primary-key-constraint"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "PRIMARY KEY added to an existing table without USING INDEX"
 WHY = (

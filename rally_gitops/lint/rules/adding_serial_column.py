@@ -14,10 +14,10 @@ from rally_gitops.lint.analysis import (
     line_offset,
     type_name,
 )
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "adding-serial-column"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "serial/bigserial or GENERATED ... AS IDENTITY column added to an existing table"
 WHY = (

@@ -12,10 +12,10 @@ from rally_gitops.lint.analysis import (
     existing_table_commands,
     line_offset,
 )
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "adding-stored-generated-column"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "GENERATED ALWAYS AS (...) STORED column added to an existing table"
 WHY = (

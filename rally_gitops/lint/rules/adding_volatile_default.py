@@ -14,10 +14,17 @@ from rally_gitops.lint.analysis import (
     line_offset,
 )
 from rally_gitops.lint.facts import may_call_volatile, volatile_call
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import (
+    AnalysedStatement,
+    FileContext,
+    Rule,
+    RuleDocs,
+    Severity,
+    Violation,
+)
 
 CODE = "adding-volatile-default"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "ADD COLUMN with a volatile DEFAULT (random(), gen_random_uuid(), clock_timestamp())"
 WHY = (

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pglast import ast
 
 from rally_gitops.lint.analysis import dotted
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-alter-domain-add-constraint"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "ALTER DOMAIN ... ADD CONSTRAINT without NOT VALID"
 WHY = (
@@ -31,7 +31,7 @@ def ban_alter_domain_add_constraint(ctx: FileContext) -> Iterator[Violation]:
         node = st.pg
         if not isinstance(node, ast.AlterDomainStmt) or node.subtype != "C":
             continue
-        if node.def_ is not None and not node.def_.skip_validation:
+        if isinstance(node.def_, ast.Constraint) and not node.def_.skip_validation:
             yield Violation(
                 st,
                 f"adding a constraint to domain {dotted(node.typeName)} scans and locks every "

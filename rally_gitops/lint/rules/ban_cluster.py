@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pglast import ast
 
 from rally_gitops.lint.analysis import is_new_table, relname
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-cluster"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "CLUSTER"
 WHY = (

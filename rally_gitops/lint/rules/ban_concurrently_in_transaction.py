@@ -7,10 +7,17 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import (
+    AnalysedStatement,
+    FileContext,
+    Rule,
+    RuleDocs,
+    Severity,
+    Violation,
+)
 
 CODE = "ban-concurrently-in-transaction"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "CREATE/DROP INDEX, REINDEX or DETACH PARTITION ... CONCURRENTLY inside a transaction"
 WHY = (

@@ -11,10 +11,17 @@ from rally_gitops.lint.analysis import (
     alter_table_name,
     is_new_table,
 )
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import (
+    AnalysedStatement,
+    FileContext,
+    Rule,
+    RuleDocs,
+    Severity,
+    Violation,
+)
 
 CODE = "ban-drop-column"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "DROP COLUMN of an existing table"
 WHY = (

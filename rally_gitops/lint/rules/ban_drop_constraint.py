@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pglast.enums import AlterTableType
 
 from rally_gitops.lint.analysis import added_constraint, alter_table, existing_table_commands
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-drop-constraint"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = False
 SUMMARY = "DROP CONSTRAINT on an existing table (opt-in)"
 WHY = (
@@ -36,10 +36,13 @@ def ban_drop_constraint(ctx: FileContext) -> Iterator[Violation]:
     added = set()
     for st in ctx.statements:
         found = alter_table(st)
-        for cmd in found[1] if found else ():
+        if found is None:
+            continue
+        table, commands = found
+        for cmd in commands:
             constraint = added_constraint(cmd)
             if constraint is not None and constraint.conname:
-                added.add((found[0], constraint.conname.lower()))
+                added.add((table, constraint.conname.lower()))
     for st, table, cmd in existing_table_commands(ctx):
         if cmd.subtype != AlterTableType.AT_DropConstraint:
             continue

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pglast.enums import AlterTableType
 
 from rally_gitops.lint.analysis import existing_table_commands
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-drop-default"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = True
 SUMMARY = "DROP DEFAULT on a column of an existing table"
 WHY = (

@@ -8,10 +8,17 @@ from pglast import ast
 
 from rally_gitops.lint.analysis import dotted
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import (
+    AnalysedStatement,
+    FileContext,
+    Rule,
+    RuleDocs,
+    Severity,
+    Violation,
+)
 
 CODE = "ban-drop-function"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = True
 SUMMARY = "DROP FUNCTION / PROCEDURE that is not recreated in the same migration"
 WHY = (

@@ -8,10 +8,10 @@ from pglast import ast
 
 from rally_gitops.lint.analysis import relname
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-drop-sequence"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = True
 SUMMARY = "DROP SEQUENCE of a sequence that existed before this migration"
 WHY = (

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from rally_gitops.lint.analysis import is_new_table
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-drop-table"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "DROP TABLE of an existing table"
 WHY = (

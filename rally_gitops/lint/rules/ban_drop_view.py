@@ -9,10 +9,17 @@ from pglast.enums import ObjectType
 
 from rally_gitops.lint.analysis import relname, sg_table
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import (
+    AnalysedStatement,
+    FileContext,
+    Rule,
+    RuleDocs,
+    Severity,
+    Violation,
+)
 
 CODE = "ban-drop-view"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "DROP VIEW / DROP MATERIALIZED VIEW that the file does not recreate"
 WHY = (
@@ -54,7 +61,9 @@ def _views_created(statements: list[AnalysedStatement]) -> set[str]:
         if isinstance(st.pg, ast.ViewStmt):
             name = relname(st.pg.view)
         elif (
-            isinstance(st.pg, ast.CreateTableAsStmt) and st.pg.objtype == ObjectType.OBJECT_MATVIEW
+            isinstance(st.pg, ast.CreateTableAsStmt)
+            and st.pg.objtype == ObjectType.OBJECT_MATVIEW
+            and st.pg.into is not None
         ):
             name = relname(st.pg.into.rel)
         elif st.pg is None and isinstance(st.sqlglot, exp.Create) and st.sqlglot.kind == "VIEW":

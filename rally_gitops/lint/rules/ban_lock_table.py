@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pglast import ast
 
 from rally_gitops.lint.analysis import is_new_table, relname
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-lock-table"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = True
 SUMMARY = "LOCK TABLE in ACCESS EXCLUSIVE (the default) or EXCLUSIVE mode"
 WHY = (

@@ -7,11 +7,18 @@ from collections.abc import Iterator
 from pglast import ast
 
 from rally_gitops.lint.analysis import is_new_table, relname, sg_table
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import (
+    AnalysedStatement,
+    FileContext,
+    Rule,
+    RuleDocs,
+    Severity,
+    Violation,
+)
 from rally_gitops.lint.parsing import sqlglot_for
 
 CODE = "ban-truncate"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "TRUNCATE of an existing table"
 WHY = (

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from pglast import ast
 
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-vacuum-full"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "VACUUM FULL"
 WHY = (

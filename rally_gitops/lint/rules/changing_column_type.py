@@ -8,10 +8,10 @@ from typing import Any
 from pglast.enums import AlterTableType
 
 from rally_gitops.lint.analysis import existing_table_commands, type_name
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "changing-column-type"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "ALTER COLUMN ... TYPE that rewrites the table (and breaks readers)"
 WHY = (

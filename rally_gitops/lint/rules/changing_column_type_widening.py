@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 from rally_gitops.lint.rules.changing_column_type import is_possible_widening, retyped_columns
 
 CODE = "changing-column-type-widening"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = True
 SUMMARY = "ALTER COLUMN ... TYPE text/varchar/numeric: safe only if it widens"
 WHY = (

@@ -8,10 +8,10 @@ from pglast import ast
 
 from rally_gitops.lint.analysis import dotted
 from rally_gitops.lint.facts import string_literals
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "enum-value-used-in-transaction"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "ALTER TYPE ... ADD VALUE followed by a use of the new value in the same transaction"
 WHY = (

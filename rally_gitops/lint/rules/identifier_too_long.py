@@ -8,10 +8,17 @@ from collections.abc import Iterator
 from pglast import parser
 
 from rally_gitops.lint.analysis import NAMEDATALEN
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import (
+    AnalysedStatement,
+    FileContext,
+    Rule,
+    RuleDocs,
+    Severity,
+    Violation,
+)
 
 CODE = "identifier-too-long"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = True
 SUMMARY = "identifier longer than 63 bytes"
 WHY = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "prefer-bigint"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = False
 SUMMARY = "int or smallint for an id column"
 WHY = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "prefer-identity"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = False
 SUMMARY = "serial, bigserial or smallserial instead of an identity column"
 WHY = (

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "prefer-jsonb"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = True
 SUMMARY = "json column type instead of jsonb"
 # JSON as a word of its own: both parsers (sqlglot upper-cases tokens to look up keywords) read

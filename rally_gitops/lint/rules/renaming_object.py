@@ -8,10 +8,10 @@ from typing import Any
 from pglast import ast
 
 from rally_gitops.lint.analysis import dotted, relname
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "renaming-object"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = True
 SUMMARY = "RENAME of a view, materialized view, function, procedure, type, domain or sequence"
 WHY = (

@@ -7,10 +7,17 @@ from collections.abc import Iterator
 from pglast import ast
 
 from rally_gitops.lint.facts import dropped
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import (
+    AnalysedStatement,
+    FileContext,
+    Rule,
+    RuleDocs,
+    Severity,
+    Violation,
+)
 
 CODE = "require-concurrent-index-drop"
-SEVERITY = "warning"
+SEVERITY: Severity = "warning"
 ENABLED = True
 SUMMARY = "DROP INDEX without CONCURRENTLY"
 WHY = (

@@ -14,10 +14,10 @@ from rally_gitops.lint.analysis import (
     line_offset,
     relname,
 )
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "require-not-valid-foreign-key"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "FOREIGN KEY added to an existing table without NOT VALID"
 WHY = (

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pglast.enums import AlterTableType
 
 from rally_gitops.lint.analysis import existing_table_commands
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "rewriting-table"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "ALTER TABLE ... SET TABLESPACE / SET LOGGED / SET UNLOGGED / SET ACCESS METHOD"
 WHY = (

@@ -10,10 +10,17 @@ from pathlib import Path
 from pglast.enums import AlterTableType
 
 from rally_gitops.lint.analysis import existing_table_commands
-from rally_gitops.lint.model import AnalysedStatement, FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import (
+    AnalysedStatement,
+    FileContext,
+    Rule,
+    RuleDocs,
+    Severity,
+    Violation,
+)
 
 CODE = "setting-not-null"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "SET NOT NULL on a column of an existing table"
 WHY = (

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pglast.enums import AlterTableType
 
 from rally_gitops.lint.analysis import added_constraint, alter_table
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "validate-in-same-transaction"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "a constraint added NOT VALID is validated in the same transaction"
 WHY = (

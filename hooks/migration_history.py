@@ -18,7 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rally_gitops import config
+from rally_gitops.commands.validate import print_findings
 from rally_gitops.error_handler import run_guarded
+from rally_gitops.git import staged_changes_under
+from rally_gitops.lint import history
 
 if TYPE_CHECKING:
     from rally_gitops.config import Config
@@ -36,13 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(filenames: list[str], base: str | None) -> int:
-    from rally_gitops import config
-
     cfg = config.load()
     if not filenames and _commit_leaves_migrations_alone(cfg):
         return 0
-    from rally_gitops.commands.validate import print_findings
-    from rally_gitops.lint import history
 
     files = [Path(name) for name in filenames] or None
     findings = history.check(cfg, base=base, files=files)
@@ -59,7 +59,6 @@ def _commit_leaves_migrations_alone(cfg: Config) -> bool:
     """
     if os.environ.get("PRE_COMMIT") != "1" or os.environ.get("PRE_COMMIT_FROM_REF"):
         return False
-    from rally_gitops.git import staged_changes_under
 
     touched = staged_changes_under(cfg.root, [cfg.migrations_dir, cfg.root / "pyproject.toml"])
     return touched is False

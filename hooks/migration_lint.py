@@ -11,7 +11,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rally_gitops import config
 from rally_gitops.error_handler import run_guarded
+from rally_gitops.lint.output import render, summarise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,9 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(filenames: list[str], fmt: str) -> int:
     if not filenames:
         return 0
-    from rally_gitops import config
-    from rally_gitops.lint.checker import Checker
-    from rally_gitops.lint.output import render, summarise
+    from rally_gitops.lint.checker import Checker  # loads pglast: not when there is no file
 
     checker = Checker(config.load())
     findings = checker.check([Path(name) for name in filenames])

@@ -10,6 +10,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from rally_gitops import config
+from rally_gitops.commands.validate import validate
 from rally_gitops.error_handler import run_guarded
 
 
@@ -25,9 +27,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(filenames: list[str], base: str | None) -> int:
-    from rally_gitops import config
-    from rally_gitops.commands.validate import validate
-
     return validate(config.load(), files=[Path(name) for name in filenames], base=base)
 
 

@@ -10,7 +10,9 @@ otherwise) is where committed, possibly deployed, migrations live.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,8 +109,6 @@ def head_sha(root: Path) -> str | None:
     A plain ``git rev-parse`` rather than gitpython: it is on every deploy's path, and importing
     gitpython would cost more than the call.
     """
-    import subprocess
-
     for name in ("GIT_SHA", "GITHUB_SHA"):
         value = os.environ.get(name, "").strip()
         if value:
@@ -133,8 +133,6 @@ def staged_changes_under(root: Path, paths: list[Path]) -> bool | None:
     A plain ``git diff --cached --quiet`` rather than gitpython: the history hook asks this on
     every commit, before anything heavy is imported. An unborn HEAD compares with the empty tree.
     """
-    import subprocess
-
     argv = ["git", "-C", str(root), "diff", "--cached", "--quiet", "--no-ext-diff"]
     argv += ["--no-textconv", "--ignore-submodules", "--", *(str(p) for p in paths)]
     try:
@@ -381,8 +379,6 @@ class _Blobs(Mapping[str, bytes]):
 
 def blob_sha(data: bytes) -> str:
     """The git blob sha of ``data`` (to see whether a file equals a blob without reading it)."""
-    import hashlib
-
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
 
 

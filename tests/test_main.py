@@ -97,3 +97,12 @@ def test_help_imports_no_driver_parser_or_linter() -> None:
     shown, modules = loaded_modules("--help")
     assert "deploy" in shown
     assert {m.split(".")[0] for m in modules} == {"rally_gitops"}  # the command modules only
+
+
+@pytest.mark.parametrize("command", ["lint", "validate", "deploy", "status", "workflow"])
+def test_a_command_parser_imports_no_driver_parser_or_linter(command: str) -> None:
+    """Building the parser of one command (here for its ``--help``) loads none of psycopg,
+    pglast, sqlglot, gitpython or requests: the command's work imports them when it runs."""
+    shown, modules = loaded_modules(command, "--help")
+    assert f"usage: rally-gitops {command}" in shown
+    assert {m for m in modules if not m.startswith("rally_gitops.")} == set()

@@ -26,7 +26,9 @@ from rally_gitops.backup import store as backup_store
 from rally_gitops.backup.settings import KINDS, check_no_backup, settings
 from rally_gitops.backup.store import EXTENSIONS, BackupSet
 from rally_gitops.config import Config
+from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.errors import RallyError
+from rally_gitops.git import head_sha
 from rally_gitops.postgres import tools as pgtools
 from rally_gitops.postgres.db import Target, connect, server_version
 from rally_gitops.steps import Report
@@ -204,8 +206,6 @@ def _describe_file(kind: str, path: Path, sha256: str | None) -> dict[str, Any]:
 
 
 def _ledger_head(conn: Any, schema: str) -> dict[str, Any]:
-    from rally_gitops.deploy.ledger import Ledger
-
     applied = Ledger(conn, schema).applied()
     if not applied:
         return {"version": None, "name": None, "applied": 0}
@@ -215,8 +215,6 @@ def _ledger_head(conn: Any, schema: str) -> dict[str, Any]:
 
 def _short_sha(root: Path) -> str:
     """Seven hex digits of the commit for the file name (anything else is no name part)."""
-    from rally_gitops.git import head_sha
-
     sha = (head_sha(root) or "").lower()
     return sha[:7] if re.fullmatch(r"[0-9a-f]{7,64}", sha) else "nogit"
 

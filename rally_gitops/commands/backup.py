@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from rally_gitops.backup.take import take_backup
 from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
+from rally_gitops.postgres.db import resolve
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,9 +25,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def backup(config: Config, env: str, *, kinds: list[str] | None = None) -> int:
     """Dump ``env``, verify it, write the manifest, apply retention; exit 0 or raise."""
-    from rally_gitops.backup.take import take_backup
-    from rally_gitops.postgres.db import resolve
-
     target = resolve(config, env)
     take_backup(config, target, kinds=tuple(kinds) if kinds else None, report=out)
     return 0

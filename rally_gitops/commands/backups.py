@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rally_gitops.backup import store as backup_store
+from rally_gitops.backup.settings import settings
+from rally_gitops.backup.store import human_age, human_size
 from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
 
@@ -23,9 +26,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def backups(config: Config, env: str, *, as_json: bool = False) -> int:
     """Print name, kinds, size, age and captured ledger head of each backup; exit 0."""
-    from rally_gitops.backup import store as backup_store
-    from rally_gitops.backup.settings import settings
-
     config.environment(env)  # an unknown environment is a usage error, not an empty list
     directory = settings(config).directory(config.root, env)
     sets = list(reversed(backup_store.list_sets(directory, env)))
@@ -43,8 +43,6 @@ def backups(config: Config, env: str, *, as_json: bool = False) -> int:
 
 def print_backups(env: str, directory: Path, sets: list[BackupSet]) -> None:
     """The table of ``backups`` (also shown by ``rollback`` without a target)."""
-    from rally_gitops.backup.store import human_age, human_size
-
     if not sets:
         out(f"{env}: no backups in {directory}")
         return

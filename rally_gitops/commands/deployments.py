@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from rally_gitops.cli import load_config, out
+from rally_gitops.delivery.github import GitHub, default_repo, split_repo
 from rally_gitops.errors import ConfigError
 
 STATES = ("queued", "pending", "in_progress", "success", "failure", "error", "inactive")
@@ -27,8 +28,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _run(args: argparse.Namespace) -> int:
-    from rally_gitops.delivery.github import default_repo, split_repo
-
     repo = args.repo or default_repo(load_config(args).root)
     split_repo(repo)
     return deployments(repo=repo, env=args.env, limit=args.limit, as_json=args.json)
@@ -36,8 +35,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def deployments(*, repo: str, env: str, limit: int = 5, as_json: bool = False) -> int:
     """List the newest ``limit`` deployments to ``env`` with their latest status; exit 0."""
-    from rally_gitops.delivery.github import GitHub
-
     if not 1 <= limit <= 100:
         raise ConfigError("--limit: between 1 and 100")
     gh = GitHub.from_env()
@@ -85,8 +82,6 @@ def deployment(
     description: str = "",
 ) -> int:
     """Post ``state`` on the schema deployment of ``ref`` to ``env``, creating it if needed."""
-    from rally_gitops.delivery.github import GitHub
-
     gh = GitHub.from_env()
     query = urlencode({"sha": ref, "environment": env, "task": TASK})
     found = gh.get(f"/repos/{repo}/deployments?{query}").data

@@ -8,15 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from rally_gitops.cli import load_config, out
 from rally_gitops.commands import deployments
+from rally_gitops.delivery.github import GitHub, default_repo, split_repo
 from rally_gitops.errors import ConfigError, RallyError
-
-if TYPE_CHECKING:
-    from rally_gitops.delivery.github import GitHub
 
 MARKER = "<!-- rally-gitops:{name} -->"
 MAX_COMMENT = 65_000  # GitHub refuses bodies over 65,536 characters
@@ -78,16 +77,12 @@ def _pick(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _common(args: argparse.Namespace) -> dict[str, Any]:
-    from rally_gitops.delivery.github import default_repo, split_repo
-
     repo = args.repo or default_repo(load_config(args).root)
     split_repo(repo)
     return {"repo": repo}
 
 
 def _client() -> GitHub:
-    from rally_gitops.delivery.github import GitHub
-
     return GitHub.from_env()
 
 
@@ -203,8 +198,6 @@ def setup(
 
 def comment(*, repo: str, pr: int, file: str, marker: str = "report") -> int:
     """Update the PR comment carrying the hidden marker, or post it; one comment per marker."""
-    import sys
-
     try:
         text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     except OSError as exc:

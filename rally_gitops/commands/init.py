@@ -17,7 +17,9 @@ from pathlib import Path
 
 from rally_gitops import __version__
 from rally_gitops.cli import out, project_root
-from rally_gitops.config import find_root
+from rally_gitops.commands import new as new_mod
+from rally_gitops.commands.new import new
+from rally_gitops.config import find_root, load
 from rally_gitops.errors import ConfigError
 
 DEFAULT_ACTION_REF = f"rally-gitops/rally-gitops@v{__version__}"
@@ -136,10 +138,6 @@ def _pyproject(root: Path) -> None:
 
 def _first_migration(root: Path) -> str:
     """Write a first migration unless there is one; returns the directory, relative to root."""
-    from rally_gitops.commands import new as new_mod
-    from rally_gitops.commands.new import new
-    from rally_gitops.config import load
-
     directory = load(root).migrations_dir
     if not directory.is_relative_to(root):
         raise ConfigError(f"migrations_dir {directory} is outside the project {root}")

@@ -8,6 +8,8 @@ allowed), 1 when there is one, 2 for a usage or configuration problem.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +18,7 @@ from rally_gitops import git
 from rally_gitops.cli import load_config
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
-from rally_gitops.lint.output import FORMATS
+from rally_gitops.lint.output import FORMATS, render, summarise
 from rally_gitops.lint.run import history_findings
 
 if TYPE_CHECKING:
@@ -70,8 +72,7 @@ def lint(
     list_codes: bool = False,
 ) -> int:
     """Lint the chosen migrations and print the report; 0 clean, 1 errors found."""
-    from rally_gitops.lint.checker import Checker
-    from rally_gitops.lint.output import render, summarise
+    from rally_gitops.lint.checker import Checker  # loads pglast: not for building the parser
 
     checker = Checker(config)
     if list_codes:
@@ -109,9 +110,6 @@ def workspace_relative(findings: list[Finding]) -> list[Finding]:
     Annotations and code-scanning results are matched to files by their path from the repository
     root; in a monorepo the linter may run from a subdirectory.
     """
-    import dataclasses
-    import os
-
     workspace = os.environ.get("GITHUB_WORKSPACE")
     if not workspace:
         return findings

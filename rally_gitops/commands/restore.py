@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from rally_gitops.backup import store as backup_store
+from rally_gitops.backup.restore import replay
+from rally_gitops.backup.settings import settings
+from rally_gitops.backup.take import take_backup
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, out
 from rally_gitops.config import Config
+from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.lock import deploy_lock
+from rally_gitops.postgres.db import Target, connect, resolve, validate_url
+from rally_gitops.postgres.tools import client_conn
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,15 +41,6 @@ def restore(
     config: Config, env: str, backup: str, *, into: str | None = None, yes: bool = False
 ) -> int:
     """Verify the backup, confirm by database name, back up the current state, then replay."""
-    from rally_gitops.backup import store as backup_store
-    from rally_gitops.backup.restore import replay
-    from rally_gitops.backup.settings import settings
-    from rally_gitops.backup.take import take_backup
-    from rally_gitops.deploy.ledger import Ledger
-    from rally_gitops.deploy.lock import deploy_lock
-    from rally_gitops.postgres.db import Target, connect, resolve, validate_url
-    from rally_gitops.postgres.tools import client_conn
-
     opts = settings(config)
     chosen = backup_store.find(opts.directory(config.root, env), env, backup)
     backup_store.verify(chosen)

@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from rally_gitops.backup import store as backup_store
+from rally_gitops.backup.settings import check_no_backup, settings
+from rally_gitops.backup.take import backup_before_change
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
+from rally_gitops.commands.backups import print_backups
 from rally_gitops.config import Config
+from rally_gitops.deploy import rollback as engine
+from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.lock import deploy_lock
 from rally_gitops.errors import DeployError
+from rally_gitops.postgres.db import connect, resolve
 
 if TYPE_CHECKING:
     from rally_gitops.deploy.rollback import Plan, Step
@@ -57,13 +65,6 @@ def rollback(
     no_backup: bool = False,
 ) -> int:
     """Roll back by script, newest first; exit 0, or raise where it has to stop."""
-    from rally_gitops.backup.settings import check_no_backup
-    from rally_gitops.backup.take import backup_before_change
-    from rally_gitops.deploy import rollback as engine
-    from rally_gitops.deploy.ledger import Ledger
-    from rally_gitops.deploy.lock import deploy_lock
-    from rally_gitops.postgres.db import connect, resolve
-
     migrations = load_migrations(config)
     target = resolve(config, env)
     with connect(target.url, autocommit=True, purpose="rollback") as conn:
@@ -130,10 +131,6 @@ def describe_plan(env: str, label: str, chosen: Plan) -> None:
 
 def show_options(config: Config, env: str, label: str, steps: list[Step]) -> None:
     """The seed's "view rollback options": what a script can undo, then the backups."""
-    from rally_gitops.backup import store as backup_store
-    from rally_gitops.backup.settings import settings
-    from rally_gitops.commands.backups import print_backups
-
     out(f"{label}: {len(steps)} applied migration(s), newest first")
     reachable = True
     for step in steps:

@@ -7,6 +7,7 @@ import json
 
 from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
+from rally_gitops.delivery import smoke as smoke_mod
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,8 +28,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def smoke(config: Config, env: str, *, as_json: bool = False, db_only: bool = False) -> int:
     """Run every smoke check of ``env``; exit 0 if all pass, 1 naming each failed one."""
-    from rally_gitops.delivery import smoke as smoke_mod
-
     if not as_json:
         out(f"Smoke tests of {env}" + (" (database only):" if db_only else ":"))
     report = (lambda _line: None) if as_json else out

@@ -12,12 +12,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from rally_gitops import git
 from rally_gitops.cli import load_config, load_migrations
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
 from rally_gitops.files.migrations import Migration
+from rally_gitops.lint import output
 from rally_gitops.lint.model import Finding
 from rally_gitops.lint.settings import CodeInfo
+from rally_gitops.replay.run import replay
+from rally_gitops.replay.steps import FAILED, ROUND_TRIP
 
 FORMATS = ("text", "github", "json", "sarif")
 
@@ -64,8 +68,6 @@ def validate(
     fmt: str = "text",
 ) -> int:
     """Replay; print findings; exit 0 (warnings allowed), 1 on a failure, 2 on a usage error."""
-    from rally_gitops.replay.run import replay
-
     migrations = load_migrations(config)
     if not migrations:
         print(f"no migrations in {config.migrations_dir}: nothing to replay", file=sys.stderr)
@@ -96,8 +98,6 @@ def select_new(
     all_files: bool = False,
 ) -> list[Migration]:
     """The migrations under test: FILES, else new/changed against the base, else all."""
-    from rally_gitops import git
-
     by_path = {m.path.resolve(): m for m in migrations}
     if all_files:
         return list(migrations)
@@ -125,8 +125,6 @@ def select_new(
 def print_findings(findings: list[Finding], fmt: str = "text", files: int = 0) -> int:
     """Print findings in the linter's formats (``rally_gitops.lint.output``): text, GitHub
     annotations, JSON or SARIF. Returns 1 when one is an error, else 0."""
-    from rally_gitops.lint import output
-
     findings = sorted(findings, key=Finding.sort_key)
     catalog = _catalog() if fmt == "sarif" else None
     summary = output.summarise(findings, files)
@@ -137,8 +135,7 @@ def print_findings(findings: list[Finding], fmt: str = "text", files: int = 0) -
 
 def _catalog() -> dict[str, CodeInfo]:
     """The codes replay and history report, for SARIF's rule list."""
-    from rally_gitops.lint.checker import HISTORY_CODES
-    from rally_gitops.replay.steps import FAILED, ROUND_TRIP
+    from rally_gitops.lint.checker import HISTORY_CODES  # loads pglast: only for SARIF
 
     replay = (
         CodeInfo(FAILED, "error", True, "a migration fails when replayed in order", "replay"),

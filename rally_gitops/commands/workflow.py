@@ -20,7 +20,6 @@ from rally_gitops.deploy.pipeline import deploy_pending
 from rally_gitops.deploy.status import read_status, status_lines
 from rally_gitops.errors import ConfigError, RallyError
 from rally_gitops.lint import output
-from rally_gitops.lint.checker import Checker
 from rally_gitops.lint.model import Finding
 from rally_gitops.lint.run import history_findings
 from rally_gitops.postgres.db import connect, resolve
@@ -172,6 +171,8 @@ def _lint_and_validate(config: Config, files: list[str], *, interactive: bool) -
 
 def _lint(config: Config, paths: list[Path]) -> int:
     """What ``rally-gitops lint FILES`` does, findings as text: 1 when one is an error."""
+    from rally_gitops.lint.checker import Checker  # loads pglast: not for building the parser
+
     checker = Checker(config)
     extra = history_findings(checker, paths, None, note=_note)
     return _print_findings(checker.check(paths, extra=extra), len(paths))

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from rally_gitops.errors import ConfigError
+from rally_gitops.git import head_sha
 from rally_gitops.redact import register_secret, scrub
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -26,8 +27,6 @@ MAX_BACKOFF = 10.0
 
 def current_commit(root: Path) -> str | None:
     """The commit being deployed: ``GIT_SHA``, else ``GITHUB_SHA`` (Actions), else git HEAD."""
-    from rally_gitops.git import head_sha
-
     return head_sha(root)
 
 

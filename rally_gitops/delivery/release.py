@@ -25,7 +25,14 @@ from typing import Any
 
 from rally_gitops import __version__
 from rally_gitops.config import Config
-from rally_gitops.delivery.probe import Probe, current_commit, expand, poll, protect_url
+from rally_gitops.delivery.probe import (
+    Probe,
+    current_commit,
+    expand,
+    poll,
+    protect_url,
+    request_error,
+)
 from rally_gitops.errors import ConfigError, DeployError
 from rally_gitops.redact import register_secret, scrub
 from rally_gitops.steps import Report
@@ -167,8 +174,6 @@ def wait_healthy(app: AppDeploy, report: Report) -> str:
 
 def _post_hook(app: AppDeploy) -> str:
     import requests
-
-    from rally_gitops.delivery.probe import request_error
 
     assert app.hook_url is not None
     try:

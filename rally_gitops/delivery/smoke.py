@@ -24,9 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rally_gitops.cli import load_migrations
 from rally_gitops.config import Config
 from rally_gitops.delivery.probe import Probe, expand, poll, protect_url
+from rally_gitops.deploy.status import read_status
 from rally_gitops.errors import ConfigError, RallyError
+from rally_gitops.files.statements import split_statements
+from rally_gitops.postgres.db import connect, describe, resolve
 from rally_gitops.redact import register_secret, scrub
 from rally_gitops.steps import Report
 
@@ -136,8 +140,6 @@ def ledger_check(
     conn: psycopg.Connection, config: Config, migrations: list[Migration]
 ) -> CheckResult:
     """The ledger matches the repository: nothing pending, changed, missing or blocked."""
-    from rally_gitops.deploy.status import read_status
-
     status = read_status(conn, config, migrations)
     if status.clean:
         return CheckResult(
@@ -172,8 +174,6 @@ def sql_checks(conn: psycopg.Connection, directory: Path, timeout: str) -> list[
 def _run_sql_check(conn: psycopg.Connection, path: Path, timeout: str) -> tuple[bool, str]:
     import psycopg
 
-    from rally_gitops.files.statements import split_statements
-
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -206,9 +206,6 @@ def _run_sql_check(conn: psycopg.Connection, path: Path, timeout: str) -> tuple[
 
 def run(config: Config, env: str, *, report: Report, http: bool = True) -> list[CheckResult]:
     """Every smoke check of ``env`` (``http=False``: the database ones), one line each."""
-    from rally_gitops.cli import load_migrations
-    from rally_gitops.postgres.db import connect, resolve
-
     probes = http_probes(config, env) if http else []  # config errors first
     sql_dir = checks_dir(config)
     timeout = settings(config).get("sql_timeout", "30s")
@@ -253,8 +250,6 @@ def _number(item: dict[str, Any], key: str, default: float, where: str, kind: ty
 
 
 def _pg_error(exc: Exception) -> str:
-    from rally_gitops.postgres.db import describe
-
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None)
     state = getattr(exc, "sqlstate", None)

@@ -16,6 +16,7 @@ from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement
+from rally_gitops.postgres.db import describe
 from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
@@ -204,8 +205,6 @@ class Applier:
     def _failed(
         self, migration: Migration, error: Exception, statement: Statement, *, blocking: bool
     ) -> None:
-        from rally_gitops.postgres.db import describe
-
         message = _pg_message(error) or describe(error)
         where = f"{migration.filename}:{statement.line}"
         detail = f"line {statement.line}: {message}"

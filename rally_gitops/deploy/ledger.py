@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rally_gitops import __version__
+from rally_gitops.config import find_root
+from rally_gitops.deploy.rights import ledger_rights
+from rally_gitops.git import head_sha
 
 if TYPE_CHECKING:
     import psycopg
@@ -122,9 +125,6 @@ class Context:
 def context(root: Path | None = None) -> Context:
     """The actor (GitHub actor or user@host), the commit of the project at ``root`` (default: the
     one around the working directory) and the CI run URL, if any."""
-    from rally_gitops.config import find_root
-    from rally_gitops.git import head_sha
-
     actor = os.environ.get("GITHUB_ACTOR") or f"{_user()}@{socket.gethostname()}"
     sha = head_sha(root or find_root())
     run_url = None
@@ -164,8 +164,6 @@ class Ledger:
     def exists(self) -> bool:
         """True once the ledger tables were created in this database."""
         if not self._exists:
-            from rally_gitops.deploy.rights import ledger_rights
-
             # from the catalogs: to_regclass itself fails where the role lacks USAGE
             self._rights = ledger_rights(self.conn, self.schema)
             self._rights.require(write=False)

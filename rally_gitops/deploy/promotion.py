@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from rally_gitops.backup.settings import settings
 from rally_gitops.config import Config, Environment
+from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.errors import ConfigError, DeployError
 from rally_gitops.files.migrations import Migration
+from rally_gitops.postgres.db import connect, validate_url
 
 STAGING = "staging"
 
@@ -27,16 +30,11 @@ class Unpromoted:
 
 def required(config: Config, env: Environment) -> bool:
     """True when deploys to ``env`` must pass the guard (production, ``require_staging``)."""
-    from rally_gitops.backup.settings import settings
-
     return env.production and env.name != STAGING and settings(config).require_staging
 
 
 def unpromoted(config: Config, pending: list[Migration]) -> list[Unpromoted]:
     """The pending migrations that are missing on staging or differ from what staging ran."""
-    from rally_gitops.deploy.ledger import Ledger
-    from rally_gitops.postgres.db import connect, validate_url
-
     staging = config.environment(STAGING)
     url = os.environ.get(staging.url_env, "").strip()
     if not url:

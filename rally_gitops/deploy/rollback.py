@@ -16,6 +16,7 @@ from rally_gitops.deploy.applier import timeouts_sql
 from rally_gitops.deploy.ledger import Applied, Ledger
 from rally_gitops.errors import ConfigError, DeployError
 from rally_gitops.files.migrations import VERSION_RE, Migration
+from rally_gitops.postgres.db import describe
 from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
@@ -97,8 +98,6 @@ def plan(
 def run_step(conn: psycopg.Connection, config: Config, step: Step, report: Report) -> int:
     """Run one migration's rollback section with its ledger update; milliseconds."""
     import psycopg
-
-    from rally_gitops.postgres.db import describe
 
     migration = step.migration
     assert migration is not None

@@ -20,7 +20,7 @@ from pathlib import Path
 from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
 from rally_gitops.files.migrations import Migration
-from rally_gitops.lint import file_checks, grammar, ignores
+from rally_gitops.lint import file_checks, grammar, history, ignores
 from rally_gitops.lint.model import FileContext, Finding, Rule, Violation
 from rally_gitops.lint.parsing import analyse
 from rally_gitops.lint.settings import CodeInfo, LintSettings, parse
@@ -185,8 +185,6 @@ class Checker:
 
     def history(self, paths: Sequence[Path], base: str | None) -> list[Finding]:
         """Layer 5 (git): edited, renamed, deleted committed migrations; out-of-order versions."""
-        from rally_gitops.lint import history
-
         return history.check(self.config, base or self.settings.base, files=list(paths))
 
     def _from_violation(

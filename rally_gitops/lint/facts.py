@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
-from rally_gitops.lint.analysis import dotted, relname, sg_table, type_name, walk_pg
+from rally_gitops.lint.analysis import dotted, is_new_table, relname, sg_table, type_name, walk_pg
 from rally_gitops.lint.model import AnalysedStatement
 from rally_gitops.lint.parsing import drop_nodes, sqlglot_for, table_nodes
 
@@ -244,7 +244,6 @@ def renamed(ctx: Any, st: AnalysedStatement) -> Renamed | None:
         return Renamed("enum value", f"{dotted(node.typeName)}.{node.oldVal}", node.newVal or "")
     if not isinstance(node, ast.RenameStmt):
         return None
-    from rally_gitops.lint.analysis import is_new_table
 
     table = relname(node.relation)
     if node.renameType == ObjectType.OBJECT_SCHEMA:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 from rally_gitops import __version__
 from rally_gitops.lint.model import Finding
@@ -167,8 +168,6 @@ def sarif(findings: Sequence[Finding], catalog: Mapping[str, CodeInfo]) -> dict[
 
 def _uri(path: str) -> str:
     """A relative URI reference: forward slashes, spaces and the like percent-encoded."""
-    from urllib.parse import quote
-
     return quote(path.replace("\\", "/"))
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rally_gitops import git
 from rally_gitops.errors import ConfigError, RallyError
-from rally_gitops.lint.checker import Checker
-from rally_gitops.lint.model import Finding
 from rally_gitops.steps import Report
+
+if TYPE_CHECKING:  # the checker loads pglast: not for building the parser
+    from rally_gitops.lint.checker import Checker
+    from rally_gitops.lint.model import Finding
 
 
 def history_findings(

@@ -7,10 +7,12 @@ import re
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from rally_gitops.config import Config, Environment
 from rally_gitops.errors import ConfigError, DatabaseError
-from rally_gitops.redact import password_candidates, redact_url, register_secret, scrub
+from rally_gitops.postgres.embedded import local_server
+from rally_gitops.redact import password_candidates, password_of, redact_url, register_secret, scrub
 
 if TYPE_CHECKING:
     import psycopg
@@ -99,8 +101,6 @@ def validate_url(url: str, variable: str) -> None:
 
 def embedded_url(config: Config) -> str:
     """Start (or reuse) the project's embedded server and return the URL of its local database."""
-    from rally_gitops.postgres.embedded import local_server
-
     running = local_server(config.state_dir).ensure_running()
     ensure_database(running.url("postgres"), LOCAL_DATABASE)
     return running.url(LOCAL_DATABASE)
@@ -170,7 +170,6 @@ def _ambiguous(url: str) -> bool:
     libpq takes the first ``@`` as the end of the password, RFC 3986 the authority's last one; an
     unencoded ``/``, ``?`` or ``#`` ends the authority early for one and not the other.
     """
-    from urllib.parse import unquote, urlsplit
 
     from psycopg.conninfo import conninfo_to_dict
 
@@ -192,8 +191,6 @@ def _ambiguous(url: str) -> bool:
 
 
 def _password(url: str) -> str | None:
-    from rally_gitops.redact import password_of
-
     return password_of(url)
 
 

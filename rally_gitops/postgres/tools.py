@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from rally_gitops.errors import ConfigError, RallyError
+from rally_gitops.postgres.embedded import bin_dir
 from rally_gitops.redact import register_secret, scrub
 
 _VERSION_RE = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
@@ -81,8 +82,6 @@ def candidates(name: str, configured: str | None = None) -> list[Path]:
         if name == "pg_dump":
             return found  # a configured pg_dump is used as-is, never silently replaced
     with contextlib.suppress(RallyError):
-        from rally_gitops.postgres.embedded import bin_dir
-
         found.append(bin_dir() / name)
     on_path = shutil.which(name)
     if on_path:

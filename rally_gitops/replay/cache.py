@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rally_gitops.errors import DatabaseError
+from rally_gitops.postgres.db import describe
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -58,7 +59,6 @@ def create_database(admin: psycopg.Connection, name: str, template: str | None) 
                 f"the role in {REPLAY_ENV} may not create databases; replay creates and drops "
                 f"{PREFIX}* databases on that server: grant it CREATEDB"
             ) from None
-        from rally_gitops.postgres.db import describe
 
         raise DatabaseError(f"replay: cannot create database {name}: {describe(exc)}") from None
 

@@ -28,7 +28,8 @@ from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.errors import DatabaseError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.lint.model import Finding
-from rally_gitops.postgres.db import connect, validate_url
+from rally_gitops.postgres.db import connect, describe, validate_url
+from rally_gitops.postgres.embedded import EmbeddedServer
 from rally_gitops.redact import redact_url
 from rally_gitops.replay import cache
 from rally_gitops.replay.cache import PREFIX, REPLAY_ENV, TEMPLATE
@@ -75,7 +76,6 @@ def replay_server(config: Config) -> ReplayServer:
     if url:
         validate_url(url, REPLAY_ENV)
         return ReplayServer(url, redact_url(url))
-    from rally_gitops.postgres.embedded import EmbeddedServer
 
     running = EmbeddedServer(config.state_dir / "replay-pgdata", fast=True).ensure_running()
     return ReplayServer(running.url("postgres"), "the embedded PostgreSQL", embedded=True)
@@ -102,8 +102,6 @@ def replay(
     lost, disk full, no right to create databases) raises ``DatabaseError``.
     """
     import psycopg
-
-    from rally_gitops.postgres.db import describe
 
     server = replay_server(config)
     try:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,9 @@ from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.errors import MigrationFileError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement
+from rally_gitops.lint.history import shown
 from rally_gitops.lint.model import Finding
+from rally_gitops.postgres.db import describe
 
 if TYPE_CHECKING:
     import psycopg
@@ -39,8 +42,6 @@ class ReplayFailure(Exception):
 
     def finding(self, server_label: str) -> Finding:
         """The ``replay-failed`` error, with a remedy when an extension is missing."""
-        from rally_gitops.lint.history import shown
-
         help_text = "fix the statement; replay applies every migration in order, as a deploy does"
         message = self.message
         if self.extension:
@@ -129,7 +130,6 @@ def _round_trip(
     migration: Migration,
     statements: tuple[Statement, ...],
 ) -> Finding | None:
-    import contextlib
 
     import psycopg
 
@@ -172,8 +172,6 @@ def locate(error: Exception, statement: Statement) -> tuple[int, int]:
 
 
 def _warning(migration: Migration, line: int, column: int, message: str) -> Finding:
-    from rally_gitops.lint.history import shown
-
     return Finding(
         shown(migration.path),
         line,
@@ -195,6 +193,4 @@ def _extension_name(error: Exception) -> str:
 
 
 def _describe(error: Exception) -> str:
-    from rally_gitops.postgres.db import describe
-
     return describe(error)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from rally_gitops.schema.model import ACCESS_FIELDS, Column, Model, SchemaObject
+from rally_gitops.schema.model import ACCESS_FIELDS, KIND_NAMES, Column, Model, SchemaObject
 
 ADDED, DROPPED, CHANGED = "added", "dropped", "changed"
 ACTIONS = (ADDED, CHANGED, DROPPED)
@@ -113,6 +113,4 @@ def _tables_with_same_column_order(source: Model, target: Model) -> set[tuple[st
 
 
 def _sort_key(key: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
-    from rally_gitops.schema.model import KIND_NAMES
-
     return (KIND_NAMES.index(key[0]), key[1:])

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rally_gitops import git
 from rally_gitops.config import Config
-from rally_gitops.errors import ConfigError
+from rally_gitops.errors import ConfigError, DatabaseError
 from rally_gitops.files.migrations import Migration, discover, parse
-from rally_gitops.postgres.db import connect, resolve, validate_url
+from rally_gitops.postgres.db import connect, describe, resolve, validate_url
 from rally_gitops.redact import redact_url
+from rally_gitops.replay.snapshot import replayed
 from rally_gitops.schema.filters import Filter
 from rally_gitops.schema.introspect import introspect
 from rally_gitops.schema.model import Model
@@ -54,9 +56,6 @@ def read_url(url: str, selection: Filter) -> Model:
     """Introspect the database at ``url``."""
     import psycopg
 
-    from rally_gitops.errors import DatabaseError
-    from rally_gitops.postgres.db import describe
-
     with connect(url, autocommit=True, purpose="schema") as conn:
         try:
             return introspect(conn, selection)
@@ -67,16 +66,12 @@ def read_url(url: str, selection: Filter) -> Model:
 
 def replayed_model(config: Config, migrations: list[Migration], selection: Filter) -> Model:
     """The schema ``migrations`` make, replayed on the throwaway server."""
-    from rally_gitops.replay.snapshot import replayed
-
     with replayed(config, migrations) as url:
         return read_url(url, selection)
 
 
 def migrations_at(config: Config, ref: str) -> list[Migration]:
     """The migration files of the migrations directory as of ``ref``."""
-    from rally_gitops import git
-
     if git.resolve(config.root, ref) is None:
         raise ConfigError(f"migrations@{ref}: {ref!r} is not a commit in this repository")
     blobs = git.tree_blobs(config, ref)

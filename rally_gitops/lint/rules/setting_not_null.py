@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pglast.enums import AlterTableType
 
+from rally_gitops.files.migrations import parse
 from rally_gitops.lint.analysis import existing_table_commands
 from rally_gitops.lint.model import (
     AnalysedStatement,
@@ -99,8 +100,6 @@ def _history(directory: Path, before: str) -> str:
 
 @lru_cache(maxsize=16)
 def _read_up_parts(files: tuple[tuple[Path, int], ...]) -> str:
-    from rally_gitops.files.migrations import parse
-
     texts = []
     for path, _ in files:
         try:

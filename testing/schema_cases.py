@@ -571,3 +571,18 @@ COMMENTS = (
     ("TRIGGER t_trg ON t", "trigger public.t.t_trg"),
     ("POLICY p ON t", "policy public.t.p"),
 )
+
+
+def drop_replay_databases(admin_url: str) -> None:
+    """Drop the ``rally_replay_*`` databases a ``migrations`` source left on the test server."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'rally\\_replay\\_%'"
+        ).fetchall()
+        for (name,) in rows:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migration_file(name: str, body: str) -> str:
+    """The text of a transactional migration ``name`` (without .sql) running ``body``."""
+    return f"-- Migration: {name}\n-- Description: test\n\nBEGIN;\n{body}\nCOMMIT;\n"

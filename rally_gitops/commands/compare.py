@@ -34,7 +34,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser = sub.add_parser("compare", help="compare the schemas of two databases or histories")
     parser.add_argument("source", metavar="SRC", help=SOURCE_HELP)
     parser.add_argument("target", metavar="DST", help=SOURCE_HELP)
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="machine-readable output")
+    shape.add_argument(
+        "--markdown",
+        action="store_true",
+        help="a Markdown section with a table and a Mermaid diagram (for pull requests)",
+    )
     add_selection(parser)
     parser.add_argument(
         "--with-privileges", action="store_true", help="also compare privileges (GRANTs)"
@@ -46,6 +52,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             source=a.source,
             target=a.target,
             as_json=a.json,
+            as_markdown=a.markdown,
             schemas=a.schemas,
             exclude=a.exclude,
             privileges=a.with_privileges,
@@ -60,6 +67,7 @@ def compare(
     source: str,
     target: str,
     as_json: bool = False,
+    as_markdown: bool = False,
     schemas: list[str] | None = None,
     exclude: list[str] | None = None,
     privileges: bool = False,
@@ -72,6 +80,10 @@ def compare(
     result = diff(left.model, right.model, privileges=privileges, owners=owners)
     if as_json:
         out(json.dumps(report.as_json(result, left.label, right.label), indent=2))
+    elif as_markdown:
+        from rally_gitops.schema.markdown import section
+
+        out(section(result, left.label, right.label, right.model).rstrip("\n"))
     else:
         for text in report.lines(result):
             out(text)

@@ -37,10 +37,7 @@ def replayed(config: Config, migrations: list[Migration]) -> Iterator[str]:
                 try:
                     template, _ = template_database(admin, server, config, migrations)
                 except ReplayFailure as failure:
-                    found = failure.finding(server.label)
-                    raise RallyError(
-                        f"the migrations do not replay: {found.path}:{found.line}: {found.message}"
-                    ) from None
+                    raise RallyError(_failed(config, failure, server.label)) from None
                 cache.create_database(admin, work, template)
                 cache.evict(admin, keep=template, local=server.embedded)
             try:
@@ -49,3 +46,11 @@ def replayed(config: Config, migrations: list[Migration]) -> Iterator[str]:
                 cache.drop_database(admin, work)
     except psycopg.Error as exc:
         raise DatabaseError(f"replay on {server.label}: {describe(exc)}") from None
+
+
+def _failed(config: Config, failure: ReplayFailure, server: str) -> str:
+    """``the migrations do not replay: migrations/X.sql:5: <PostgreSQL's message>``."""
+    path = failure.migration.path
+    shown = path.relative_to(config.root) if path.is_relative_to(config.root) else path
+    message = failure.finding(server).message
+    return f"the migrations do not replay: {shown}:{failure.line}: {message}"

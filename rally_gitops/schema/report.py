@@ -15,7 +15,8 @@ from typing import Any
 from rally_gitops.schema.diff import ADDED, CHANGED, DROPPED, Change, Diff, FieldChange
 
 MARK = {ADDED: "+", DROPPED: "-", CHANGED: "~"}
-_LONG = 60
+_LONG = 100
+_SUMMARIZED = {"body"}  # a function body is never worth printing in a line
 
 
 def visible(result: Diff) -> list[Change]:
@@ -49,7 +50,7 @@ def describe(field: FieldChange) -> str:
     """``type integer → bigint``, or ``body differs`` for long texts."""
     name = field.field.replace("_", " ")
     old, new = shown_value(field.source), shown_value(field.target)
-    if max(len(old), len(new)) > _LONG or "\n" in old + new:
+    if field.field in _SUMMARIZED or max(len(old), len(new)) > _LONG or "\n" in old + new:
         return f"{name} differs"
     return f"{name} {old} → {new}"
 

@@ -1,0 +1,68 @@
+"""Drift: what was changed by hand on an environment, next to what its ledger says it ran.
+
+The expected schema is exactly the migrations the environment's ledger records, replayed on the
+throwaway server (so pending files do not count); a recorded file that is missing or whose
+checksum differs is refused, because the expected schema cannot then be rebuilt. The live schema
+is compared with it: every object added, changed or dropped since is drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rally_gitops.config import Config
+from rally_gitops.deploy.ledger import Applied, Ledger
+from rally_gitops.errors import RallyError
+from rally_gitops.files.migrations import Migration, discover
+from rally_gitops.postgres.db import Target, connect
+from rally_gitops.schema import filters
+from rally_gitops.schema.diff import Diff, diff
+from rally_gitops.schema.introspect import introspect
+from rally_gitops.schema.sources import replayed_model
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The drift of one environment: the diff from expected to live, and what was replayed."""
+
+    target: Target
+    applied: int
+    result: Diff
+
+    def __bool__(self) -> bool:
+        return bool(self.result)
+
+
+def detect(config: Config, target: Target) -> Drift:
+    """Compare ``target``'s live schema with the replay of the migrations its ledger records."""
+    selection = filters.for_config(config)
+    with connect(target.url, autocommit=True, purpose="drift") as conn:
+        applied = Ledger.for_config(conn, config).applied()
+        live = introspect(conn, selection)
+    recorded = recorded_migrations(config, target, applied)
+    expected = replayed_model(config, recorded, selection)
+    return Drift(target, len(recorded), diff(expected, live))
+
+
+def recorded_migrations(
+    config: Config, target: Target, applied: dict[str, Applied]
+) -> list[Migration]:
+    """The files of the applied versions, each checked against the checksum its ledger row has."""
+    files = {m.version: m for m in discover(config.migrations_dir)}
+    chosen = []
+    for version, row in sorted(applied.items()):
+        migration = files.get(version)
+        if migration is None:
+            raise RallyError(
+                f"{target.env.name}: {row.name} is recorded in its ledger but is not in "
+                f"{config.migrations_dir.name}/: drift cannot rebuild the schema it expects "
+                "(restore the file from git)"
+            )
+        if migration.checksum != row.checksum:
+            raise RallyError(
+                f"{target.env.name}: {migration.filename} was edited after it was applied "
+                "(its checksum differs from the ledger's): drift cannot rebuild the schema it "
+                "expects; restore the applied version of the file"
+            )
+        chosen.append(migration)
+    return chosen

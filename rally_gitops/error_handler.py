@@ -11,9 +11,19 @@ from rally_gitops import __version__
 from rally_gitops.errors import EXIT_CRASH, EXIT_FAILED, EXIT_INTERRUPTED, RallyError
 from rally_gitops.redact import scrub
 
+NOTE = "note: "
+
+
+def error_lines(message: str) -> list[str]:
+    """A failure as printed: one ``error:`` line (the message's first line), then each further
+    non-blank line of the message as a ``note:`` line (what stays applied, what to run next)."""
+    first, *rest = message.strip().splitlines() or [""]
+    return [f"error: {first}", *(f"{NOTE}{line.strip()}" for line in rest if line.strip())]
+
 
 def run_guarded(func: Callable[[], int]) -> int:
-    """Run ``func``; a ``RallyError`` becomes ``error: message`` and its exit code.
+    """Run ``func``; a ``RallyError`` becomes one ``error: message`` line (then its ``note:``
+    lines, ``error_lines``) and its exit code.
 
     Anything unexpected becomes a short report (no secrets: every line is scrubbed) and exit 3;
     ``RALLY_DEBUG=1`` prints the full traceback for a bug report.
@@ -21,7 +31,8 @@ def run_guarded(func: Callable[[], int]) -> int:
     try:
         return func()
     except RallyError as exc:
-        print(f"error: {scrub(exc.message)}", file=sys.stderr)
+        for line in error_lines(scrub(exc.message)):
+            print(line, file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -191,7 +191,7 @@ def _run_sql_check(conn: psycopg.Connection, path: Path, timeout: str) -> tuple[
                 return False, "is not a query (returned no rows)"
             rows = cursor.fetchmany(2)
     except psycopg.Error as exc:
-        return False, f"error: {_pg_error(exc)}"
+        return False, f"error: {describe(exc)}"
     if not rows:
         return False, "returned no rows, expected a single true value"
     if len(rows) > 1 or len(rows[0]) != 1:
@@ -247,12 +247,3 @@ def _number(item: dict[str, Any], key: str, default: float, where: str, kind: ty
     if kind is int and not isinstance(value, int):
         raise ConfigError(f"{where}: {key} must be an integer")
     return kind(value)
-
-
-def _pg_error(exc: Exception) -> str:
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None)
-    state = getattr(exc, "sqlstate", None)
-    if primary:
-        return scrub(f"{primary}" + (f" [SQLSTATE {state}]" if state else ""))
-    return describe(exc)

@@ -8,15 +8,24 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from rally_gitops.deploy import session
+from rally_gitops.deploy.failure import (
+    Failure,
+    FailureHandler,
+    LockLost,
+    at_error,
+    failed_statement,
+    lock_lost,
+    lost,
+    recording,
+)
 from rally_gitops.deploy.ledger import Ledger
-from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration
-from rally_gitops.files.statements import Statement
-from rally_gitops.postgres.db import describe
+from rally_gitops.files.statements import Statement, read_only, transaction_modes
 from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
@@ -36,10 +45,6 @@ _SAVEPOINT = (
     "RELEASE SAVEPOINT rally_gitops_migration",
     "ROLLBACK TO SAVEPOINT rally_gitops_migration",
 )
-_SETTINGS = "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)"
-# every commit of a run but the last: the last one's WAL flush makes them all durable
-_SETTINGS_ASYNC = _SETTINGS + ", set_config('synchronous_commit', 'off', true)"
-_SESSION_SETTINGS = _SETTINGS.replace("true", "false")  # a no-transaction migration's session
 
 
 @dataclass(frozen=True)
@@ -47,17 +52,26 @@ class Applier:
     """Applies migrations through one autocommit connection that holds the deploy lock.
 
     Transactional migrations go out in batches, one pipeline and one round trip per batch: per
-    migration BEGIN, the timeouts, every statement, the ledger row and COMMIT (docs/engine.md).
+    migration BEGIN, the session reset and timeouts, every statement, the lock check, the ledger
+    row and COMMIT (docs/engine.md). ``on_failure`` makes the exception a failed migration
+    raises (default: a ledger ``failure`` event and a ``DeployError``); ``lock`` is the deploy
+    lock's keys, checked before every COMMIT.
     """
 
     conn: psycopg.Connection
     config: Config
     report: Report
     sleep: Callable[[float], None] = time.sleep
+    on_failure: FailureHandler | None = None
+    lock: tuple[int, int] | None = None
 
     @cached_property
     def ledger(self) -> Ledger:
         return Ledger.for_config(self.conn, self.config)
+
+    @cached_property
+    def _handler(self) -> FailureHandler:
+        return self.on_failure or recording(self.ledger)
 
     def apply(self, migration: Migration) -> int:
         """Apply one migration with its ledger row; return milliseconds. Raise on failure."""
@@ -97,14 +111,13 @@ class Applier:
                 quick = time.monotonic() - started < BATCH_SECONDS
                 size, attempt = (min(size * 2, MAX_BATCH) if quick else 1), 0
                 continue
-            migration, error, statement = failure
             attempt = 1 if done else attempt + 1
-            lock_timeout = getattr(error, "sqlstate", None) == LOCK_NOT_AVAILABLE
+            lock_timeout = getattr(failure.error, "sqlstate", None) == LOCK_NOT_AVAILABLE
             if not lock_timeout or attempt > self.config.lock_retries:
-                self._failed(migration, error, statement, blocking=False)
+                raise self._handler(failure)
             delay = 2 ** (attempt - 1)
             self.report(
-                f"  lock timeout in {migration.filename} ({self.config.lock_timeout}); "
+                f"  lock timeout in {failure.migration.filename} ({self.config.lock_timeout}); "
                 f"retry {attempt}/{self.config.lock_retries} in {delay}s"
             )
             self.sleep(delay)
@@ -112,11 +125,11 @@ class Applier:
 
     def _apply_batch(
         self, batch: list[Migration], asynchronous: list[bool], on_applied: OnApplied
-    ) -> tuple[int, tuple[Migration, Exception, Statement] | None]:
-        """One pipeline, one round trip: per migration BEGIN, its timeouts, every statement on
-        its own, the ledger row and COMMIT. Calls ``on_applied`` for each migration committed
-        (also when interrupted); returns their number and the failure (migration, error,
-        statement) that stopped the rest, if any.
+    ) -> tuple[int, Failure | None]:
+        """One pipeline, one round trip: per migration BEGIN, the session reset and timeouts,
+        every statement on its own, the lock check, the ledger row and COMMIT. Calls
+        ``on_applied`` for each migration committed (also when interrupted); returns their
+        number and the failure that stopped the rest, if any.
 
         After an error the server skips everything up to the pipeline's sync, the failed
         migration's COMMIT and the later migrations included: the first statement without a
@@ -125,32 +138,52 @@ class Applier:
         import psycopg
 
         conn = self.conn
-        begin, end, undo = self._transaction_commands()
+        idle = self._idle()
         # split before sending: a broken file must not interrupt a half-sent pipeline
         sent = [_Sent(migration, migration.body()) for migration in batch]
         try:
             with conn.pipeline():
                 for item, off in zip(sent, asynchronous, strict=True):
-                    conn.execute(begin)
-                    conn.execute(_SETTINGS_ASYNC if off else _SETTINGS, self._timeout_values())
-                    for statement in item.body:
-                        item.cursors.append(conn.execute(statement.sql, prepare=False))
-                    item.row = self.ledger.record_applied(item.migration, None)
-                    item.end = conn.execute(end)
+                    self._send(item, off, idle)
         except psycopg.Error as error:
-            self._roll_back(undo)
+            if conn.broken:
+                done = _report(_committed(sent), on_applied)
+                in_flight = [i.migration for i in sent[done:] if i.end is not None]
+                raise lost(in_flight or [sent[min(done, len(sent) - 1)].migration]) from None
+            self._roll_back(idle)
             done = _report(_committed(sent), on_applied)
             failed = sent[min(done, len(sent) - 1)]
-            statement = _failed_statement(failed.body, failed.cursors, error)
-            return done, (failed.migration, error, statement)
+            if failed.lock_check_failed(error):
+                raise self._lock_lost(failed.migration, transactional=True) from None
+            statement = failed_statement(failed.body, failed.cursors, error)
+            return done, Failure(failed.migration, error, statement, blocking=False)
         except BaseException:  # Ctrl-C: psycopg cancelled the statement; leave nothing open
-            self._roll_back(undo)
+            self._roll_back(idle)
             with contextlib.suppress(Exception):
                 _report(_committed(sent), on_applied)
             raise
         return _report(sent, on_applied), None
 
-    def _roll_back(self, undo: str) -> None:
+    def _send(self, item: _Sent, asynchronous: bool, idle: bool) -> None:
+        """Queue one migration's transaction in the open pipeline."""
+        conn, (begin, end, _undo) = self.conn, _TRANSACTION if idle else _SAVEPOINT
+        modes = transaction_modes(item.migration.statements) if idle else ""
+        conn.execute(f"{begin} {modes}".strip())
+        for reset in session.RESET:
+            conn.execute(reset)
+        settings = session.SETTINGS_ASYNC if asynchronous else session.SETTINGS
+        conn.execute(settings, self._timeout_values())
+        for statement in item.body:
+            item.cursors.append(conn.execute(statement.sql, prepare=False))
+        if self.lock is not None:
+            item.check = conn.execute(session.LOCK_HELD, self.lock)
+        if read_only(modes):  # as psql would: the file's statements commit read-only...
+            conn.execute(end)
+            conn.execute(begin)  # ...and the ledger row, which writes, gets its own transaction
+        item.row = self.ledger.record_applied(item.migration, None)
+        item.end = conn.execute(end)
+
+    def _roll_back(self, idle: bool) -> None:
         """End the failed transaction (a failed COMMIT has ended it already)."""
         from psycopg.pq import TransactionStatus
 
@@ -159,68 +192,64 @@ class Applier:
             TransactionStatus.INERROR,
         ):
             with contextlib.suppress(Exception):  # a lost connection rolls back by itself
-                self.conn.execute(undo)
+                self.conn.execute((_TRANSACTION if idle else _SAVEPOINT)[2])
 
     def _apply_outside_transaction(self, migration: Migration) -> int:
         import psycopg
 
         body = migration.body()
-        with self.conn.pipeline():  # one round trip for the start event and the session timeouts
+        with self.conn.pipeline():  # one round trip: the start event, a clean session, timeouts
             self.ledger.record_event("start", migration=migration, blocking=True)
-            self.conn.execute(_SESSION_SETTINGS, self._timeout_values())
+            for reset in session.RESET:
+                self.conn.execute(reset)
+            self.conn.execute(session.SESSION_SETTINGS, self._timeout_values())
         started = time.perf_counter()
         for statement in body:
             try:
                 self.conn.execute(statement.sql)
             except psycopg.Error as error:
-                self._failed(migration, error, _at(statement, error), blocking=True)
+                if self.conn.broken:
+                    raise lost([migration]) from None
+                raise self._handler(
+                    Failure(migration, error, at_error(statement, error), blocking=True)
+                ) from None
         elapsed = int((time.perf_counter() - started) * 1000)
-        begin, end, undo = self._transaction_commands()
+        idle = self._idle()
+        begin, end, _undo = _TRANSACTION if idle else _SAVEPOINT
         try:
             with self.conn.pipeline():
+                for reset in session.RESET:  # the file's SET ROLE must not write the ledger row
+                    self.conn.execute(reset)
                 self.conn.execute(begin)
                 self.ledger.record_applied(migration, elapsed)
                 self.conn.execute(end)
-                self.conn.execute("RESET lock_timeout")
-                self.conn.execute("RESET statement_timeout")
+                if self.lock is not None:
+                    self.conn.execute(session.LOCK_HELD, self.lock)
         except psycopg.Error as error:
-            self._roll_back(undo)
-            self._failed(migration, error, body[-1], blocking=True)
+            if self.conn.broken:
+                raise lost([migration]) from None
+            self._roll_back(idle)
+            if getattr(error, "sqlstate", None) == session.DIVISION_BY_ZERO:
+                raise self._lock_lost(migration, transactional=False) from None
+            raise self._handler(Failure(migration, error, body[-1], blocking=True)) from None
         return elapsed
 
-    def _transaction_commands(self) -> tuple[str, str, str]:
-        """(start, finish, undo): replay runs migrations inside its own transaction, where a
-        savepoint stands in for BEGIN."""
+    def _lock_lost(self, migration: Migration, *, transactional: bool) -> LockLost:
+        with contextlib.suppress(Exception):  # the history says why the deploy stopped
+            self.ledger.record_event(
+                "failure", migration=migration, detail="released the deploy lock"
+            )
+        return lock_lost(migration, transactional=transactional)
+
+    def _idle(self) -> bool:
+        """Replay runs migrations inside its own transaction, where a savepoint stands in for
+        BEGIN (and the file's transaction modes cannot apply)."""
         from psycopg.pq import TransactionStatus
 
-        idle = self.conn.info.transaction_status == TransactionStatus.IDLE
-        return _TRANSACTION if idle else _SAVEPOINT
+        return self.conn.info.transaction_status == TransactionStatus.IDLE
 
     def _timeout_values(self) -> tuple[str, str]:
         return (self.config.lock_timeout, self.config.statement_timeout)
-
-    def _timeouts(self, *, local: bool) -> str:
-        return timeouts_sql(self.config, local=local)
-
-    def _failed(
-        self, migration: Migration, error: Exception, statement: Statement, *, blocking: bool
-    ) -> None:
-        message = _pg_message(error) or describe(error)
-        where = f"{migration.filename}:{statement.line}"
-        detail = f"line {statement.line}: {message}"
-        try:
-            self.ledger.record_event(
-                "failure", migration=migration, detail=detail, blocking=blocking
-            )
-        except Exception:  # noqa: BLE001 - the connection may be gone; the error below says enough
-            pass
-        if blocking:
-            raise DeployError(
-                f"{where}: {message}\n  {migration.filename} runs outside a transaction, so the "
-                "statements before this one stay applied. Fix the database by hand (finish or undo "
-                "them), then run `rally-gitops repair` before deploying again."
-            )
-        raise DeployError(f"{where}: {message} (the migration was rolled back)")
 
 
 @dataclass
@@ -230,6 +259,7 @@ class _Sent:
     migration: Migration
     body: tuple[Statement, ...]
     cursors: list[Any] = field(default_factory=list)
+    check: Any = None
     row: Any = None
     end: Any = None
 
@@ -237,6 +267,16 @@ class _Sent:
         """The ``execution_ms`` the ledger recorded (the server measured it)."""
         fetched = self.row.fetchone() if self.row is not None else None
         return int(fetched[0]) if fetched else 0
+
+    def lock_check_failed(self, error: Exception) -> bool:
+        """True when every statement ran and the lock check is what failed."""
+        return (
+            self.check is not None
+            and self.check.pgresult is None
+            and len(self.cursors) == len(self.body)
+            and all(cursor.pgresult is not None for cursor in self.cursors)
+            and getattr(error, "sqlstate", None) == session.DIVISION_BY_ZERO
+        )
 
 
 def _report(sent: list[_Sent], on_applied: OnApplied) -> int:
@@ -254,53 +294,3 @@ def _committed(sent: list[_Sent]) -> list[_Sent]:
             break
         done.append(item)
     return done
-
-
-def _failed_statement(
-    body: tuple[Statement, ...], cursors: list[Any], error: Exception
-) -> Statement:
-    """The statement that failed: the first one without a result (those after it were skipped).
-
-    When every statement has its result, the ledger row or the COMMIT failed (a deferred
-    constraint, say): that is reported at the migration's last statement.
-    """
-    for statement, cursor in zip(body, cursors, strict=False):
-        if cursor.pgresult is None:
-            return _at(statement, error)
-    if len(cursors) < len(body):  # raised while the statements were still being sent
-        return _at(body[len(cursors)], error)
-    return body[-1] if body else Statement("", 1, 1, 0)
-
-
-def _at(statement: Statement, error: Exception) -> Statement:
-    """``statement`` moved to the line of the error token (the server's position is counted in
-    characters from the start of the statement, which was sent on its own)."""
-    position = getattr(getattr(error, "diag", None), "statement_position", None)
-    if not position or int(position) <= 1:
-        return statement
-    inner = statement.sql.count("\n", 0, int(position) - 1)
-    return replace(statement, line=statement.line + inner)
-
-
-def timeouts_sql(config: Config, *, local: bool) -> str:
-    """``SET [LOCAL] lock_timeout/statement_timeout`` from the configuration."""
-    scope = "LOCAL " if local else ""
-    return (
-        f"SET {scope}lock_timeout = '{config.lock_timeout}'; "
-        f"SET {scope}statement_timeout = '{config.statement_timeout}'"
-    )
-
-
-def _pg_message(error: Exception) -> str:
-    diag = getattr(error, "diag", None)
-    primary = getattr(diag, "message_primary", None)
-    if not primary:
-        return ""
-    state = getattr(error, "sqlstate", None)
-    detail = getattr(diag, "message_detail", None)
-    text = (
-        f"{primary}"
-        + (f" ({detail})" if detail else "")
-        + (f" [SQLSTATE {state}]" if state else "")
-    )
-    return " ".join(text.split())

@@ -17,9 +17,11 @@ from rally_gitops.backup.take import backup_before_change
 from rally_gitops.config import Config
 from rally_gitops.deploy import promotion
 from rally_gitops.deploy.applier import Applier
+from rally_gitops.deploy.failure import OutcomeUnknown
 from rally_gitops.deploy.ledger import Ledger
-from rally_gitops.deploy.lock import deploy_lock
-from rally_gitops.deploy.status import read_status, refuse_unsafe
+from rally_gitops.deploy.lock import deploy_lock, lock_key
+from rally_gitops.deploy.session import session_options
+from rally_gitops.deploy.status import read_status, refuse_statements, refuse_unsafe
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration, discover
 from rally_gitops.postgres.db import Target, connect, resolve
@@ -62,12 +64,14 @@ def deploy_pending(
     migrations = discover(config.migrations_dir)
     target = resolve(config, env)
     check_no_backup(config, target.env, no_backup)
-    with connect(target.url, autocommit=True, purpose="deploy") as conn:
+    options = session_options(config)
+    with connect(target.url, autocommit=True, purpose="deploy", options=options) as conn:
         ledger = Ledger.for_config(conn, config)
         status = read_status(conn, config, migrations, ledger)
         refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
         for migration in status.pending:
             migration.body()  # a structural error in any pending file stops us before the first
+        refuse_statements(status.pending, config.ledger_schema)
         result = Deployed(target, pending=list(status.pending), dry_run=dry_run)
         if not status.pending:
             report(f"{target.label}: up to date ({len(status.applied)} applied), nothing to deploy")
@@ -105,7 +109,7 @@ def _apply_all(
     pending: list[Migration],
     report: Report,
 ) -> list[Migration]:
-    applier = Applier(conn, config, report=report)
+    applier = Applier(conn, config, report=report, lock=lock_key(config.ledger_schema))
     if not pending:
         report(f"{target.label}: up to date, another deploy applied everything meanwhile")
         return []
@@ -119,6 +123,12 @@ def _apply_all(
 
     try:
         applier.apply_all(pending, on_applied)
+    except OutcomeUnknown as exc:  # no failure event: the connection is gone
+        report(f"  UNKNOWN {exc.migrations[0].filename}")
+        raise DeployError(
+            f"{exc}\nrun `rally-gitops status --env {target.env.name}` to see whether it is "
+            f"applied; the {len(applied)} migration(s) before it are applied and recorded"
+        ) from None
     except DeployError as exc:  # the failure event it wrote was a synchronous commit
         report(f"  FAILED  {pending[len(applied)].filename}")
         raise DeployError(

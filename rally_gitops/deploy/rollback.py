@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rally_gitops.deploy.applier import timeouts_sql
 from rally_gitops.deploy.ledger import Applied, Ledger
+from rally_gitops.deploy.session import timeouts_sql
 from rally_gitops.errors import ConfigError, DeployError
 from rally_gitops.files.migrations import VERSION_RE, Migration
 from rally_gitops.postgres.db import describe

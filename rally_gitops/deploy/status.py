@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rally_gitops.deploy.ledger import Applied, Event, Ledger
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration
+from rally_gitops.files.statements import touches_schema, two_phase
 
 if TYPE_CHECKING:
     import psycopg
@@ -44,8 +45,8 @@ def compare(migrations: list[Migration], applied: dict[str, Applied]) -> Status:
             status.pending.append(migration)
             if migration.version < newest_applied:
                 status.out_of_order.append(migration)
-        elif row.checksum != migration.checksum:
-            status.changed.append((migration, row))
+        elif row.checksum != migration.checksum or row.name != migration.name:
+            status.changed.append((migration, row))  # edited, or renamed (same version)
     for version, row in sorted(applied.items()):
         status.applied.append(row)
         if version not in by_version:
@@ -64,10 +65,10 @@ def refuse_unsafe(status: Status, *, allow_out_of_order: bool, env: str) -> None
             f"run `rally-gitops repair --env {env}`"
         )
     if status.changed:
-        names = ", ".join(m.filename for m, _ in status.changed)
+        names = ", ".join(f"{m.filename}{change(m, row)}" for m, row in status.changed)
         raise DeployError(
-            f"{env}: already-applied migration(s) were edited: {names}. Revert the edit and put "
-            "the change in a new migration (`rally-gitops new`)."
+            f"{env}: already-applied migration(s) were edited: {names}. Revert the edit (or the "
+            "rename) and put the change in a new migration (`rally-gitops new`)."
         )
     if status.missing:
         names = ", ".join(f"{row.name}.sql" for row in status.missing)
@@ -81,6 +82,35 @@ def refuse_unsafe(status: Status, *, allow_out_of_order: bool, env: str) -> None
             f"{env}: pending migration(s) older than the newest applied one: {names}. Rename them "
             "to a newer version, or deploy with --allow-out-of-order."
         )
+
+
+def change(migration: Migration, row: Applied) -> str:
+    """How an applied file changed, for messages: `` (renamed from X.sql)`` or empty (edited)."""
+    if row.name != migration.name:
+        edited = ", and edited" if row.checksum != migration.checksum else ""
+        return f" (renamed from {row.name}.sql{edited})"
+    return ""
+
+
+def refuse_statements(migrations: list[Migration], schema: str) -> None:
+    """Raise ``DeployError`` at the first statement a deploy cannot run safely: two-phase commit
+    (the ledger row would commit while the migration stays prepared) or anything naming the
+    ledger schema (a migration must not change the record of what was applied)."""
+    for migration in migrations:
+        for statement in migration.statements:
+            where = f"{migration.filename}:{statement.line}"
+            command = two_phase(statement)
+            if command:
+                raise DeployError(
+                    f"{where}: {command} in a migration: the ledger row would commit while the "
+                    "migration's transaction stays prepared; remove it (nothing was applied)"
+                )
+            if touches_schema(statement, schema):
+                raise DeployError(
+                    f"{where}: the statement touches the ledger schema {schema}, which only "
+                    "rally-gitops may change (`repair`, `baseline`); remove it (nothing was "
+                    "applied)"
+                )
 
 
 def read_status(
@@ -110,7 +140,12 @@ def status_lines(
     applied = {row.version: row for row in result.applied}
     for migration in migrations:
         if migration.version in changed:
-            mark = "CHANGED  (edited after it was applied)"
+            row = applied[migration.version]
+            mark = (
+                f"CHANGED  (renamed, applied as {row.name}.sql)"
+                if row.name != migration.name
+                else "CHANGED  (edited after it was applied)"
+            )
         elif migration.version in pending:
             mark = "pending"
         else:

@@ -16,6 +16,11 @@ from rally_gitops.errors import MigrationFileError
 BEGIN_RE = re.compile(r"^(begin|start\s+transaction)\b", re.I)
 COMMIT_RE = re.compile(r"^(commit|end)\b", re.I)
 ABORT_RE = re.compile(r"^(rollback|abort)\b(?!\s+(to|prepared)\b)", re.I)
+# the file's own BEGIN, and the modes after its keyword(s)
+BEGIN_MODES_RE = re.compile(r"^(?:begin(?:\s+(?:work|transaction))?|start\s+transaction)\b", re.I)
+ACCESS_MODE_RE = re.compile(r"\bread\s+(only|write)\b", re.I)
+# two-phase commit: the ledger row would commit while the migration waits, prepared
+TWO_PHASE_RE = re.compile(r"^(prepare\s+transaction|commit\s+prepared|rollback\s+prepared)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,52 @@ def strip_transaction(
     return tuple(body)
 
 
+def transaction_modes(statements: tuple[Statement, ...]) -> str:
+    """The modes of the file's own leading ``BEGIN`` (``ISOLATION LEVEL SERIALIZABLE``, ``READ
+    ONLY``...), to put on the tool's transaction as psql would; empty when there are none."""
+    if not statements:
+        return ""
+    words = " ".join(_code(statements[0].sql).split())
+    match = BEGIN_MODES_RE.match(words)
+    if match is None or words.lower().startswith(("begin atomic", "end")):
+        return ""
+    return words[match.end() :].strip()
+
+
+def read_only(modes: str) -> bool:
+    """True when transaction ``modes`` end up READ ONLY (the last access mode given wins)."""
+    found = ACCESS_MODE_RE.findall(modes)
+    return bool(found) and found[-1].lower() == "only"
+
+
+def two_phase(statement: Statement) -> str | None:
+    """``PREPARE TRANSACTION``, ``COMMIT PREPARED`` or ``ROLLBACK PREPARED`` when ``statement``
+    is one of those, else None."""
+    match = TWO_PHASE_RE.match(first_words(statement.sql))
+    return " ".join(match.group(1).upper().split()) if match else None
+
+
+def touches_schema(statement: Statement, schema: str) -> bool:
+    """True when ``statement`` names ``schema`` as an identifier (``DROP SCHEMA rally_gitops``,
+    ``rally_gitops.applied``, ``SET search_path = rally_gitops``) or as a quoted name in a string
+    (``set_config('search_path', 'rally_gitops', ...)``)."""
+    from pglast import parser
+
+    try:
+        tokens = parser.scan(statement.sql)
+    except Exception:  # noqa: BLE001 - an unscannable statement fails on the server anyway
+        return False
+    for token in tokens:
+        text = statement.sql[token.start : token.end + 1]
+        if token.name == "IDENT":
+            name = text[1:-1].replace('""', '"') if text.startswith('"') else text.lower()
+            if name == schema:
+                return True
+        elif token.name == "SCONST" and re.search(rf"(?<![\w$]){re.escape(schema)}(?![\w$])", text):
+            return True
+    return False
+
+
 def first_words(sql: str) -> str:
     """The statement with leading comments removed, for classifying it."""
     lines = [ln for ln in sql.split("\n") if not ln.lstrip().startswith("--")]
@@ -153,6 +204,11 @@ def _leading_noise(piece: str) -> int:
             return offset + len(line) - len(line.lstrip())
         offset += len(line) + 1
     return 0
+
+
+def _code(sql: str) -> str:
+    """``sql`` without its ``--`` comment lines."""
+    return "\n".join(ln for ln in sql.split("\n") if not ln.lstrip().startswith("--"))
 
 
 def _only_comments(sql: str) -> bool:

@@ -120,8 +120,13 @@ def ensure_database(admin_url: str, name: str) -> None:
                     raise
 
 
-def connect(url: str, *, autocommit: bool = False, purpose: str = "") -> psycopg.Connection:
-    """Open a connection; failures become one line naming the redacted URL and the cause."""
+def connect(
+    url: str, *, autocommit: bool = False, purpose: str = "", options: str | None = None
+) -> psycopg.Connection:
+    """Open a connection; failures become one line naming the redacted URL and the cause.
+
+    ``options`` are libpq startup options (``-c name=value``): the session's own defaults.
+    """
     import psycopg
 
     register_secret(_password(url))
@@ -132,13 +137,23 @@ def connect(url: str, *, autocommit: bool = False, purpose: str = "") -> psycopg
             autocommit=autocommit,
             connect_timeout=CONNECT_TIMEOUT,
             application_name=app[:63],
+            **({"options": options} if options else {}),
         )
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot connect to {redact_url(url)}: {describe(exc)}") from None
 
 
 def describe(exc: BaseException) -> str:
-    """A one-line, secret-free description of a database error."""
+    """A one-line, secret-free description of a database error: the server's message with its
+    detail and SQLSTATE when the server sent one, else libpq's reason (the one formatter of
+    PostgreSQL errors: deploy, replay, smoke checks and connections all use it)."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    if primary:
+        detail = getattr(diag, "message_detail", None)
+        state = getattr(exc, "sqlstate", None)
+        text = f"{primary}" + (f" ({detail})" if detail else "")
+        return scrub(" ".join(text.split()) + (f" [SQLSTATE {state}]" if state else ""))
     text = str(exc).strip()
     for prefix in ("connection failed: ", "connection to server "):
         text = text.removeprefix(prefix)

@@ -8,8 +8,10 @@ import re
 from typing import TYPE_CHECKING
 
 from rally_gitops.config import Config
-from rally_gitops.deploy.applier import Applier, _pg_message
+from rally_gitops.deploy.applier import Applier
+from rally_gitops.deploy.failure import Failure, FailureHandler
 from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.session import timeouts_sql
 from rally_gitops.errors import MigrationFileError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement
@@ -60,45 +62,56 @@ class ReplayFailure(Exception):
         return Finding(path, self.line, self.column, "error", FAILED, message, help_text)
 
 
-class _ReplayApplier(Applier):
-    """The deploy engine's Applier; a failure becomes a ``ReplayFailure`` instead of a ledger
-    event and a ``DeployError`` (the throwaway database needs no failure record)."""
+def _replay_failure(conn: psycopg.Connection, config: Config) -> FailureHandler:
+    """The applier's failure becomes a ``ReplayFailure`` instead of a ledger event and a
+    ``DeployError`` (the throwaway database needs no failure record)."""
 
-    def _failed(
-        self, migration: Migration, error: Exception, statement: Statement, *, blocking: bool
-    ) -> None:
+    def handle(failure: Failure) -> BaseException:
+        migration, statement, error = failure.migration, failure.statement, failure.error
         body = migration.body()
-        if blocking:  # the engine may have moved the statement's line to the error token
+        if failure.blocking:  # the engine may have moved the statement's line to the error token
             statement = next((s for s in body if s.offset == statement.offset), statement)
         else:  # whatever way the engine sent the body, get the statement's own error
-            statement, error = self._alone(body, statement, error)
+            statement, error = _alone(conn, config, body, statement, error)
         line, column = locate(error, statement)
-        message = _pg_message(error) or _describe(error)
-        raise ReplayFailure(migration, line, column, message, _extension_name(error))
+        return ReplayFailure(migration, line, column, describe(error), _extension_name(error))
 
-    def _alone(
-        self, body: tuple[Statement, ...], statement: Statement, error: Exception
-    ) -> tuple[Statement, Exception]:
-        """Re-run the body one statement at a time in a throwaway transaction: the failing
-        statement and its own error, whose position is relative to that statement alone."""
-        import psycopg
+    return handle
 
-        try:
-            with self.conn.transaction(force_rollback=True):
-                self.conn.execute(self._timeouts(local=True))
-                for candidate in body:
-                    try:
-                        self.conn.execute(candidate.sql)
-                    except psycopg.Error as own:
-                        return candidate, own
-        except psycopg.Error:
-            pass
-        return statement, error
+
+def _alone(
+    conn: psycopg.Connection,
+    config: Config,
+    body: tuple[Statement, ...],
+    statement: Statement,
+    error: Exception,
+) -> tuple[Statement, Exception]:
+    """Re-run the body one statement at a time in a throwaway transaction: the failing
+    statement and its own error, whose position is relative to that statement alone."""
+    import psycopg
+
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(timeouts_sql(config, local=True))
+            for candidate in body:
+                try:
+                    conn.execute(candidate.sql)
+                except psycopg.Error as own:
+                    return candidate, own
+    except psycopg.Error:
+        pass
+    return statement, error
 
 
 def apply_checked(conn: psycopg.Connection, config: Config, migration: Migration) -> None:
     """Apply ``migration`` with its ledger row, exactly as ``deploy`` does; raise ReplayFailure."""
-    applier = _ReplayApplier(conn, config, report=lambda _line: None, sleep=lambda _s: None)
+    applier = Applier(
+        conn,
+        config,
+        report=lambda _line: None,
+        sleep=lambda _s: None,
+        on_failure=_replay_failure(conn, config),
+    )
     try:
         applier.apply(migration)
     except MigrationFileError as exc:
@@ -142,7 +155,7 @@ def _round_trip(
             Ledger.for_config(conn, config).remove_applied(migration.version)
     except psycopg.Error as error:
         line, column = locate(error, current)
-        message = _pg_message(error) or _describe(error)
+        message = describe(error)
         return _warning(migration, line, column, f"the rollback section fails: {message}")
     try:
         apply_checked(conn, config, migration)
@@ -190,7 +203,3 @@ def _extension_name(error: Exception) -> str:
     )
     match = _EXTENSION.search(text)
     return (match["name"] or match["file"]) if match else ""
-
-
-def _describe(error: Exception) -> str:
-    return describe(error)

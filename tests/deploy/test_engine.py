@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -10,8 +9,9 @@ import psycopg
 import pytest
 
 from rally_gitops import config as config_mod
+from rally_gitops.deploy.applier import Applier
 from rally_gitops.deploy.ledger import Ledger
-from rally_gitops.deploy.status import Applier, compare
+from rally_gitops.deploy.status import compare
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import discover
 from testing.migration_files import (
@@ -22,26 +22,6 @@ from testing.migration_files import (
     version_at,
     write_migration,
 )
-
-
-@pytest.fixture
-def mig(project: Path) -> Path:
-    """The scratch project's migrations directory, emptied."""
-    shutil.rmtree(project / "migrations")
-    (project / "migrations").mkdir()
-    return project / "migrations"
-
-
-@pytest.fixture
-def staging(cli, database_url):  # type: ignore[no-untyped-def]
-    """``cli`` bound to a fresh database as the staging environment."""
-
-    def run(*args: str, **kwargs):  # type: ignore[no-untyped-def]
-        env = {"DATABASE_STAGING_URL": database_url, **kwargs.pop("env", {})}
-        return cli(*args, "--env", "staging", env=env, **kwargs)
-
-    run.url = database_url  # type: ignore[attr-defined]
-    return run
 
 
 def test_sample_migrations_deploy_then_status(staging) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,142 @@
+"""Every migration starts from the same session, holds the deploy lock, and gets its BEGIN's modes.
+
+Each test deploys through the CLI to a real database (the ``staging`` fixture).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import psycopg
+
+from testing.migration_files import ledger_rows, tables, write_migration
+
+A, B = "20250101_000000", "20250102_000000"
+
+
+def value(url: str, query: str) -> object:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query).fetchone()
+    return row[0] if row else None
+
+
+def write(mig: Path, version: str, slug: str, text: str) -> Path:
+    """A migration written as is (its own BEGIN, modes and all)."""
+    path = mig / f"{version}_{slug}.sql"
+    path.write_text(f"-- Migration: {version}_{slug}\n-- Description: {slug}\n\n{text}\n")
+    return path
+
+
+def test_search_path_set_in_one_migration_does_not_reach_the_next(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    write_migration(mig, A, "other", "CREATE SCHEMA other;\nSET search_path = other;")
+    write_migration(mig, B, "leak", "CREATE TABLE leak_t (id int);")
+    result = staging("deploy")
+    assert result.code == 0, result.text
+    # as when A and B are deployed one at a time
+    assert (tables(staging.url, "public"), tables(staging.url, "other")) == ({"leak_t"}, set())
+
+
+def test_set_role_in_one_migration_does_not_own_the_next_ones_objects(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    role = f"rally_other_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(staging.url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} SUPERUSER")
+        login = conn.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
+    try:
+        write_migration(mig, A, "role", f"SET ROLE {role};\nCREATE TABLE by_role (id int);")
+        write_migration(mig, B, "owned", "CREATE TABLE owned_t (id int);")
+        result = staging("deploy")
+        assert result.code == 0, result.text
+        owners = dict(
+            psycopg.connect(staging.url)
+            .execute("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'")
+            .fetchall()
+        )
+        assert owners == {"by_role": role, "owned_t": login}
+    finally:
+        with psycopg.connect(staging.url, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+
+
+def test_timezone_set_in_one_migration_does_not_reach_the_next(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    server_default = value(staging.url, "SHOW TimeZone")
+    assert server_default != "Asia/Tokyo"
+    write_migration(mig, A, "tz", "SET timezone = 'Asia/Tokyo';")
+    write_migration(mig, B, "seen", "CREATE TABLE seen AS SELECT current_setting('TimeZone') tz;")
+    result = staging("deploy")
+    assert result.code == 0, result.text
+    assert value(staging.url, "SELECT tz FROM seen") == server_default
+
+
+def test_reset_all_in_a_migration_keeps_the_tools_lock_timeout(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    write_migration(
+        mig,
+        A,
+        "reset",
+        "RESET ALL;\nCREATE TABLE seen AS SELECT current_setting('lock_timeout') lt;",
+    )
+    result = staging("deploy")
+    assert result.code == 0, result.text
+    assert value(staging.url, "SELECT lt FROM seen") == "2s"  # the scratch project's setting
+
+
+def test_a_migration_that_releases_the_deploy_lock_is_rolled_back_and_stops_the_deploy(
+    staging,  # type: ignore[no-untyped-def]
+    mig: Path,
+) -> None:
+    write_migration(mig, A, "first", "CREATE TABLE first_t (id int);")
+    write_migration(
+        mig, B, "unlock", "CREATE TABLE unlock_t (id int);\nSELECT pg_advisory_unlock_all();"
+    )
+    write_migration(mig, "20250103_000000", "after", "CREATE TABLE after_t (id int);")
+    result = staging("deploy")
+    assert result.code == 1, result.text
+    assert result.err.splitlines()[0] == (
+        f"error: {B}_unlock.sql released the deploy lock (pg_advisory_unlock_all(), "
+        "pg_advisory_unlock or DISCARD ALL); it was rolled back, and the deploy stopped"
+    )
+    assert ledger_rows(staging.url) == [(A, f"{A}_first")]
+    assert tables(staging.url) == {"first_t"}
+
+
+def test_discard_all_in_a_no_transaction_migration_stops_the_deploy(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    write_migration(
+        mig, A, "discard", "CREATE TABLE d_t (id int);\nDISCARD ALL;", no_transaction=True
+    )
+    write_migration(mig, B, "after", "CREATE TABLE after_t (id int);")
+    result = staging("deploy")
+    assert result.code == 1, result.text
+    assert result.err.splitlines()[0] == (
+        f"error: {A}_discard.sql released the deploy lock (pg_advisory_unlock_all(), "
+        "pg_advisory_unlock or DISCARD ALL); it ran outside a transaction and is applied and "
+        "recorded, and the deploy stopped"
+    )
+    assert ledger_rows(staging.url) == [(A, f"{A}_discard")]
+    assert tables(staging.url) == {"d_t"}
+
+
+def test_the_files_begin_modes_are_honoured(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    write(
+        mig,
+        A,
+        "serializable",
+        "BEGIN ISOLATION LEVEL SERIALIZABLE;\n"
+        "CREATE TABLE iso AS SELECT current_setting('transaction_isolation') AS level;\nCOMMIT;",
+    )
+    write(mig, B, "check", "START TRANSACTION READ ONLY;\nSELECT 1;\nCOMMIT;")
+    result = staging("deploy")
+    assert result.code == 0, result.text
+    assert value(staging.url, "SELECT level FROM iso") == "serializable"
+    assert [row[0] for row in ledger_rows(staging.url)] == [A, B]  # the ledger row still written
+
+
+def test_a_read_only_begin_refuses_writes_as_psql_would(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    write(mig, A, "ro", "START TRANSACTION READ ONLY;\nCREATE TABLE nope (id int);\nCOMMIT;")
+    result = staging("deploy")
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"error: {A}_ro.sql:5: cannot execute CREATE TABLE in a read-only transaction "
+        "[SQLSTATE 25006] (the migration was rolled back)"
+    )
+    assert ledger_rows(staging.url) == []

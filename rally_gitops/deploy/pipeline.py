@@ -131,10 +131,13 @@ def _apply_all(
         ) from None
     except DeployError as exc:  # the failure event it wrote was a synchronous commit
         report(f"  FAILED  {pending[len(applied)].filename}")
-        raise DeployError(
-            f"{exc}\n{len(applied)} of {len(pending)} migration(s) applied to {target.env.name} "
-            "before the failure; they stay applied and recorded."
-        ) from None
+        before = (
+            f"{len(applied)} of {len(pending)} migration(s) applied to {target.env.name} before "
+            "the failure; they stay applied and recorded"
+            if applied
+            else f"nothing was applied to {target.env.name}"
+        )
+        raise DeployError(f"{exc}\n{before}") from None
     except BaseException as exc:  # Ctrl-C: record it, and make the applied ones durable with it
         _record_interruption(applier, exc)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -16,6 +17,11 @@ from rally_gitops.redact import password_candidates, password_of, redact_url, re
 
 if TYPE_CHECKING:
     import psycopg
+
+# psycopg logs "error ignored terminating <psycopg.Pipeline ...>: pipeline aborted" when a
+# pipeline that raised also fails to end; the caller reports the error itself, and with no logging
+# configured Python's last-resort handler would print that line on stderr
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 LOCAL_DATABASE = "rally_local"
 CONNECT_TIMEOUT = 10

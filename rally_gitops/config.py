@@ -52,6 +52,8 @@ class Config:
     lock_retries: int = 3
     deploy_lock_wait: float = 60.0
     synchronous_commit_each: bool = False
+    # deploys to these environments refuse migration files that are not committed at HEAD
+    require_committed: tuple[str, ...] = ("staging", "production")
     environments: dict[str, Environment] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -107,6 +109,7 @@ def load(root: Path | None = None) -> Config:
     lock_retries = _get(raw, "lock_retries", int, 3)
     deploy_lock_wait = float(_get(raw, "deploy_lock_wait", (int, float), 60))
     synchronous_commit_each = _flag(raw, "synchronous_commit_each", False)
+    environments = _environments(raw.get("environments", {}))
     return Config(
         root=root,
         migrations_dir=migrations_dir,
@@ -116,7 +119,8 @@ def load(root: Path | None = None) -> Config:
         lock_retries=lock_retries,
         deploy_lock_wait=deploy_lock_wait,
         synchronous_commit_each=synchronous_commit_each,
-        environments=_environments(raw.get("environments", {})),
+        require_committed=_names(raw, "require_committed", ("staging", "production"), environments),
+        environments=environments,
         raw=raw,
     )
 
@@ -145,6 +149,24 @@ def _environments(table: Any) -> dict[str, Environment]:
             embedded=bool(values.get("embedded", False)),
         )
     return envs
+
+
+def _names(
+    raw: dict[str, Any], key: str, default: tuple[str, ...], environments: dict[str, Any]
+) -> tuple[str, ...]:
+    """A list of environment names, each one configured."""
+    value = raw.get(key, list(default))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"[tool.rally_gitops] {key} = {value!r}: expected a list of environment names"
+        )
+    unknown = [name for name in value if name not in environments]
+    if unknown:
+        raise ConfigError(
+            f"[tool.rally_gitops] {key}: unknown environment(s) {', '.join(unknown)} "
+            f"(configured: {', '.join(environments)})"
+        )
+    return tuple(value)
 
 
 def _get(raw: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any) -> Any:

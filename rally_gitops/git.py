@@ -144,6 +144,33 @@ def staged_changes_under(root: Path, paths: list[Path]) -> bool | None:
     return {0: False, 1: True}.get(proc.returncode)
 
 
+def committed_blobs(directory: Path) -> dict[str, str] | None:
+    """File name → blob sha of the files directly in ``directory`` at HEAD (empty when HEAD is
+    unborn or the directory is not in it); None when ``directory`` is not in a git work tree.
+
+    A plain ``git ls-tree`` rather than gitpython: deploys ask it, and importing gitpython would
+    cost more than the call.
+    """
+    import subprocess
+
+    argv = ["git", "-C", str(directory), "ls-tree", "-z", "HEAD", "--", "."]
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None if b"not a git repository" in proc.stderr else {}
+    blobs = {}
+    for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        meta, _, name = entry.partition("\t")  # "<mode> blob <sha>\tname"
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == "blob":
+            blobs[name] = parts[2]
+    return blobs
+
+
 def is_repository(root: Path) -> bool:
     """True when ``root`` is inside a git work tree."""
     try:

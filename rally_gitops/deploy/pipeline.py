@@ -17,6 +17,7 @@ from rally_gitops.backup.take import backup_before_change
 from rally_gitops.config import Config
 from rally_gitops.deploy import promotion
 from rally_gitops.deploy.applier import Applier
+from rally_gitops.deploy.committed import refuse_uncommitted
 from rally_gitops.deploy.failure import OutcomeUnknown
 from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.deploy.lock import deploy_lock, lock_key
@@ -72,6 +73,9 @@ def deploy_pending(
         for migration in status.pending:
             migration.body()  # a structural error in any pending file stops us before the first
         refuse_statements(status.pending, config.ledger_schema)
+        note = refuse_uncommitted(config, target.env, status.pending)
+        if note:
+            report(note)
         result = Deployed(target, pending=list(status.pending), dry_run=dry_run)
         if not status.pending:
             report(f"{target.label}: up to date ({len(status.applied)} applied), nothing to deploy")

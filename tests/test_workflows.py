@@ -93,6 +93,10 @@ def test_migrations_check_triggers_replays_and_comments() -> None:
     assert ["validate", "--base", "x"] in argv
     assert ["plan", "--env", "staging"] in argv and ["plan", "--env", "production"] in argv
     assert ["github", "comment", "--pr", "7", "--file", "x/report.md"] in argv
+    # the comment's "Schema changes": the base branch's migrations against the branch's
+    assert ["compare", "migrations@x", "migrations", "--markdown"] in argv
+    report = next(s["run"] for s in check["steps"] if s.get("name") == "Write the report")
+    assert 'cat "$REPORT_DIR/schema.md"' in report
 
 
 @pytest.mark.parametrize(
@@ -113,7 +117,8 @@ def test_deploy_workflows_gate_serialize_and_order_steps(name: str, branch: str,
     manifest, dump = uploads
     assert ".json" in manifest["with"]["path"] and ".dump" not in manifest["with"]["path"]
     assert "vars.RALLY_UPLOAD_DUMP == 'true'" in dump["if"]  # data leaves only if configured
-    assert any("GITHUB_STEP_SUMMARY" in s.get("run", "") for s in deploy["steps"])
+    summary = next(s["run"] for s in deploy["steps"] if "GITHUB_STEP_SUMMARY" in s.get("run", ""))
+    assert ["drift", "--env", "staging"] in rally_commands(summary)  # drift in the job summary
 
 
 def test_production_has_the_promotion_guard_and_post_deployment_validation() -> None:

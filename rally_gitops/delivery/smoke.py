@@ -32,12 +32,14 @@ from rally_gitops.errors import ConfigError, RallyError
 from rally_gitops.files.statements import split_statements
 from rally_gitops.postgres.db import connect, describe, resolve
 from rally_gitops.redact import register_secret, scrub
+from rally_gitops.schema.drift import mode as drift_mode
 from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
     import psycopg
 
     from rally_gitops.files.migrations import Migration
+    from rally_gitops.postgres.db import Target
 
 _DURATION = re.compile(r"^\d+(\.\d+)?\s*(ms|s|min|h)?$")
 _SMOKE_KEYS = {"checks_dir", "sql_timeout", "http"}
@@ -204,6 +206,22 @@ def _run_sql_check(conn: psycopg.Connection, path: Path, timeout: str) -> tuple[
     return False, f"returned {scrub(shown)[:80]}, expected true"
 
 
+def drift_check(config: Config, target: Target) -> CheckResult:
+    """The schema is what the applied migrations make (``rally-gitops drift``)."""
+    from rally_gitops.schema import report
+    from rally_gitops.schema.drift import detect
+
+    try:
+        found = detect(config, target)
+    except RallyError as exc:
+        return CheckResult("schema", "drift", False, str(exc))
+    if not found:
+        return CheckResult("schema", "drift", True, f"matches its {found.applied} migration(s)")
+    lines = [ln for ln in report.lines(found.result) if ln]
+    shown = "; ".join(lines[:5]) + ("; ..." if len(lines) > 5 else "")
+    return CheckResult("schema", "drift", False, f"{report.summary(found.result)}: {shown}")
+
+
 def run(config: Config, env: str, *, report: Report, http: bool = True) -> list[CheckResult]:
     """Every smoke check of ``env`` (``http=False``: the database ones), one line each."""
     probes = http_probes(config, env) if http else []  # config errors first
@@ -229,6 +247,9 @@ def run(config: Config, env: str, *, report: Report, http: bool = True) -> list[
                 done(result)
     except RallyError as exc:
         done(CheckResult("db", "database", False, str(exc)))
+    connected = not any(r.kind == "db" for r in results)
+    if connected and drift_mode(config) != "off":
+        done(drift_check(config, target))
     for probe in probes:
         outcome = poll(
             probe,

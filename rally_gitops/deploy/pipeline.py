@@ -26,6 +26,7 @@ from rally_gitops.deploy.status import read_status, refuse_statements, refuse_un
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration, discover
 from rally_gitops.postgres.db import Target, connect, resolve
+from rally_gitops.schema import drift
 from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def deploy_pending(
                 report(line)
             report("dry run: nothing was applied")
             return result
+        drift.gate(config, target, report=report, when="before the deploy")
         if target.env.production:
             promotion.check(config, target.env, status.pending)
             if approve is not None:
@@ -99,7 +101,9 @@ def deploy_pending(
                 promotion.check(config, target.env, status.pending)
                 _backup(config, target, no_backup=no_backup, report=report)
             result.applied = _apply_all(conn, config, target, status.pending, report)
-            return result
+    if result.applied:  # the seed's "validate the deployment"
+        drift.gate(config, target, report=report, when="after the deploy")
+    return result
 
 
 def _backup(config: Config, target: Target, *, no_backup: bool, report: Report) -> None:

@@ -48,6 +48,7 @@ class Link:
     parent: TableKey
     columns: tuple[str, ...]
     optional: bool
+    parent_columns: tuple[str, ...] = ()
 
 
 def entities(
@@ -62,20 +63,7 @@ def entities(
         assert isinstance(col, Column)
         columns.setdefault((col.schema, col.table), []).append(col)
     keys = [c for c in model.of(Constraint) if isinstance(c, Constraint)]
-    links = [
-        Link(
-            (c.schema, c.table),
-            c.references,
-            c.columns,
-            any(
-                not col.not_null
-                for col in columns.get((c.schema, c.table), [])
-                if col.name in c.columns
-            ),
-        )
-        for c in keys
-        if c.type == "foreign key" and c.references
-    ]
+    links = _links(keys, columns)
     known = {(t.schema, t.name) for t in all_tables}
     if around is not None:
         chosen = {k for k in around if k in known}
@@ -114,6 +102,19 @@ def entities(
     return result, edges
 
 
+def _links(keys: list[Constraint], columns: dict[TableKey, list[Column]]) -> list[Link]:
+    """The foreign keys; optional when one of their columns may be NULL."""
+    links = []
+    for key in keys:
+        if key.type != "foreign key" or not key.references:
+            continue
+        own = columns.get((key.schema, key.table), [])
+        optional = any(not c.not_null for c in own if c.name in key.columns)
+        child = (key.schema, key.table)
+        links.append(Link(child, key.references, key.columns, optional, key.referenced_columns))
+    return links
+
+
 def mermaid(found: list[Entity], links: list[Link]) -> str:
     """A Mermaid ``erDiagram``."""
     lines = ["erDiagram"]
@@ -138,7 +139,7 @@ def dot(found: list[Entity], links: list[Link]) -> str:
         "digraph schema {",
         "    graph [rankdir=LR, fontname=Helvetica];",
         "    node [shape=plaintext, fontname=Helvetica, fontsize=11];",
-        "    edge [arrowhead=none, arrowtail=crow, dir=both];",
+        "    edge [arrowhead=crow, arrowtail=tee, dir=both];",  # one parent, many children
     ]
     for entity in found:
         rows = [f'<tr><td bgcolor="#dde6f2" colspan="2"><b>{_html(entity.shown)}</b></td></tr>']
@@ -146,7 +147,8 @@ def dot(found: list[Entity], links: list[Link]) -> str:
             key = f" <i>{'/'.join(marks)}</i>" if marks else ""
             rows.append(
                 f'<tr><td port="{_port(name)}" align="left">{_html(name)}{key}</td>'
-                f'<td align="left"><font color="#555555">{_html(_short(type_))}</font></td></tr>'
+                f'<td port="{_port(name)}_out" align="left">'
+                f'<font color="#555555">{_html(_short(type_))}</font></td></tr>'
             )
         table = "".join(rows)
         lines.append(
@@ -156,7 +158,9 @@ def dot(found: list[Entity], links: list[Link]) -> str:
     for link in links:
         child, parent = _dot_key(link.child), _dot_key(link.parent)
         style = ", style=dashed" if link.optional else ""
-        lines.append(f'    {parent} -> {child}:{_port(link.columns[0])}[tooltip="fk"{style}];')
+        start = f":{_port(link.parent_columns[0])}_out:e" if link.parent_columns else ""
+        end = f"{_port(link.columns[0])}:w"  # left to right: parents before children
+        lines.append(f'    {parent}{start} -> {child}:{end} [tooltip="fk"{style}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

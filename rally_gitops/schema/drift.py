@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from rally_gitops.config import Config
 from rally_gitops.deploy.ledger import Applied, Ledger
-from rally_gitops.errors import RallyError
+from rally_gitops.errors import ConfigError, DeployError, RallyError
 from rally_gitops.files.migrations import Migration, discover
 from rally_gitops.postgres.db import Target, connect
 from rally_gitops.schema import filters
 from rally_gitops.schema.diff import Diff, diff
 from rally_gitops.schema.introspect import introspect
 from rally_gitops.schema.sources import replayed_model
+from rally_gitops.steps import Report
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,44 @@ def recorded_migrations(
             )
         chosen.append(migration)
     return chosen
+
+
+DRIFT_MODES = ("warn", "fail", "off")
+
+
+def mode(config: Config) -> str:
+    """``[tool.rally_gitops] drift``: what deploy and smoke do about drift (default ``warn``)."""
+    value = config.raw.get("drift", "warn")
+    if value not in DRIFT_MODES:
+        raise ConfigError(
+            f"[tool.rally_gitops] drift = {value!r}: expected one of "
+            + ", ".join(repr(m) for m in DRIFT_MODES)
+        )
+    return str(value)
+
+
+def gate(config: Config, target: Target, *, report: Report, when: str) -> Drift | None:
+    """Deploy's drift check (``when``: "before the deploy", "after the deploy"): say what drifted;
+    with ``drift = "fail"`` raise ``DeployError``; with ``"off"`` do nothing."""
+    from rally_gitops.schema import report as report_mod
+
+    chosen = mode(config)
+    if chosen == "off":
+        return None
+    found = detect(config, target)
+    name = target.env.name
+    if not found:
+        report(f"drift check {when}: none ({name} matches its {found.applied} migration(s))")
+        return found
+    summary = report_mod.summary(found.result)
+    report(f"drift check {when}: {name} differs from its migrations: {summary}")
+    for line in report_mod.lines(found.result):
+        if line:
+            report(f"  {line}")
+    if chosen == "fail":
+        raise DeployError(
+            f"{name} has drifted from the migrations its ledger records ({when}): {summary}; "
+            f'see `rally-gitops drift --env {name}`, or set drift = "warn" in [tool.rally_gitops]'
+        )
+    report('  drift = "warn": going on')
+    return found

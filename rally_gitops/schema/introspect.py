@@ -85,6 +85,7 @@ def _column(row: Row) -> m.SchemaObject:
         identity_options=row["identity_options"],
         generated=_GENERATED[row["generated"]],
         generated_expression=row["generated_expression"],
+        inherited=not row["local"],
         **_access(row),
     )
 
@@ -103,6 +104,7 @@ def _constraint(row: Row) -> m.SchemaObject:
         deferrable=row["deferrable"],
         deferred=row["deferred"],
         validated=row["validated"],
+        inherited=not row["local"],
         comment=row["comment"],
     )
 
@@ -118,6 +120,7 @@ def _index(row: Row) -> m.SchemaObject:
         include=tuple(row["include"]),
         constraint=row["constraint"],
         definition=row["definition"],
+        inherited=row["inherited"],
         comment=row["comment"],
     )
 
@@ -176,6 +179,7 @@ def _trigger(row: Row) -> m.SchemaObject:
         name=row["name"],
         definition=row["definition"],
         enabled=_ENABLED[row["enabled"]],
+        inherited=row["inherited"],
         comment=row["comment"],
     )
 

@@ -150,6 +150,7 @@ class Column(TableScoped):
     identity_options: str | None = None
     generated: str | None = None
     generated_expression: str | None = None
+    inherited: bool = False  # from a parent table only (a partition's columns), not declared
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class Constraint(TableScoped):
     deferrable: bool = False
     deferred: bool = False
     validated: bool = True
+    inherited: bool = False  # cloned from the parent table's (a partition's copy)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ class Index(SchemaObject):
     include: tuple[str, ...] = ()
     constraint: str | None = None
     definition: str = ""
+    inherited: bool = False  # a partition's copy of its parent's index
 
     @property
     def parent(self) -> tuple[str, ...] | None:
@@ -254,6 +257,7 @@ class Trigger(TableScoped):
     KIND: ClassVar[str] = "trigger"
     definition: str = ""
     enabled: str = "origin"
+    inherited: bool = False  # a partition's clone of its parent's trigger
 
 
 @dataclass(frozen=True)

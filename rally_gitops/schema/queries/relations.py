@@ -32,7 +32,8 @@ SELECT n.nspname AS schema, c.relname AS "table", a.attname AS name,
        END AS collation,
        CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid)
        END AS "default",
-       a.attnotnull AS not_null, a.attidentity AS identity, a.attgenerated AS generated,
+       a.attnotnull AS not_null, a.attislocal AS local, a.attidentity AS identity,
+       a.attgenerated AS generated,
        CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid)
        END AS generated_expression,
        (SELECT pg_catalog.format('AS %%s START %%s INCREMENT %%s MINVALUE %%s MAXVALUE %%s '
@@ -63,6 +64,7 @@ SELECT n.nspname AS schema, c.relname AS "table", k.conname AS name, k.contype A
        rn.nspname AS ref_schema, r.relname AS ref_table,
        {names("k.confkey", "k.confrelid")} AS referenced_columns,
        k.condeferrable AS deferrable, k.condeferred AS deferred, k.convalidated AS validated,
+       k.conislocal AS local,
        pg_catalog.obj_description(k.oid, 'pg_constraint') AS comment
 FROM pg_catalog.pg_constraint k
 JOIN pg_catalog.pg_class c ON c.oid = k.conrelid {_REL_JOIN}
@@ -77,6 +79,7 @@ SELECT n.nspname AS schema, ic.relname AS name, c.relname AS "table", am.amname 
        ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
              WHERE a.attrelid = ic.oid AND a.attnum > x.indnkeyatts ORDER BY a.attnum) AS include,
        k.conname AS constraint, pg_catalog.pg_get_indexdef(ic.oid) AS definition,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = ic.oid) AS inherited,
        pg_catalog.obj_description(ic.oid, 'pg_class') AS comment
 FROM pg_catalog.pg_index x
 JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid
@@ -124,6 +127,7 @@ WHERE c.relkind IN ('v', 'm') AND {_REL_FILTER}
 TRIGGERS = f"""
 SELECT n.nspname AS schema, c.relname AS "table", t.tgname AS name,
        pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgenabled AS enabled,
+       t.tgparentid <> 0 AS inherited,
        pg_catalog.obj_description(t.oid, 'pg_trigger') AS comment
 FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid {_REL_JOIN}

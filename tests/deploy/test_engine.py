@@ -24,7 +24,7 @@ from testing.migration_files import (
 )
 
 
-def test_sample_migrations_deploy_then_status(staging) -> None:  # type: ignore[no-untyped-def]
+def test_sample_migrations_deploy_then_status(staging) -> None:
     result = staging("deploy")
     assert result.code == 0, result.text
     assert result.out.count("  applied 2024") == 6
@@ -41,7 +41,7 @@ def test_sample_migrations_deploy_then_status(staging) -> None:  # type: ignore[
     assert "up to date (6 applied), nothing to deploy" in rerun.out
 
 
-def test_deploy_applies_in_version_order(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_deploy_applies_in_version_order(staging, mig: Path) -> None:
     write_migration(mig, "20250101_000000", "log", "CREATE TABLE log (id serial, v text);")
     # written out of order on purpose: file creation order must not matter
     for version in ("20250301_000000", "20250105_000000", "20250201_120000", "20250201_090000"):
@@ -55,7 +55,7 @@ def test_deploy_applies_in_version_order(staging, mig: Path) -> None:  # type: i
     assert [ln.split()[1][:15] for ln in lines] == sorted(ln.split()[1][:15] for ln in lines)
 
 
-def test_failing_migration_rolls_back_entirely_earlier_ones_stay(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_failing_migration_rolls_back_entirely_earlier_ones_stay(staging, mig: Path) -> None:
     write_migration(mig, "20250101_000000", "first", "CREATE TABLE first (id int);")
     write_migration(
         mig,
@@ -71,7 +71,8 @@ def test_failing_migration_rolls_back_entirely_earlier_ones_stay(staging, mig: P
     result = staging("deploy")
     assert result.code == 1
     assert "Traceback" not in result.text
-    # a CHECK violation has no server position: located by replaying the statements
+    # a CHECK violation has no server position: the failed statement is the first one of the
+    # pipeline without a result, and the error names its first line
     assert "20250102_000000_second.sql:9:" in result.err
     assert 'violates check constraint "second_n_check"' in result.err
     assert "the migration was rolled back" in result.err
@@ -88,7 +89,7 @@ def test_failing_migration_rolls_back_entirely_earlier_ones_stay(staging, mig: P
     assert tables(staging.url) == {"first", "second", "third"}
 
 
-def test_syntax_error_names_file_line_and_message(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_syntax_error_names_file_line_and_message(staging, mig: Path) -> None:
     write_migration(
         mig,
         "20250101_000000",
@@ -105,7 +106,7 @@ def test_syntax_error_names_file_line_and_message(staging, mig: Path) -> None:  
     assert ledger_rows(staging.url) == []
 
 
-def test_error_line_after_multibyte_text(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_error_line_after_multibyte_text(staging, mig: Path) -> None:
     """The server's error position counts characters, not bytes."""
     write_migration(
         mig,
@@ -119,7 +120,7 @@ def test_error_line_after_multibyte_text(staging, mig: Path) -> None:  # type: i
     assert '20250101_000000_unicode.sql:9: type "txet" does not exist' in result.err
 
 
-def test_statement_ending_in_a_comment(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_statement_ending_in_a_comment(staging, mig: Path) -> None:
     path = mig / "20250101_000000_comments.sql"
     path.write_text(
         "BEGIN;\nCREATE TABLE a (id int) -- first table\n;\nCREATE TABLE b (id int);\nCOMMIT;\n"
@@ -129,7 +130,7 @@ def test_statement_ending_in_a_comment(staging, mig: Path) -> None:  # type: ign
     assert tables(staging.url) == {"a", "b"}
 
 
-def test_messy_file_deploys(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_messy_file_deploys(staging, mig: Path) -> None:
     text = (
         "-- Migration: 20250101_000000_messy\r\n-- Migration starts here\r\n"
         "CREATE FUNCTION plus(a int) RETURNS int LANGUAGE sql\r\nBEGIN ATOMIC\r\n"
@@ -146,7 +147,7 @@ def test_messy_file_deploys(staging, mig: Path) -> None:  # type: ignore[no-unty
     assert tables(staging.url) == {"a"}
 
 
-def test_out_of_order_is_refused_unless_allowed(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_out_of_order_is_refused_unless_allowed(staging, mig: Path) -> None:
     write_migration(mig, "20250101_000000", "a", "CREATE TABLE a (id int);")
     write_migration(mig, "20250301_000000", "c", "CREATE TABLE c (id int);")
     assert staging("deploy").code == 0
@@ -163,7 +164,7 @@ def test_out_of_order_is_refused_unless_allowed(staging, mig: Path) -> None:  # 
     assert "b" in tables(staging.url)
 
 
-def test_edited_applied_file_is_refused_naming_it(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_edited_applied_file_is_refused_naming_it(staging, mig: Path) -> None:
     path = write_migration(mig, "20250101_000000", "a", "CREATE TABLE a (id int);")
     assert staging("deploy").code == 0
     path.write_text(path.read_text().replace("(id int)", "(id bigint)"))
@@ -182,7 +183,7 @@ def test_edited_applied_file_is_refused_naming_it(staging, mig: Path) -> None:  
     assert staging("deploy").code == 0
 
 
-def test_deleted_applied_file_is_refused(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_deleted_applied_file_is_refused(staging, mig: Path) -> None:
     path = write_migration(mig, "20250101_000000", "a", "CREATE TABLE a (id int);")
     write_migration(mig, "20250102_000000", "b", "CREATE TABLE b (id int);")
     assert staging("deploy").code == 0
@@ -195,7 +196,7 @@ def test_deleted_applied_file_is_refused(staging, mig: Path) -> None:  # type: i
     assert "MISSING" in staging("status").out
 
 
-def test_no_transaction_migration_success(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_no_transaction_migration_success(staging, mig: Path) -> None:
     write_migration(mig, "20250101_000000", "a", "CREATE TABLE a (id int, v int);")
     write_migration(
         mig,
@@ -217,7 +218,7 @@ def test_no_transaction_migration_success(staging, mig: Path) -> None:  # type: 
     assert staging("status").code == 0
 
 
-def test_no_transaction_failure_blocks_until_repair(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_no_transaction_failure_blocks_until_repair(staging, mig: Path) -> None:
     write_migration(mig, "20250101_000000", "a", "CREATE TABLE a (id int, v int);")
     path = write_migration(
         mig,
@@ -259,7 +260,7 @@ def test_no_transaction_failure_blocks_until_repair(staging, mig: Path) -> None:
     assert [e for e, *_ in history(staging.url)].count("repair") == 1
 
 
-def test_repair_mark_applied(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_repair_mark_applied(staging, mig: Path) -> None:
     write_migration(mig, "20250101_000000", "a", "CREATE TABLE a (id int, v int);")
     write_migration(
         mig,
@@ -279,7 +280,7 @@ def test_repair_mark_applied(staging, mig: Path) -> None:  # type: ignore[no-unt
     assert "nothing to deploy" in staging("deploy").out
 
 
-def test_interrupted_no_transaction_migration_blocks(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_interrupted_no_transaction_migration_blocks(staging, mig: Path) -> None:
     """A ``start`` event without its apply (the process died) blocks like a failure."""
     path = write_migration(mig, "20250101_000000", "idx", "SELECT 1;", no_transaction=True)
     config = config_mod.load(path.parent.parent)
@@ -294,7 +295,7 @@ def test_interrupted_no_transaction_migration_blocks(staging, mig: Path) -> None
     assert config.ledger_schema == "rally_gitops"
 
 
-def test_dry_run_and_plan_change_nothing(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_and_plan_change_nothing(staging, mig: Path) -> None:
     write_migration(
         mig, "20250101_000000", "a", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);"
     )
@@ -366,7 +367,7 @@ def test_lock_timeout_gives_up_after_the_retries(
     assert ledger_rows(database_url) == []
 
 
-def test_lock_timeout_retry_through_the_cli(staging, project: Path, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_lock_timeout_retry_through_the_cli(staging, project: Path, mig: Path) -> None:
     """The real backoff (1 s): the holder lets go after half a second."""
     (project / "pyproject.toml").write_text('[tool.rally_gitops]\nlock_timeout = "100ms"\n')
     write_migration(mig, "20250101_000000", "alter", "ALTER TABLE busy ADD COLUMN extra int;")
@@ -393,7 +394,7 @@ def test_compare_is_pure() -> None:
     assert status.out_of_order == [] and not status.clean
 
 
-def test_many_migrations_deploy_and_status(staging, mig: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_many_migrations_deploy_and_status(staging, mig: Path, capsys) -> None:
     """300 small migrations apply in one run and status reads them (timings go to bench/)."""
     import time
 
@@ -413,7 +414,7 @@ def test_many_migrations_deploy_and_status(staging, mig: Path, capsys) -> None: 
         print(f"\n[perf] deploy 300: {deploy_s:.2f}s, status 300 (in-process): {status_s:.3f}s")
 
 
-def test_statement_timeout_from_config(staging, project: Path, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_statement_timeout_from_config(staging, project: Path, mig: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.rally_gitops]\nstatement_timeout = "200ms"\n')
     write_migration(mig, "20250101_000000", "a", "CREATE TABLE a (id int);")
     write_migration(mig, "20250102_000000", "slow", "CREATE TABLE b (id int);\nSELECT pg_sleep(5);")
@@ -426,7 +427,7 @@ def test_statement_timeout_from_config(staging, project: Path, mig: Path) -> Non
         assert conn.execute("SHOW statement_timeout").fetchone() == ("0",)
 
 
-def test_a_failure_without_position_runs_nothing_twice(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failure_without_position_runs_nothing_twice(staging, mig: Path) -> None:
     """Locating a CHECK violation must not re-run the statements before it (on production, a
     slow UPDATE would run twice); a sequence counts the runs, as nextval ignores rollbacks."""
     with psycopg.connect(staging.url, autocommit=True) as conn:
@@ -445,7 +446,7 @@ def test_a_failure_without_position_runs_nothing_twice(staging, mig: Path) -> No
         assert conn.execute("SELECT last_value FROM probe").fetchone() == (1,)
 
 
-def test_percent_signs_and_many_repeats_are_plain_sql(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_percent_signs_and_many_repeats_are_plain_sql(staging, mig: Path) -> None:
     write_migration(mig, "20250101_000000", "log", "CREATE TABLE log (v text);")
     for index in range(1, 8):  # the same statement text, again and again: never prepared
         write_migration(
@@ -473,7 +474,7 @@ def _seen_setting(url: str, mig: Path, count: int) -> None:
         )
 
 
-def test_only_the_last_commit_of_a_run_waits_for_its_flush(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_last_commit_of_a_run_waits_for_its_flush(staging, mig: Path) -> None:
     _seen_setting(staging.url, mig, 6)
     result = staging("deploy", "--no-backup")
     assert result.code == 0, result.text
@@ -484,7 +485,7 @@ def test_only_the_last_commit_of_a_run_waits_for_its_flush(staging, mig: Path) -
     assert len(ledger_rows(staging.url)) == 6
 
 
-def test_synchronous_commit_each(staging, project: Path, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_synchronous_commit_each(staging, project: Path, mig: Path) -> None:
     (project / "pyproject.toml").write_text("[tool.rally_gitops]\nsynchronous_commit_each = true\n")
     _seen_setting(staging.url, mig, 4)
     assert staging("deploy", "--no-backup").code == 0
@@ -493,14 +494,14 @@ def test_synchronous_commit_each(staging, project: Path, mig: Path) -> None:  # 
     assert [s for (s,) in rows] == ["on", "on", "on"]
 
 
-def test_synchronous_commit_each_must_be_a_boolean(staging, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_synchronous_commit_each_must_be_a_boolean(staging, project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.rally_gitops]\nsynchronous_commit_each = "no"\n')
     result = staging("deploy", "--no-backup")
     assert result.code == 2
     assert "synchronous_commit_each = 'no': expected true or false" in result.err
 
 
-def test_execution_ms_is_measured_by_the_server(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_execution_ms_is_measured_by_the_server(staging, mig: Path) -> None:
     write_migration(mig, version_at(0), "slow", "CREATE TABLE a (id int);\nSELECT pg_sleep(0.2);")
     result = staging("deploy", "--no-backup")
     assert result.code == 0, result.text
@@ -514,7 +515,7 @@ def test_execution_ms_is_measured_by_the_server(staging, mig: Path) -> None:  # 
     assert f"applied {version_at(0)}_slow.sql ({applied} ms)" in result.out
 
 
-def test_a_failure_inside_a_batch_stops_the_ones_after_it(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failure_inside_a_batch_stops_the_ones_after_it(staging, mig: Path) -> None:
     """Batches grow 1, 2, 4...: the fourth of five shares a pipeline with the fifth, which the
     server must skip; the three before stay applied."""
     for index in range(5):
@@ -534,7 +535,7 @@ def test_a_failure_inside_a_batch_stops_the_ones_after_it(staging, mig: Path) ->
     assert len(ledger_rows(staging.url)) == 5
 
 
-def test_a_failing_commit_rolls_back_the_migration_and_its_row(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_commit_rolls_back_the_migration_and_its_row(staging, mig: Path) -> None:
     """A deferred constraint fails at COMMIT, after every statement succeeded."""
     write_migration(mig, version_at(0), "parent", "CREATE TABLE parent (id int PRIMARY KEY);")
     write_migration(

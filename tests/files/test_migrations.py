@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rally_gitops.errors import ConfigError
-from rally_gitops.files.migrations import MigrationFileError, discover, parse, parse_name, uncomment
+from rally_gitops.errors import ConfigError, MigrationFileError
+from rally_gitops.files.migrations import discover, parse, parse_name, uncomment
 from rally_gitops.files.statements import split_statements
 
 SEED = """-- Migration: 20241208_143000_add_user_preferences
@@ -29,12 +29,12 @@ COMMIT;
 """
 
 
-def migration(text: str | bytes, name: str = "20241208_143000_add_user_preferences.sql"):  # type: ignore[no-untyped-def]
+def migration(text: str | bytes, name: str = "20241208_143000_add_user_preferences.sql"):
     data = text.encode("utf-8") if isinstance(text, str) else text
     return parse(Path("migrations") / name, data)
 
 
-def sqls(statements) -> list[str]:  # type: ignore[no-untyped-def]
+def sqls(statements) -> list[str]:
     return [s.sql for s in statements]
 
 

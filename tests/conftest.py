@@ -43,7 +43,7 @@ def make_database(pg_server: TestServer) -> Iterator:
 
 
 @pytest.fixture
-def database_url(make_database) -> str:  # type: ignore[no-untyped-def]
+def database_url(make_database) -> str:
     """The URL of a fresh, empty database on the test server."""
     return make_database()
 
@@ -84,7 +84,7 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cli(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def cli(project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     """Run ``rally-gitops ARGS`` in-process in the scratch project; returns code, stdout, stderr."""
     from rally_gitops.main import main
 

@@ -28,7 +28,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def assert_one_line_error(result, code: int, *needles: str) -> None:  # type: ignore[no-untyped-def]
+def assert_one_line_error(result, code: int, *needles: str) -> None:
     assert result.code == code, result.text
     assert "Traceback" not in result.text
     lines = result.err.strip().splitlines()
@@ -61,7 +61,7 @@ def test_unreachable_host(project: Path) -> None:
     assert "hunter22" not in result.text
 
 
-def test_wrong_password(project: Path, pg_server, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password(project: Path, pg_server, database_url: str) -> None:
     url = pg_server.password_url(urlsplit(database_url).path.lstrip("/"))
     wrong = url.replace("Pw-s3cret-4711", "Wrong-pw-0815")
     result = run_process(
@@ -132,7 +132,7 @@ def test_bad_configuration(project: Path) -> None:
 
 def test_structural_error_in_a_pending_file_stops_before_anything_runs(
     cli, project: Path, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     (project / "migrations" / "20991231_000000_two_tx.sql").write_text(
         "BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;\nCOMMIT;\n"
     )
@@ -141,7 +141,7 @@ def test_structural_error_in_a_pending_file_stops_before_anything_runs(
     assert tables(database_url) == set()
 
 
-def test_unknown_environment_and_usage(cli) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_environment_and_usage(cli) -> None:
     result = cli("status", "--env", "qa")
     assert_one_line_error(result, 2, "unknown environment 'qa'", "local, staging, production")
     with pytest.raises(SystemExit) as exc:
@@ -172,7 +172,7 @@ def no_promotion_guard(project: Path) -> None:
 
 def test_yes_is_refused_on_a_terminal_without_ci(
     cli, no_promotion_guard, database_url: str, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.setattr(sys, "stdin", Tty(""))
     result = cli(
         "deploy", "--env", "production", "--yes", env={"DATABASE_PUBLIC_URL": database_url}
@@ -184,7 +184,7 @@ def test_yes_is_refused_on_a_terminal_without_ci(
     assert len(ledger_rows(database_url)) == 6
 
 
-def test_yes_is_accepted_without_a_terminal(cli, no_promotion_guard, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_yes_is_accepted_without_a_terminal(cli, no_promotion_guard, database_url: str) -> None:
     result = cli(
         "deploy",
         "--env",
@@ -199,7 +199,7 @@ def test_yes_is_accepted_without_a_terminal(cli, no_promotion_guard, database_ur
 
 def test_production_needs_typed_yes(
     cli, no_promotion_guard, database_url: str, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = {"DATABASE_PUBLIC_URL": database_url}
     for answer, needle in (
         ("yes\n", "did not match"),
@@ -218,7 +218,7 @@ def test_production_needs_typed_yes(
     assert len(ledger_rows(database_url)) == 6
 
 
-def test_staging_needs_no_confirmation(cli, database_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_staging_needs_no_confirmation(cli, database_url: str, monkeypatch) -> None:
     monkeypatch.setattr(sys, "stdin", Tty(""))
     result = cli("deploy", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
     assert result.code == 0 and "Type YES" not in result.err
@@ -238,7 +238,7 @@ def test_production_confirmation_through_a_real_process(
 # --- new -----------------------------------------------------------------------------------------
 
 
-def test_new_creates_a_file_that_parses_and_deploys(cli, project: Path, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_new_creates_a_file_that_parses_and_deploys(cli, project: Path, database_url: str) -> None:
     result = cli("new", "Add user avatars!")
     assert result.code == 0, result.text
     (path,) = (project / "migrations").glob("*_add_user_avatars.sql")
@@ -267,7 +267,7 @@ def test_new_creates_a_file_that_parses_and_deploys(cli, project: Path, database
     assert len(ledger_rows(database_url)) == 8
 
 
-def test_new_never_reuses_a_version(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_new_never_reuses_a_version(cli, project: Path) -> None:
     for _ in range(3):
         assert cli("new", "same second").code == 0
     versions = [p.name[:15] for p in (project / "migrations").glob("*_same_second.sql")]
@@ -275,11 +275,11 @@ def test_new_never_reuses_a_version(cli, project: Path) -> None:  # type: ignore
     discover(project / "migrations")  # no duplicate version
 
 
-def test_new_needs_a_usable_description(cli) -> None:  # type: ignore[no-untyped-def]
+def test_new_needs_a_usable_description(cli) -> None:
     assert_one_line_error(cli("new", "!!!"), 2, "no letters or digits")
 
 
-def test_sample_and_new_files_run_under_plain_psql(cli, project: Path, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_sample_and_new_files_run_under_plain_psql(cli, project: Path, database_url: str) -> None:
     """The manual-recovery path: every file's up part runs with psql -v ON_ERROR_STOP=1 -f."""
     assert cli("new", "add avatars").code == 0
     for path in sorted((project / "migrations").glob("*.sql")):
@@ -309,7 +309,7 @@ def test_sample_and_new_files_run_under_plain_psql(cli, project: Path, database_
 # --- status, check, plan ------------------------------------------------------------------------
 
 
-def test_status_json(cli, project: Path, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_status_json(cli, project: Path, database_url: str) -> None:
     env = {"DATABASE_STAGING_URL": database_url}
     before = json.loads(cli("status", "--env", "staging", "--json", env=env).out)
     assert before["staging"]["applied"] == [] and len(before["staging"]["pending"]) == 6
@@ -335,7 +335,7 @@ def test_status_json(cli, project: Path, database_url: str) -> None:  # type: ig
     assert staging["database"].startswith("staging (postgresql://")
 
 
-def test_status_of_every_configured_environment(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_status_of_every_configured_environment(cli, database_url: str) -> None:
     port = closed_port()
     result = cli(
         "status",
@@ -350,7 +350,7 @@ def test_status_of_every_configured_environment(cli, database_url: str) -> None:
     assert "production" not in result.out  # not configured: not shown
 
 
-def test_check_output(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_check_output(cli, database_url: str) -> None:
     result = cli("check", env={"DATABASE_URL": database_url})
     assert result.code == 0, result.text
     lines = result.out.strip().splitlines()
@@ -362,7 +362,7 @@ def test_check_output(cli, database_url: str) -> None:  # type: ignore[no-untype
     assert "ledger present (6 applied)" in cli("check", "--env", "local").out
 
 
-def test_check_reports_an_unreachable_environment(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_check_reports_an_unreachable_environment(cli, database_url: str) -> None:
     port = closed_port()
     result = cli(
         "check",
@@ -376,7 +376,7 @@ def test_check_reports_an_unreachable_environment(cli, database_url: str) -> Non
     assert "staging: FAILED: cannot connect to" in result.out
 
 
-def test_check_reports_missing_rights(cli, pg_server, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_check_reports_missing_rights(cli, pg_server, database_url: str) -> None:
     name = urlsplit(database_url).path.lstrip("/")
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("DROP ROLE IF EXISTS rally_readonly")
@@ -403,7 +403,7 @@ def test_check_reports_missing_rights(cli, pg_server, database_url: str) -> None
     )
 
 
-def test_plan_shows_sql_and_changes_nothing(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_plan_shows_sql_and_changes_nothing(cli, database_url: str) -> None:
     result = cli("plan", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
     assert result.code == 0, result.text
     assert "6 migration(s) would be applied, in this order" in result.out

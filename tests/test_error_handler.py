@@ -47,7 +47,7 @@ def test_expected_failures_keep_their_codes(
     assert capsys.readouterr().err == f"error: {error}\n"
 
 
-def test_a_crashing_command_exits_3_through_the_cli(cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_crashing_command_exits_3_through_the_cli(cli, monkeypatch) -> None:
     from rally_gitops.commands import status
 
     def broken(*_args: object, **_kwargs: object) -> None:

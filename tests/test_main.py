@@ -28,12 +28,12 @@ def test_command_word(argv: list[str], word: str | None) -> None:
 
 
 def test_parser_for_one_command_registers_only_that_command() -> None:
-    sub = build_parser("status")._subparsers._group_actions[0]  # type: ignore[union-attr]
+    sub = build_parser("status")._subparsers._group_actions[0]
     assert list(sub.choices) == ["status"]
 
 
 def test_unknown_word_gets_the_whole_parser() -> None:
-    sub = build_parser("nosuch")._subparsers._group_actions[0]  # type: ignore[union-attr]
+    sub = build_parser("nosuch")._subparsers._group_actions[0]
     assert set(command_modules()) <= set(sub.choices)
 
 

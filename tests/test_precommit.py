@@ -111,7 +111,7 @@ def test_try_repo_good_passes_bad_fails(snapshot: Path, hook_env: dict, tmp_path
 @pytest.fixture(scope="module")
 def run_all_files(
     snapshot: Path, hook_env: dict, tmp_path_factory: pytest.TempPathFactory, pg_server
-) -> str:  # type: ignore[no-untyped-def]
+) -> str:
     """``pre-commit run --all-files`` with this repo's own config, in a clone of the snapshot."""
     clone = tmp_path_factory.mktemp("clone") / "rally-gitops"
     git(clone.parent, "clone", "-q", str(snapshot), str(clone))  # origin/main exists, as usual

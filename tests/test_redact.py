@@ -57,7 +57,7 @@ def closed_port() -> int:
 
 def test_no_command_output_contains_the_password(
     project: Path, pg_server, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Every command, success and failure, in a fresh process (no secret registered in advance)."""
     url = pg_server.password_url(urlsplit(database_url).path.lstrip("/"))
     assert TEST_PASSWORD in url

@@ -12,7 +12,7 @@ from testing.pg import TEST_PASSWORD
 
 
 @pytest.fixture
-def pw_url(pg_server, make_database) -> str:  # type: ignore[no-untyped-def]
+def pw_url(pg_server, make_database) -> str:
     return pg_server.password_url(urlsplit(make_database("rs")).path.lstrip("/"))
 
 
@@ -44,7 +44,7 @@ def latest(project: Path, env: str = "staging") -> backup_store.BackupSet:
     return backup_store.list_sets(project / ".rally" / "backups" / env, env)[-1]
 
 
-def test_restore_brings_back_schema_and_rows_exactly(cli, project, pw_url):  # type: ignore[no-untyped-def]
+def test_restore_brings_back_schema_and_rows_exactly(cli, project, pw_url):
     env = {"DATABASE_STAGING_URL": pw_url}
     assert cli("deploy", "--env", "staging", env=env).code == 0
     seed(pw_url)
@@ -82,7 +82,7 @@ def test_restore_brings_back_schema_and_rows_exactly(cli, project, pw_url):  # t
 def test_restore_into_a_scratch_database_leaves_the_source_alone(
     cli,
     project,
-    database_url,  # type: ignore[no-untyped-def]
+    database_url,
     make_database,
 ):
     env = {"DATABASE_STAGING_URL": database_url}
@@ -99,7 +99,7 @@ def test_restore_into_a_scratch_database_leaves_the_source_alone(
     assert len(backup_store.list_sets(project / ".rally/backups/staging", "staging")) == 2
 
 
-def test_a_damaged_backup_is_refused_before_anything_changes(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_a_damaged_backup_is_refused_before_anything_changes(cli, project, database_url):
     env = {"DATABASE_STAGING_URL": database_url}
     assert cli("deploy", "--env", "staging", env=env).code == 0
     assert cli("backup", "--env", "staging").code == 0
@@ -117,7 +117,7 @@ def test_a_damaged_backup_is_refused_before_anything_changes(cli, project, datab
     assert "after_backup" in schema_dump(database_url)
 
 
-def test_a_failing_restore_rolls_back_completely(cli, project, database_url, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_failing_restore_rolls_back_completely(cli, project, database_url, tmp_path):
     env = {"DATABASE_STAGING_URL": database_url}
     assert cli("deploy", "--env", "staging", env=env).code == 0
     assert cli("backup", "--env", "staging", "--kind", "schema").code == 0
@@ -142,7 +142,7 @@ def test_a_failing_restore_rolls_back_completely(cli, project, database_url, tmp
     assert schema_dump(database_url) == before
 
 
-def test_an_unreadable_dump_is_abandoned_before_psql_can_commit(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_an_unreadable_dump_is_abandoned_before_psql_can_commit(cli, project, database_url):
     env = {"DATABASE_STAGING_URL": database_url}
     assert cli("deploy", "--env", "staging", env=env).code == 0
     with psycopg.connect(database_url, autocommit=True) as conn:

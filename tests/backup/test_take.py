@@ -29,7 +29,7 @@ def db_name(url: str) -> str:
 
 
 @pytest.fixture
-def pw_url(pg_server, make_database) -> str:  # type: ignore[no-untyped-def]
+def pw_url(pg_server, make_database) -> str:
     """A fresh database reached over TCP with a password."""
     return pg_server.password_url(db_name(make_database("bk")))
 
@@ -38,7 +38,7 @@ def backup_dir(project: Path, env: str = "staging") -> Path:
     return project / ".rally" / "backups" / env
 
 
-def test_backup_command_writes_a_verified_full_and_schema_set(cli, project, pw_url):  # type: ignore[no-untyped-def]
+def test_backup_command_writes_a_verified_full_and_schema_set(cli, project, pw_url):
     env = {"DATABASE_STAGING_URL": pw_url}
     assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
     result = cli("backup", "--env", "staging", env=env)
@@ -70,7 +70,7 @@ def test_backup_command_writes_a_verified_full_and_schema_set(cli, project, pw_u
     assert TEST_PASSWORD not in text
 
 
-def test_kind_schema_only_and_retention(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_kind_schema_only_and_retention(cli, project, database_url):
     add_backup_config(project, "keep = 2")
     env = {"DATABASE_STAGING_URL": database_url}
     backup_dir(project).mkdir(parents=True)
@@ -90,7 +90,7 @@ def test_kind_schema_only_and_retention(cli, project, database_url):  # type: ig
     assert [s.path("schema") is not None for s in listed] == [True, True]
 
 
-def test_deploy_takes_the_backup_first(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_deploy_takes_the_backup_first(cli, project, database_url):
     result = cli("deploy", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
     assert result.code == 0, result.text
     assert result.out.index("Backup staging_backup_") < result.out.index("Deploying 6")
@@ -113,7 +113,7 @@ def _tiny_tmpfs(path: Path) -> bool:
 @pytest.mark.parametrize(
     "failure", ["bad_path", "too_old", "garbage", "empty", "dir_is_file", "disk_full"]
 )
-def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(  # type: ignore[no-untyped-def]
+def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(
     cli, project, database_url, tmp_path, failure
 ):
     env = {"DATABASE_STAGING_URL": database_url}
@@ -172,7 +172,7 @@ def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(  # type: ignore
     assert "Traceback" not in result.text
 
 
-def test_no_backup_is_refused_for_production_unless_allowed(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_no_backup_is_refused_for_production_unless_allowed(cli, project, database_url):
     env = {"DATABASE_PUBLIC_URL": database_url, "CI": "true"}
     add_backup_config(project, "require_staging = false")
     refused = cli("deploy", "--env", "production", "--yes", "--no-backup", env=env)
@@ -187,7 +187,7 @@ def test_no_backup_is_refused_for_production_unless_allowed(cli, project, databa
     assert backup_files(backup_dir(project, "production")) == []
 
 
-def test_the_newest_new_enough_pg_dump_wins(tmp_path):  # type: ignore[no-untyped-def]
+def test_the_newest_new_enough_pg_dump_wins(tmp_path):
     tool = pgtools.find_tool("pg_dump", server_major=18)
     assert tool.major >= 18
     old = fake_pg_dump(tmp_path, version="15.4", body="exit 1")
@@ -213,7 +213,7 @@ def _child_pg_dumps() -> list[int]:
     return found
 
 
-def test_the_password_reaches_pg_dump_through_a_passfile_never_argv(cli, project, pw_url):  # type: ignore[no-untyped-def]
+def test_the_password_reaches_pg_dump_through_a_passfile_never_argv(cli, project, pw_url):
     env = {"DATABASE_STAGING_URL": pw_url}
     assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
     seen: dict[str, bytes] = {}
@@ -242,7 +242,7 @@ def test_the_password_reaches_pg_dump_through_a_passfile_never_argv(cli, project
         blocker.rollback()
     thread.join(60)
     result = outcome["r"]
-    assert result.code == 0, result.text  # type: ignore[attr-defined]
+    assert result.code == 0, result.text
     assert seen, "pg_dump was never seen running"
     assert TEST_PASSWORD.encode() not in seen["cmdline"]
     assert b"127.0.0.1" in seen["cmdline"]  # it did get the connection, minus the password
@@ -255,10 +255,10 @@ def test_the_password_reaches_pg_dump_through_a_passfile_never_argv(cli, project
     for name in files:
         if name.endswith((".json", ".sql")):
             assert TEST_PASSWORD not in (backup_dir(project) / name).read_text()
-    assert TEST_PASSWORD not in result.text  # type: ignore[attr-defined]
+    assert TEST_PASSWORD not in result.text
 
 
-def test_backups_lists_as_json_and_refuses_unknown_environments(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_backups_lists_as_json_and_refuses_unknown_environments(cli, project, database_url):
     empty = cli("backups", "--env", "staging")
     assert empty.code == 0 and "no backups" in empty.out
     assert cli("backup", "--env", "staging", env={"DATABASE_STAGING_URL": database_url}).code == 0

@@ -58,7 +58,7 @@ def clone(tmp_path: Path) -> Path:
     return work
 
 
-def test_init_scaffolds_then_is_idempotent_and_keeps_changes(clone: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_init_scaffolds_then_is_idempotent_and_keeps_changes(clone: Path, capsys) -> None:
     code, text = run_init(clone, capsys)
     assert code == 0, text
     made = files(clone)
@@ -89,7 +89,7 @@ def test_init_scaffolds_then_is_idempotent_and_keeps_changes(clone: Path, capsys
     assert files(clone) == made
 
 
-def test_init_appends_to_an_existing_pyproject_and_gitignore(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_init_appends_to_an_existing_pyproject_and_gitignore(tmp_path: Path, capsys) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n', encoding="utf-8")
     (tmp_path / ".gitignore").write_text("node_modules", encoding="utf-8")
     code, text = run_init(tmp_path, capsys, "--action-ref", "acme/rally-gitops@v2.1.0")
@@ -107,7 +107,7 @@ def test_init_appends_to_an_existing_pyproject_and_gitignore(tmp_path: Path, cap
     ).read_text(encoding="utf-8")
 
 
-def test_init_follows_a_configured_migrations_dir(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_init_follows_a_configured_migrations_dir(tmp_path: Path, capsys) -> None:
     import yaml
 
     pyproject = '[tool.rally_gitops]\nmigrations_dir = "db/migrations"\n'
@@ -124,7 +124,7 @@ def test_init_follows_a_configured_migrations_dir(tmp_path: Path, capsys) -> Non
     assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == pyproject
 
 
-def test_init_refuses_a_bad_action_ref_before_writing(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_init_refuses_a_bad_action_ref_before_writing(tmp_path: Path, capsys) -> None:
     code, text = run_init(tmp_path, capsys, "--action-ref", "not a ref")
     assert code == 2
     assert "expected OWNER/REPO@REF" in text
@@ -149,7 +149,7 @@ def test_pre_commit_and_actionlint_pass_on_the_result(
     clone: Path,
     tmp_path: Path,
     capsys,
-    pg_server,  # type: ignore[no-untyped-def]
+    pg_server,
 ) -> None:
     assert run_init(clone, capsys)[0] == 0
     # The generated config names the public repository, out of reach here: point it at a

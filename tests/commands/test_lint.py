@@ -29,13 +29,13 @@ BAD_FILES: dict[str, bytes] = {
 }
 
 
-def test_all_on_the_sample_project_is_clean(cli) -> None:  # type: ignore[no-untyped-def]
+def test_all_on_the_sample_project_is_clean(cli) -> None:
     result = cli("lint", "--all", "--no-history")
     assert result.code == 0, result.text
     assert result.out.strip().splitlines()[-1] == "6 files, 0 errors, 0 warnings"
 
 
-def test_errors_exit_1_with_grep_style_lines(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_errors_exit_1_with_grep_style_lines(cli, project: Path) -> None:
     path = project / "migrations" / "20250101_000006_syntax.sql"
     path.write_bytes(BAD_FILES[path.name])
     result = cli("lint", str(path))
@@ -49,7 +49,7 @@ def test_errors_exit_1_with_grep_style_lines(cli, project: Path) -> None:  # typ
     assert result.out.strip().splitlines()[-1] == "1 file, 1 error, 0 warnings"
 
 
-def test_warnings_only_exit_0(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_warnings_only_exit_0(cli, project: Path) -> None:
     path = project / "migrations" / "20250101_000008_no_rollback.sql"
     path.write_text(good("20250101_000008_no_rollback").split("-- Rollback")[0])
     result = cli("lint", str(path))
@@ -58,13 +58,13 @@ def test_warnings_only_exit_0(cli, project: Path) -> None:  # type: ignore[no-un
     assert "1 file, 0 errors, 1 warning" in result.out
 
 
-def test_directory_argument_lints_its_sql_files(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_directory_argument_lints_its_sql_files(cli, project: Path) -> None:
     result = cli("lint", str(project / "migrations"), "--no-history")
     assert result.code == 0
     assert "6 files" in result.out
 
 
-def test_usage_errors_exit_2(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_usage_errors_exit_2(cli, project: Path) -> None:
     missing = cli("lint", str(project / "migrations" / "nope.sql"))
     assert (missing.code, missing.err.strip()) == (
         2,
@@ -77,7 +77,7 @@ def test_usage_errors_exit_2(cli, project: Path) -> None:  # type: ignore[no-unt
     assert usage.value.code == 2
 
 
-def test_configuration_errors_exit_2(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_configuration_errors_exit_2(cli, project: Path) -> None:
     pyproject = project / "pyproject.toml"
     original = pyproject.read_text()
     cases = {
@@ -95,7 +95,7 @@ def test_configuration_errors_exit_2(cli, project: Path) -> None:  # type: ignor
         assert result.err.startswith("error: ") and expected in result.err, result.err
 
 
-def test_formats(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_formats(cli, project: Path) -> None:
     path = project / "migrations" / "20250101_000006_syntax.sql"
     path.write_bytes(BAD_FILES[path.name])
     data = json.loads(cli("lint", "--format", "json", str(path)).out)
@@ -109,14 +109,14 @@ def test_formats(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
     assert ",line=4,col=6,title=syntax-error::" in github.out
 
 
-def test_list_codes(cli) -> None:  # type: ignore[no-untyped-def]
+def test_list_codes(cli) -> None:
     result = cli("lint", "--list-codes")
     assert result.code == 0
     listed = {line.split()[0] for line in result.out.splitlines()}
     assert {"syntax-error", "file-name", "unused-ignore", "edited-committed-migration"} <= listed
 
 
-def test_changed_against_base(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_changed_against_base(cli, project: Path) -> None:
     git(project, "init", "-q", "-b", "main")
     git(project, "add", ".")
     git(project, "commit", "-q", "-m", "initial")
@@ -131,7 +131,7 @@ def test_changed_against_base(cli, project: Path) -> None:  # type: ignore[no-un
     assert "1 file," in result.out
 
 
-def test_history_findings_are_included(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_history_findings_are_included(cli, project: Path) -> None:
     git(project, "init", "-q", "-b", "main")
     git(project, "add", ".")
     git(project, "commit", "-q", "-m", "initial")
@@ -144,7 +144,7 @@ def test_history_findings_are_included(cli, project: Path) -> None:  # type: ign
     assert skipped.code == 0
 
 
-def test_not_a_repository_without_files_is_a_usage_error(cli) -> None:  # type: ignore[no-untyped-def]
+def test_not_a_repository_without_files_is_a_usage_error(cli) -> None:
     result = cli("lint")
     assert result.code == 2
     assert "not inside a git repository" in result.err
@@ -246,7 +246,7 @@ def test_fuzz_no_traceback_on_garbled_files(project: Path) -> None:
     assert json.loads(result.out)["files"] == 306
 
 
-def test_hook_entry_point(project: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_hook_entry_point(project: Path, monkeypatch, capsys) -> None:
     from rally_gitops_hooks.migration_lint import main
 
     monkeypatch.chdir(project)
@@ -266,7 +266,7 @@ def test_hook_entry_point(project: Path, monkeypatch, capsys) -> None:  # type: 
     )
 
 
-def test_github_paths_are_relative_to_the_workspace(cli, project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_github_paths_are_relative_to_the_workspace(cli, project: Path, monkeypatch) -> None:
     bad = project / "migrations" / "20250101_000006_syntax.sql"
     bad.write_bytes(BAD_FILES[bad.name])
     monkeypatch.chdir(project / "migrations")

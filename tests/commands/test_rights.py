@@ -41,7 +41,7 @@ def role_url(pg_server: TestServer, database_url: str, role: str) -> str:
 
 def as_owner(database_url: str, statements: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(statements)  # type: ignore[call-overload]
+        conn.execute(statements)
 
 
 def add_migration(project: Path) -> None:
@@ -56,7 +56,7 @@ def add_migration(project: Path) -> None:
 
 def test_no_rights_on_the_ledger_is_a_clear_error_everywhere(
     cli, database_url: str, pg_server: TestServer, role: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert cli("deploy", "--env", "local", env={"DATABASE_URL": database_url}).code == 0
     env = {"DATABASE_URL": role_url(pg_server, database_url, role)}
     read = (
@@ -88,7 +88,7 @@ def test_no_rights_on_the_ledger_is_a_clear_error_everywhere(
 
 def test_read_only_role_reads_but_may_not_deploy_and_the_named_grants_suffice(
     cli, project: Path, database_url: str, pg_server: TestServer, role: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert cli("deploy", "--env", "local", env={"DATABASE_URL": database_url}).code == 0
     as_owner(
         database_url,
@@ -127,7 +127,7 @@ def test_read_only_role_reads_but_may_not_deploy_and_the_named_grants_suffice(
 
 def test_no_ledger_and_no_create_right_names_the_grant(
     cli, database_url: str, pg_server: TestServer, role: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     as_owner(
         database_url,
         "REVOKE CREATE ON DATABASE "

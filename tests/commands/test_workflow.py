@@ -7,7 +7,7 @@ import pytest
 
 
 @pytest.fixture
-def envs(make_database, pg_server):  # type: ignore[no-untyped-def]
+def envs(make_database, pg_server):
     """Fresh staging and production databases; validate replays on the test server."""
     return {
         "DATABASE_STAGING_URL": make_database("staging"),
@@ -27,7 +27,7 @@ def deployed(envs: dict[str, str]) -> tuple[int, int]:
     return applied(envs["DATABASE_STAGING_URL"]), applied(envs["DATABASE_PUBLIC_URL"])
 
 
-def test_interactive_all_the_way(cli, envs):  # type: ignore[no-untyped-def]
+def test_interactive_all_the_way(cli, envs):
     result = cli("workflow", env=envs, stdin="y\nYES\n")
     assert result.code == 0, result.text
     assert deployed(envs) == (6, 6)
@@ -43,21 +43,21 @@ def test_interactive_all_the_way(cli, envs):  # type: ignore[no-untyped-def]
     assert "Workflow done" in result.out
 
 
-def test_answer_no_to_staging(cli, envs):  # type: ignore[no-untyped-def]
+def test_answer_no_to_staging(cli, envs):
     result = cli("workflow", env=envs, stdin="n\n")
     assert result.code == 0
     assert "Stopped before staging: nothing was deployed." in result.out
     assert deployed(envs) == (0, 0)
 
 
-def test_end_of_input_means_no(cli, envs):  # type: ignore[no-untyped-def]
+def test_end_of_input_means_no(cli, envs):
     result = cli("workflow", env=envs, stdin="")
     assert result.code == 0
     assert "(no answer: no)" in result.err
     assert deployed(envs) == (0, 0)
 
 
-def test_production_needs_typed_yes(cli, envs):  # type: ignore[no-untyped-def]
+def test_production_needs_typed_yes(cli, envs):
     result = cli("workflow", env=envs, stdin="y\nyes\n")
     assert result.code == 0
     assert "Production skipped: nothing was deployed there." in result.out
@@ -71,7 +71,7 @@ def test_production_needs_typed_yes(cli, envs):  # type: ignore[no-untyped-def]
     assert deployed(envs) == (6, 0)
 
 
-def test_auto_is_staging_only_without_questions(cli, envs):  # type: ignore[no-untyped-def]
+def test_auto_is_staging_only_without_questions(cli, envs):
     result = cli("workflow", "--auto", env=envs, stdin="")
     assert result.code == 0, result.text
     assert deployed(envs) == (6, 0)
@@ -79,14 +79,14 @@ def test_auto_is_staging_only_without_questions(cli, envs):  # type: ignore[no-u
     assert "--auto: production is left alone" in result.out
 
 
-def test_production_yes_in_ci(cli, envs):  # type: ignore[no-untyped-def]
+def test_production_yes_in_ci(cli, envs):
     result = cli("workflow", "--production", "--yes", env={**envs, "CI": "true"}, stdin="")
     assert result.code == 0, result.text
     assert deployed(envs) == (6, 6)
     assert "[y/N]" not in result.err and "Type YES" not in result.err
 
 
-def test_production_flag_asks_for_the_word(cli, envs):  # type: ignore[no-untyped-def]
+def test_production_flag_asks_for_the_word(cli, envs):
     wrong = cli("workflow", "--production", env=envs, stdin="y\n")
     assert wrong.code == 1
     assert "cancelled" in wrong.err
@@ -96,13 +96,13 @@ def test_production_flag_asks_for_the_word(cli, envs):  # type: ignore[no-untype
     assert deployed(envs) == (6, 6)
 
 
-def test_yes_without_production_is_a_usage_error(cli, envs):  # type: ignore[no-untyped-def]
+def test_yes_without_production_is_a_usage_error(cli, envs):
     result = cli("workflow", "--yes", env={**envs, "CI": "true"})
     assert result.code == 2
     assert "--yes only applies with --production" in result.err
 
 
-def test_lint_failure_stops_before_staging(cli, project: Path, envs):  # type: ignore[no-untyped-def]
+def test_lint_failure_stops_before_staging(cli, project: Path, envs):
     (project / "migrations" / "20250101_000000_broken.sql").write_text(
         "CREATE TABLE broken (id int;\n", encoding="utf-8"
     )
@@ -117,7 +117,7 @@ def test_lint_failure_stops_before_staging(cli, project: Path, envs):  # type: i
     assert deployed(envs) == (0, 0)
 
 
-def test_staging_smoke_failure_stops_before_production(cli, project: Path, envs):  # type: ignore[no-untyped-def]
+def test_staging_smoke_failure_stops_before_production(cli, project: Path, envs):
     # an HTTP check for the application is not run: the workflow deploys the schema only
     with (project / "pyproject.toml").open("a", encoding="utf-8") as handle:
         handle.write('\n[[tool.rally_gitops.smoke.http]]\nurl = "http://127.0.0.1:9/health"\n')
@@ -132,10 +132,10 @@ def test_staging_smoke_failure_stops_before_production(cli, project: Path, envs)
     assert deployed(envs) == (6, 0)
 
 
-def test_lint_and_validate_run_without_reentering_the_cli(cli, envs, monkeypatch):  # type: ignore[no-untyped-def]
+def test_lint_and_validate_run_without_reentering_the_cli(cli, envs, monkeypatch):
     import rally_gitops.main as main_mod
 
-    def reentered(argv=None):  # type: ignore[no-untyped-def]
+    def reentered(argv=None):
         raise AssertionError(f"workflow re-entered the CLI with {argv}")
 
     monkeypatch.setattr(main_mod, "main", reentered)
@@ -146,13 +146,13 @@ def test_lint_and_validate_run_without_reentering_the_cli(cli, envs, monkeypatch
     assert "re-entered" not in result.text
 
 
-def test_staging_must_be_configured(cli):  # type: ignore[no-untyped-def]
+def test_staging_must_be_configured(cli):
     result = cli("workflow", "--auto")
     assert result.code == 2
     assert "set DATABASE_STAGING_URL" in result.err
 
 
-def test_real_process_driven_through_stdin(project: Path, envs):  # type: ignore[no-untyped-def]
+def test_real_process_driven_through_stdin(project: Path, envs):
     from testing.process import run_process
 
     result = run_process(["workflow"], cwd=project, env=envs, stdin="y\nno\n")
@@ -163,7 +163,7 @@ def test_real_process_driven_through_stdin(project: Path, envs):  # type: ignore
     assert deployed(envs) == (6, 0)
 
 
-def test_yes_at_a_terminal_is_refused_before_anything(cli, envs, monkeypatch):  # type: ignore[no-untyped-def]
+def test_yes_at_a_terminal_is_refused_before_anything(cli, envs, monkeypatch):
     import io
     import sys
 

@@ -45,7 +45,7 @@ def substitute(value: str, context: dict[str, Any]) -> str:
     return re.sub(r"\$\{\{(.*?)\}\}", lambda m: str(evaluate(m[1], context)), str(value))
 
 
-def rehearse(  # type: ignore[type-arg]
+def rehearse(
     workflow: str,
     project: Path,
     secrets: dict[str, str],
@@ -112,7 +112,7 @@ def rehearse(  # type: ignore[type-arg]
 
 
 @pytest.fixture
-def github(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def github(monkeypatch: pytest.MonkeyPatch):
     state = FakeGitHub(token=TOKEN, repos={"acme/rally"})
     with serve(state) as running:
         yield running
@@ -122,7 +122,7 @@ def test_staging_then_production_deploy_workflows(
     project: Path,
     make_database,
     pg_server,
-    github,  # type: ignore[no-untyped-def]
+    github,
 ) -> None:
     from testing.pg import TEST_PASSWORD
 
@@ -168,7 +168,7 @@ def test_staging_then_production_deploy_workflows(
 def test_production_refuses_what_staging_has_not_and_reports_failure(
     project: Path,
     make_database,
-    github,  # type: ignore[no-untyped-def]
+    github,
 ) -> None:
     staging, production = make_database("stg"), make_database("prd")
     secrets = {"DATABASE_STAGING_URL": staging, "DATABASE_PUBLIC_URL": production}
@@ -187,7 +187,7 @@ def test_pull_request_check_comments_lint_replay_and_plans(
     project: Path,
     make_database,
     pg_server,
-    github,  # type: ignore[no-untyped-def]
+    github,
 ) -> None:
     newest = sorted((project / "migrations").glob("*.sql"))[-1]
     text = newest.read_text(encoding="utf-8")

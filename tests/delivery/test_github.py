@@ -25,7 +25,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGitHub]:
     waits: list[float] = []
     monkeypatch.setattr(github, "sleep", waits.append)
     with serve(state) as running:
-        running.waits = waits  # type: ignore[attr-defined]
+        running.waits = waits
         monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
         monkeypatch.setenv("GITHUB_API_URL", running.url)
         yield running
@@ -106,7 +106,7 @@ def test_unknown_reviewer_is_a_usage_error(cli, fake: FakeGitHub) -> None:
         (404, {"message": "Not Found"}, "or the token has no access to it"),
     ],
 )
-def test_http_errors_are_one_line_without_the_token(cli, fake, status, body, expected) -> None:  # type: ignore[no-untyped-def]
+def test_http_errors_are_one_line_without_the_token(cli, fake, status, body, expected) -> None:
     fake.script("PUT", f"{ENVS}/staging", status, body=body)
     result = cli("github", "setup", "--repo", REPO, "--reviewers", "alice")
     assert result.code == 1
@@ -143,10 +143,10 @@ def test_retries_5xx_and_secondary_rate_limits_then_succeeds(cli, fake: FakeGitH
     result = cli("github", "setup", "--repo", REPO, "--reviewers", "alice", "--dry-run")
     assert result.code == 0, result.text
     assert fake.calls()[1:5] == [("GET", "/users/alice")] * 4
-    assert fake.waits == [1.0, 7.0, 1.0]  # type: ignore[attr-defined]
+    assert fake.waits == [1.0, 7.0, 1.0]
 
 
-def test_retries_are_bounded_and_a_long_rate_limit_is_not_waited_for(cli, fake) -> None:  # type: ignore[no-untyped-def]
+def test_retries_are_bounded_and_a_long_rate_limit_is_not_waited_for(cli, fake) -> None:
     for _ in range(6):
         fake.script("GET", "/users/alice", 503)
     result = cli("github", "setup", "--repo", REPO, "--reviewers", "alice")
@@ -165,7 +165,7 @@ def test_retries_are_bounded_and_a_long_rate_limit_is_not_waited_for(cli, fake) 
     assert fake.calls()[1:] == [("GET", "/users/alice")]
 
 
-def test_comment_is_created_then_updated_across_pages(cli, fake, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_comment_is_created_then_updated_across_pages(cli, fake, project: Path) -> None:
     fake.comments[7] = [{"id": i, "body": f"other {i}"} for i in range(1, 151)]
     report = project / "report.md"
     report.write_text("## Lint\nall good\n", encoding="utf-8")

@@ -51,7 +51,7 @@ def staging_env(app: AppServer, database_url: str) -> dict[str, str]:
     }
 
 
-def test_staging_release_runs_every_step(cli, project, app, database_url):  # type: ignore[no-untyped-def]
+def test_staging_release_runs_every_step(cli, project, app, database_url):
     add_config(project, RELEASE_CONFIG)
     app.script("/hook", Reply(200, {"status": "queued"}))
     app.script(
@@ -79,7 +79,7 @@ def test_staging_release_runs_every_step(cli, project, app, database_url):  # ty
     assert HOOK_TOKEN not in result.text
 
 
-def test_failing_hook_stops_and_says_how_to_roll_back(cli, project, app, database_url):  # type: ignore[no-untyped-def]
+def test_failing_hook_stops_and_says_how_to_roll_back(cli, project, app, database_url):
     add_config(project, RELEASE_CONFIG)
     app.script("/hook", Reply(500, {"error": f"boom {HOOK_TOKEN}"}))
     app.script("/health", Reply(200, {"commit": NEW_SHA}))
@@ -99,7 +99,7 @@ def test_failing_hook_stops_and_says_how_to_roll_back(cli, project, app, databas
     assert HOOK_TOKEN not in result.text
 
 
-def test_health_deadline_then_rollback_advice(cli, project, app, database_url):  # type: ignore[no-untyped-def]
+def test_health_deadline_then_rollback_advice(cli, project, app, database_url):
     add_config(project, RELEASE_CONFIG.replace("deadline = 20", "deadline = 0.5"))
     app.script("/hook", Reply(204, ""))
     app.script("/health", Reply(200, {"commit": OLD_SHA}))
@@ -113,7 +113,7 @@ def test_health_deadline_then_rollback_advice(cli, project, app, database_url): 
     assert "roll the application back before the schema" in result.out
 
 
-def test_already_deployed_schema_and_smoke_failure(cli, project, app, database_url):  # type: ignore[no-untyped-def]
+def test_already_deployed_schema_and_smoke_failure(cli, project, app, database_url):
     add_config(project, RELEASE_CONFIG)
     env = staging_env(app, database_url)
     assert cli("deploy", "--env", "staging", env=env).code == 0
@@ -132,7 +132,7 @@ def test_already_deployed_schema_and_smoke_failure(cli, project, app, database_u
     assert "--steps" not in result.out
 
 
-def test_production_needs_the_word_production(cli, project, app, make_database):  # type: ignore[no-untyped-def]
+def test_production_needs_the_word_production(cli, project, app, make_database):
     staging_url, production_url = make_database(), make_database()
     add_config(
         project,
@@ -166,7 +166,7 @@ def test_production_needs_the_word_production(cli, project, app, make_database):
     assert "[4/5] wait for health ... ok" in right.out and "skipped" in right.out
 
 
-def test_deploy_command_variant(cli, project, database_url, tmp_path):  # type: ignore[no-untyped-def]
+def test_deploy_command_variant(cli, project, database_url, tmp_path):
     script = tmp_path / "fake_platform.py"
     record = tmp_path / "deployed.txt"
     script.write_text(
@@ -195,7 +195,7 @@ def test_deploy_command_variant(cli, project, database_url, tmp_path):  # type: 
     assert "the schema was not changed by this release" in failed.out
 
 
-def test_missing_hook_variable_is_a_config_error(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_missing_hook_variable_is_a_config_error(cli, project, database_url):
     add_config(project, RELEASE_CONFIG)
     result = cli("release", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
     assert result.code == 2
@@ -203,14 +203,14 @@ def test_missing_hook_variable_is_a_config_error(cli, project, database_url):  #
     assert applied_count(database_url) is None
 
 
-def test_unknown_release_key(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_unknown_release_key(cli, project, database_url):
     add_config(project, '[tool.rally_gitops.release]\ndeploy_hook = "x"\n')
     result = cli("release", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
     assert result.code == 2
     assert "unknown key 'deploy_hook'" in result.err
 
 
-def test_dry_run_changes_nothing(cli, project, app, database_url):  # type: ignore[no-untyped-def]
+def test_dry_run_changes_nothing(cli, project, app, database_url):
     add_config(project, RELEASE_CONFIG)
     app.script("/hook", Reply(200, {}))
     result = cli("release", "--env", "staging", "--dry-run", env=staging_env(app, database_url))

@@ -19,7 +19,7 @@ def app() -> Iterator[AppServer]:
 
 
 @pytest.fixture
-def staging(cli, database_url):  # type: ignore[no-untyped-def]
+def staging(cli, database_url):
     """Staging with the sample migrations deployed; returns the env for ``cli``."""
     env = {"DATABASE_STAGING_URL": database_url}
     assert cli("deploy", "--env", "staging", env=env).code == 0
@@ -37,14 +37,14 @@ def write_check(project: Path, name: str, sql: str) -> None:
     (checks / name).write_text(sql, encoding="utf-8")
 
 
-def test_ledger_matches_repository(cli, staging):  # type: ignore[no-untyped-def]
+def test_ledger_matches_repository(cli, staging):
     result = cli("smoke", "--env", "staging")
     assert result.code == 0, result.text
     assert "ok    ledger ledger: 6 applied, matches the repository" in result.out
     assert "all 1 check(s) passed" in result.out
 
 
-def test_pending_migration_fails_naming_it(cli, project, staging):  # type: ignore[no-untyped-def]
+def test_pending_migration_fails_naming_it(cli, project, staging):
     (project / "migrations" / "20250101_000000_add_team_color.sql").write_text(
         "ALTER TABLE teams ADD COLUMN color text;\n", encoding="utf-8"
     )
@@ -54,7 +54,7 @@ def test_pending_migration_fails_naming_it(cli, project, staging):  # type: igno
     assert "FAILED 1 of 1 check(s)" in result.out
 
 
-def test_changed_applied_file_fails(cli, project, staging):  # type: ignore[no-untyped-def]
+def test_changed_applied_file_fails(cli, project, staging):
     path = project / "migrations" / "20241203_101500_create_matches.sql"
     path.write_text(path.read_text(encoding="utf-8").replace("CREATE TABLE", "CREATE TABLE\n", 1))
     result = cli("smoke", "--env", "staging")
@@ -62,14 +62,14 @@ def test_changed_applied_file_fails(cli, project, staging):  # type: ignore[no-u
     assert "changed after applied: 20241203_101500_create_matches.sql" in result.out
 
 
-def test_empty_database_reports_every_pending(cli, database_url):  # type: ignore[no-untyped-def]
+def test_empty_database_reports_every_pending(cli, database_url):
     result = cli("smoke", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
     assert result.code == 1
     assert "20241201_090000_create_teams_and_users.sql" in result.out
     assert "20241212_080000_index_matches_status.sql" in result.out
 
 
-def test_sql_checks_true_false_error(cli, project, staging):  # type: ignore[no-untyped-def]
+def test_sql_checks_true_false_error(cli, project, staging):
     write_check(
         project,
         "a_users_exist.sql",
@@ -101,7 +101,7 @@ def test_sql_checks_true_false_error(cli, project, staging):  # type: ignore[no-
         assert conn.execute("SELECT count(*) FROM teams").fetchone() == (0,)
 
 
-def test_checks_dir_is_configurable(cli, project, staging):  # type: ignore[no-untyped-def]
+def test_checks_dir_is_configurable(cli, project, staging):
     (project / "db_checks").mkdir()
     (project / "db_checks" / "ok.sql").write_text("SELECT 1 = 1", encoding="utf-8")
     add_config(project, '[tool.rally_gitops.smoke]\nchecks_dir = "db_checks"\n')
@@ -110,7 +110,7 @@ def test_checks_dir_is_configurable(cli, project, staging):  # type: ignore[no-u
     assert "db_checks/ok.sql: returned true" in result.out
 
 
-def test_http_status_mismatch(cli, project, staging, app):  # type: ignore[no-untyped-def]
+def test_http_status_mismatch(cli, project, staging, app):
     app.script("/health", Reply(503, {"status": "starting"}))
     add_config(
         project,
@@ -122,7 +122,7 @@ def test_http_status_mismatch(cli, project, staging, app):  # type: ignore[no-un
     assert len(app.received("/health")) == 1
 
 
-def test_http_json_field_matches_after_retries(cli, project, staging, app):  # type: ignore[no-untyped-def]
+def test_http_json_field_matches_after_retries(cli, project, staging, app):
     app.script(
         "/version",
         Reply(503, "starting"),
@@ -144,7 +144,7 @@ def test_http_json_field_matches_after_retries(cli, project, staging, app):  # t
     assert len(app.received("/version")) == 3
 
 
-def test_http_deadline_exceeded(cli, project, staging, app):  # type: ignore[no-untyped-def]
+def test_http_deadline_exceeded(cli, project, staging, app):
     app.script("/version", Reply(200, {"commit": OLD_SHA}))
     add_config(
         project,
@@ -158,14 +158,14 @@ def test_http_deadline_exceeded(cli, project, staging, app):  # type: ignore[no-
     assert "- http version:" in result.out
 
 
-def test_http_unset_variable_is_a_config_error(cli, project, staging):  # type: ignore[no-untyped-def]
+def test_http_unset_variable_is_a_config_error(cli, project, staging):
     add_config(project, '[[tool.rally_gitops.smoke.http]]\nurl = "${APP_HEALTH_URL}"\n')
     result = cli("smoke", "--env", "staging")
     assert result.code == 2
     assert "${APP_HEALTH_URL} is not set" in result.err
 
 
-def test_http_unreachable_and_token_never_printed(cli, project, staging, app):  # type: ignore[no-untyped-def]
+def test_http_unreachable_and_token_never_printed(cli, project, staging, app):
     token = "tok-9f8e7d6c5b4a"
     app.script("/health", Reply(200, {"ok": True}))
     add_config(
@@ -189,14 +189,14 @@ def test_http_unreachable_and_token_never_printed(cli, project, staging, app):  
     assert app.received("/health")[0].headers["Authorization"] == f"Bearer {token}"
 
 
-def test_unknown_key_is_a_config_error(cli, project, staging):  # type: ignore[no-untyped-def]
+def test_unknown_key_is_a_config_error(cli, project, staging):
     add_config(project, '[[tool.rally_gitops.smoke.http]]\nurl = "http://x"\nexpected = 1\n')
     result = cli("smoke", "--env", "staging")
     assert result.code == 2
     assert "unknown key(s) expected" in result.err
 
 
-def test_json_output(cli, staging):  # type: ignore[no-untyped-def]
+def test_json_output(cli, staging):
     import json
 
     result = cli("smoke", "--env", "staging", "--json")
@@ -211,7 +211,7 @@ def test_json_output(cli, staging):  # type: ignore[no-untyped-def]
     ]
 
 
-def test_sql_timeout(cli, project, staging):  # type: ignore[no-untyped-def]
+def test_sql_timeout(cli, project, staging):
     write_check(project, "slow.sql", "SELECT pg_sleep(5) IS NOT NULL")
     add_config(project, '[tool.rally_gitops.smoke]\nsql_timeout = "100ms"\n')
     result = cli("smoke", "--env", "staging")
@@ -221,7 +221,7 @@ def test_sql_timeout(cli, project, staging):  # type: ignore[no-untyped-def]
     assert cli("smoke", "--env", "staging").code == 2
 
 
-def test_db_only_skips_http_checks(cli, project, staging, app):  # type: ignore[no-untyped-def]
+def test_db_only_skips_http_checks(cli, project, staging, app):
     app.script("/version", Reply(200, {"commit": OLD_SHA}))
     add_config(
         project,

@@ -47,7 +47,7 @@ def assert_schema_matches_ledger(url: str) -> int:
     return len(rows)
 
 
-def test_sigkill_at_random_moments(tmp_path: Path, make_database) -> None:  # type: ignore[no-untyped-def]
+def test_sigkill_at_random_moments(tmp_path: Path, make_database) -> None:
     project = make_project(tmp_path / "proj")
     generate_tables(project / "migrations", MIGRATIONS)
     # ~10 ms each, 0.4 s in all: the engine batches migrations, so without a pause most kills

@@ -27,7 +27,7 @@ def staging_env(url: str) -> dict[str, str]:
     return {"DATABASE_STAGING_URL": url}
 
 
-def test_ledger_is_created_on_first_use_with_the_applied_columns(cli, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_ledger_is_created_on_first_use_with_the_applied_columns(cli, database_url) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         ledger = Ledger(conn)
         assert not ledger.exists()
@@ -54,7 +54,7 @@ def test_ledger_is_created_on_first_use_with_the_applied_columns(cli, database_u
     ]
 
 
-def test_history_is_append_only(cli, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_history_is_append_only(cli, database_url) -> None:
     result = cli("deploy", "--env", "staging", env=staging_env(database_url))
     assert result.code == 0, result.text
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -71,7 +71,7 @@ def test_history_is_append_only(cli, database_url) -> None:  # type: ignore[no-u
     assert count == (6,)
 
 
-def test_ledger_row_and_migration_commit_together(cli, mig: Path, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_ledger_row_and_migration_commit_together(cli, mig: Path, database_url) -> None:
     """When the ledger insert fails, the migration's schema changes are rolled back with it."""
     write_migration(mig, "20250101_000000", "a", "CREATE TABLE a (id int);")
     write_migration(mig, "20250102_000000", "b", "CREATE TABLE b (id int);")
@@ -93,9 +93,7 @@ def test_ledger_row_and_migration_commit_together(cli, mig: Path, database_url) 
     assert [v for v, _ in ledger_rows(database_url)] == ["20250101_000000", "20250102_000000"]
 
 
-def test_applied_rows_and_history_record_who_what_and_where(  # type: ignore[no-untyped-def]
-    cli, database_url, monkeypatch
-) -> None:
+def test_applied_rows_and_history_record_who_what_and_where(cli, database_url, monkeypatch) -> None:
     monkeypatch.setenv("GITHUB_ACTOR", "octocat")
     monkeypatch.setenv("GITHUB_SHA", "a" * 40)
     monkeypatch.setenv("GITHUB_REPOSITORY", "rally/app")
@@ -117,7 +115,7 @@ def test_applied_rows_and_history_record_who_what_and_where(  # type: ignore[no-
     assert event == ("octocat", "a" * 40, "https://github.com/rally/app/actions/runs/42")
 
 
-def test_the_recorded_commit_is_the_projects_not_the_working_directorys(  # type: ignore[no-untyped-def]
+def test_the_recorded_commit_is_the_projects_not_the_working_directorys(
     cli, project: Path, database_url
 ) -> None:
     # the cli fixture runs with -C PROJECT from this repository's checkout: two different HEADs
@@ -136,7 +134,7 @@ def test_the_recorded_commit_is_the_projects_not_the_working_directorys(  # type
     assert shas == [(head.strip(),)]
 
 
-def test_ledger_export_json_shape(cli, project: Path, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_ledger_export_json_shape(cli, project: Path, database_url) -> None:
     env = staging_env(database_url)
     empty = cli("ledger", "export", "--env", "staging", env=env)
     assert empty.code == 0 and json.loads(empty.out) == []
@@ -171,7 +169,7 @@ def test_ledger_export_json_shape(cli, project: Path, database_url) -> None:  # 
     assert bad.code == 2 and "cannot write" in bad.err
 
 
-def test_ledger_history_lists_events(cli, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_ledger_history_lists_events(cli, database_url) -> None:
     assert cli("deploy", "--env", "staging", env=staging_env(database_url)).code == 0
     result = cli("ledger", "history", "--env", "staging", "-n", "3")
     assert result.code == 0
@@ -180,7 +178,7 @@ def test_ledger_history_lists_events(cli, database_url) -> None:  # type: ignore
     assert "apply" in lines[0] and "20241212_080000_index_matches_status" in lines[0]
 
 
-def test_baseline_marks_an_existing_database(cli, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_baseline_marks_an_existing_database(cli, database_url) -> None:
     env = staging_env(database_url)
     bad = cli("baseline", "--env", "staging", "--version", "2024-12-05", env=env)
     assert bad.code == 2 and "expected YYYYMMDD_HHMMSS" in bad.err
@@ -202,7 +200,7 @@ def test_baseline_marks_an_existing_database(cli, database_url) -> None:  # type
     assert "3 applied, 3 pending" in status.out
 
 
-def test_baseline_then_deploy_runs_only_the_later_ones(cli, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_baseline_then_deploy_runs_only_the_later_ones(cli, database_url) -> None:
     env = staging_env(database_url)
     with psycopg.connect(
         database_url, autocommit=True

@@ -30,7 +30,7 @@ def advisory_locks(url: str) -> int:
         ).fetchone()[0]
 
 
-def test_two_concurrent_deploys_apply_each_migration_once(tmp_path: Path, make_database) -> None:  # type: ignore[no-untyped-def]
+def test_two_concurrent_deploys_apply_each_migration_once(tmp_path: Path, make_database) -> None:
     project = make_project(tmp_path / "proj")
     versions = generate_tables(project / "migrations", 12)
     for path in (project / "migrations").glob("*.sql"):  # widen the window the two runs overlap
@@ -54,7 +54,7 @@ def test_two_concurrent_deploys_apply_each_migration_once(tmp_path: Path, make_d
     assert raced >= 1
 
 
-def test_lock_wait_timeout_names_the_holder(cli, project: Path, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_lock_wait_timeout_names_the_holder(cli, project: Path, database_url: str) -> None:
     (project / "pyproject.toml").write_text("[tool.rally_gitops]\ndeploy_lock_wait = 0.3\n")
     with psycopg.connect(database_url, autocommit=True, application_name="ci-deployer-7") as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", lock_key("rally_gitops"))
@@ -67,7 +67,7 @@ def test_lock_wait_timeout_names_the_holder(cli, project: Path, database_url: st
     assert ledger_rows(database_url) == []
 
 
-def test_lock_is_released_after_success_and_failure(cli, project: Path, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_lock_is_released_after_success_and_failure(cli, project: Path, database_url: str) -> None:
     env = {"DATABASE_STAGING_URL": database_url}
     bad = project / "migrations" / "20991231_000000_broken.sql"
     bad.write_text("SELECT * FROM no_such_table;\n")

@@ -20,7 +20,7 @@ def restore_files(project: Path, aside: Path) -> None:
         shutil.move(path, project / "migrations" / path.name)
 
 
-def test_production_refuses_what_staging_has_not_run(cli, project, make_database, tmp_path):  # type: ignore[no-untyped-def]
+def test_production_refuses_what_staging_has_not_run(cli, project, make_database, tmp_path):
     staging, production = make_database("stg"), make_database("prd")
     env = {"DATABASE_STAGING_URL": staging, "DATABASE_PUBLIC_URL": production, "CI": "true"}
     aside = only_first(project, 3, tmp_path)
@@ -40,7 +40,7 @@ def test_production_refuses_what_staging_has_not_run(cli, project, make_database
     assert not (project / ".rally" / "backups" / "production").exists()
 
 
-def test_production_deploys_what_staging_has_run(cli, project, make_database):  # type: ignore[no-untyped-def]
+def test_production_deploys_what_staging_has_run(cli, project, make_database):
     staging, production = make_database("stg"), make_database("prd")
     env = {"DATABASE_STAGING_URL": staging, "DATABASE_PUBLIC_URL": production, "CI": "true"}
     assert cli("deploy", "--env", "staging", env=env).code == 0
@@ -50,7 +50,7 @@ def test_production_deploys_what_staging_has_run(cli, project, make_database):  
     assert "Backup production_backup_" in result.out
 
 
-def test_production_refuses_a_migration_edited_after_staging_ran_it(cli, project, make_database):  # type: ignore[no-untyped-def]
+def test_production_refuses_a_migration_edited_after_staging_ran_it(cli, project, make_database):
     staging, production = make_database("stg"), make_database("prd")
     env = {"DATABASE_STAGING_URL": staging, "DATABASE_PUBLIC_URL": production, "CI": "true"}
     assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
@@ -65,7 +65,7 @@ def test_production_refuses_a_migration_edited_after_staging_ran_it(cli, project
     assert ledger_rows(production) is None
 
 
-def test_the_guard_needs_the_staging_url_unless_turned_off(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_the_guard_needs_the_staging_url_unless_turned_off(cli, project, database_url):
     env = {"DATABASE_PUBLIC_URL": database_url, "CI": "true"}
     result = cli("deploy", "--env", "production", "--yes", env=env)
     assert result.code == 2
@@ -79,6 +79,6 @@ def test_the_guard_needs_the_staging_url_unless_turned_off(cli, project, databas
     assert ledger_rows(database_url) == 6
 
 
-def test_staging_deploys_are_not_guarded(cli, database_url):  # type: ignore[no-untyped-def]
+def test_staging_deploys_are_not_guarded(cli, database_url):
     result = cli("deploy", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
     assert result.code == 0, result.text

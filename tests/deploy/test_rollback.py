@@ -18,7 +18,7 @@ def events(url: str) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def test_rollback_n_steps_then_deploy_again_gives_the_same_schema(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_rollback_n_steps_then_deploy_again_gives_the_same_schema(cli, project, database_url):
     env = {"DATABASE_STAGING_URL": database_url}
     assert cli("deploy", "--env", "staging", env=env).code == 0
     deployed = schema_dump(database_url, exclude=("rally_gitops",))
@@ -48,7 +48,7 @@ def test_rollback_n_steps_then_deploy_again_gives_the_same_schema(cli, project, 
     assert schema_dump(database_url, exclude=("rally_gitops",)) == deployed
 
 
-def test_rollback_to_a_version(cli, database_url):  # type: ignore[no-untyped-def]
+def test_rollback_to_a_version(cli, database_url):
     env = {"DATABASE_STAGING_URL": database_url}
     assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
     result = cli("rollback", "--env", "staging", "--to", "20241203_101500", "--no-backup")
@@ -58,7 +58,7 @@ def test_rollback_to_a_version(cli, database_url):  # type: ignore[no-untyped-de
     assert unknown.code == 2 and "not an applied migration" in unknown.err
 
 
-def test_rollback_stops_before_a_migration_without_a_rollback_section(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_rollback_stops_before_a_migration_without_a_rollback_section(cli, project, database_url):
     write(
         project,
         "20250101_000000_add_scores.sql",
@@ -96,7 +96,7 @@ def test_rollback_stops_before_a_migration_without_a_rollback_section(cli, proje
     assert ledger_rows(database_url) == 7
 
 
-def test_a_failing_rollback_changes_nothing(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_a_failing_rollback_changes_nothing(cli, project, database_url):
     write(
         project,
         "20250101_000000_two_tables.sql",
@@ -115,7 +115,7 @@ def test_a_failing_rollback_changes_nothing(cli, project, database_url):  # type
     assert ("rollback_failure", "20250101_000000") in events(database_url)
 
 
-def test_production_rollback_needs_the_typed_confirmation_and_a_backup(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_production_rollback_needs_the_typed_confirmation_and_a_backup(cli, project, database_url):
     (project / "pyproject.toml").write_text(
         (project / "pyproject.toml").read_text()
         + "\n[tool.rally_gitops.backup]\nrequire_staging = false\n"

@@ -42,7 +42,7 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def check(repo: Path, **kwargs) -> list:  # type: ignore[no-untyped-def]
+def check(repo: Path, **kwargs) -> list:
     return history.check(config_mod.load(repo), **kwargs)
 
 
@@ -208,7 +208,7 @@ def test_git_helpers(repo: Path) -> None:
     assert [p.name for p in git.changed_migrations(cfg)] == [FIRST, new.name]
 
 
-def test_history_hook(repo: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_history_hook(repo: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     from rally_gitops_hooks import migration_history
 
     monkeypatch.chdir(repo)

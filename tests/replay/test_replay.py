@@ -41,7 +41,7 @@ def drop_replay_databases(url: str) -> None:
 
 
 @pytest.fixture
-def replay_url(make_database, pg_server, monkeypatch):  # type: ignore[no-untyped-def]
+def replay_url(make_database, pg_server, monkeypatch):
     """RALLY_REPLAY_DATABASE_URL set to a fresh database of the test server; replay databases
     of earlier tests are dropped first so that cache hits and misses are this test's own."""
     url = make_database("replay")
@@ -120,7 +120,7 @@ CASES = [
 @pytest.mark.parametrize(
     ("case", "body", "line", "column", "message"), CASES, ids=[c[0] for c in CASES]
 )
-def test_replay_reports_the_failure_with_file_and_line(  # type: ignore[no-untyped-def]
+def test_replay_reports_the_failure_with_file_and_line(
     seeded, cli, replay_url, case, body, line, column, message
 ):
     (seeded / "migrations" / BAD).write_text(migration(BAD, body))
@@ -136,7 +136,7 @@ def test_replay_reports_the_failure_with_file_and_line(  # type: ignore[no-untyp
     assert message in rest
 
 
-def test_failure_in_the_second_new_file_names_that_file(seeded, cli, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_failure_in_the_second_new_file_names_that_file(seeded, cli, replay_url) -> None:
     good = "20241214_000000_add_nick.sql"
     bad = "20241215_000000_use_nick.sql"
     (seeded / "migrations" / good).write_text(migration(good, "ALTER TABLE users ADD nick text;"))
@@ -149,7 +149,7 @@ def test_failure_in_the_second_new_file_names_that_file(seeded, cli, replay_url)
     assert good not in result.out
 
 
-def test_round_trip_failures_are_warnings(project, cli, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_round_trip_failures_are_warnings(project, cli, replay_url) -> None:
     leaky = "20241214_000000_add_scores.sql"
     (project / "migrations" / leaky).write_text(
         migration(
@@ -173,7 +173,7 @@ def test_round_trip_failures_are_warnings(project, cli, replay_url) -> None:  # 
     assert 'the rollback section fails: table "rankz" does not exist' in result.out
 
 
-def test_template_cache_is_hit_on_the_second_run(project, cli, replay_url, pg_server) -> None:  # type: ignore[no-untyped-def]
+def test_template_cache_is_hit_on_the_second_run(project, cli, replay_url, pg_server) -> None:
     newest = sorted((project / "migrations").glob("*.sql"))[-1]
     first = cli("validate", str(newest))
     assert first.code == 0, first.text
@@ -187,7 +187,7 @@ def test_template_cache_is_hit_on_the_second_run(project, cli, replay_url, pg_se
     assert replay_databases(pg_server.admin_url) == [TEMPLATE + key]
 
 
-def test_replay_url_is_honoured_and_other_databases_untouched(  # type: ignore[no-untyped-def]
+def test_replay_url_is_honoured_and_other_databases_untouched(
     project, cli, replay_url, make_database, pg_server
 ):
     other = make_database("other")
@@ -211,7 +211,7 @@ def test_replay_url_is_honoured_and_other_databases_untouched(  # type: ignore[n
     assert replay_databases(pg_server.admin_url) == []
 
 
-def test_password_url_is_never_printed(project, cli, make_database, pg_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_password_url_is_never_printed(project, cli, make_database, pg_server, monkeypatch) -> None:
     from urllib.parse import urlsplit
 
     from testing.pg import TEST_PASSWORD
@@ -230,7 +230,7 @@ def test_password_url_is_never_printed(project, cli, make_database, pg_server, m
     drop_replay_databases(pg_server.admin_url)
 
 
-def test_concurrent_replays_share_one_template(project, replay_url, pg_server) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_replays_share_one_template(project, replay_url, pg_server) -> None:
     config = config_mod.load(project)
     migrations = discover(config.migrations_dir)
     results: list = []
@@ -247,7 +247,7 @@ def test_concurrent_replays_share_one_template(project, replay_url, pg_server) -
     assert replay_databases(pg_server.admin_url) == [TEMPLATE + cache_key(config, migrations[:5])]
 
 
-def test_old_templates_are_evicted(project, replay_url, pg_server) -> None:  # type: ignore[no-untyped-def]
+def test_old_templates_are_evicted(project, replay_url, pg_server) -> None:
     config = config_mod.load(project)
     migrations = discover(config.migrations_dir)
     for start in (5, 4, 3, 2):
@@ -257,7 +257,7 @@ def test_old_templates_are_evicted(project, replay_url, pg_server) -> None:  # t
     assert TEMPLATE + cache_key(config, migrations[:5]) not in left
 
 
-def test_only_changed_files_are_new_in_a_git_repository(project, cli, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_only_changed_files_are_new_in_a_git_repository(project, cli, replay_url) -> None:
     git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q", "-b", "main"], cwd=project, check=True)
     subprocess.run([*git, "add", "."], cwd=project, check=True)
@@ -272,13 +272,13 @@ def test_only_changed_files_are_new_in_a_git_repository(project, cli, replay_url
     assert "git fetch origin main" in missing.err
 
 
-def test_outside_git_every_migration_is_new(project, cli, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_outside_git_every_migration_is_new(project, cli, replay_url) -> None:
     result = cli("validate")
     assert result.code == 0, result.text
     assert "no template, 6 applied, 6 round trip(s)" in result.err
 
 
-def test_usage_errors(project, cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_usage_errors(project, cli, tmp_path) -> None:
     stray = tmp_path / "stray.sql"
     stray.write_text("SELECT 1;")
     result = cli("validate", str(stray))
@@ -287,7 +287,7 @@ def test_usage_errors(project, cli, tmp_path) -> None:  # type: ignore[no-untype
     assert cli("validate", "migrations/nope.sql").code == 2
 
 
-def test_validate_hook(project, replay_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_validate_hook(project, replay_url, monkeypatch) -> None:
     from rally_gitops_hooks import migration_validate
 
     monkeypatch.chdir(project)
@@ -328,7 +328,7 @@ def test_sample_migrations_pass_on_the_embedded_server(project: Path) -> None:
         shutil.rmtree(root.parent, ignore_errors=True)
 
 
-def test_github_format_and_empty_directory(project, cli, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_github_format_and_empty_directory(project, cli, replay_url) -> None:
     bad = project / "migrations" / BAD
     bad.write_text(migration(BAD, "SELECT 1;\nALTER TABLE nope ADD x int;"))
     result = cli("validate", "--format", "github", str(bad))
@@ -348,7 +348,7 @@ def test_github_format_and_empty_directory(project, cli, replay_url) -> None:  #
     assert empty.code == 0 and "nothing to replay" in empty.err
 
 
-def test_no_transaction_failure_points_at_the_token(project, cli, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_no_transaction_failure_points_at_the_token(project, cli, replay_url) -> None:
     name = "20241220_000000_concurrent.sql"
     (project / "migrations" / name).write_text(
         f"-- Migration: {name[:-4]}\n-- Description: x\n-- rally:no-transaction\n\n"

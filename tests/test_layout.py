@@ -188,3 +188,17 @@ def test_the_real_graph_is_read(name: str) -> None:
         "cli": ("rally_gitops.cli", "rally_gitops.config"),
     }[name]
     assert expected[1] in graph[expected[0]]
+
+
+def test_no_command_module_imports_another() -> None:
+    """A command parses, calls its concern and prints: shared work lives in the concern's package,
+    not in another command (``release`` once ran ``commands.deploy``, ``workflow`` the CLI)."""
+    graph = import_graph(PACKAGE)
+    crossing = {
+        (name, other)
+        for name, targets in graph.items()
+        if name.startswith("rally_gitops.commands.")
+        for other in targets
+        if other.startswith("rally_gitops.commands.") or other == "rally_gitops.main"
+    }
+    assert crossing == set()

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,3 +221,19 @@ def human_age(created: dt.datetime, now: dt.datetime | None = None) -> str:
         if seconds >= length:
             return f"{seconds // length}{unit}"
     return f"{max(seconds, 0)}s"
+
+
+def backup_lines(env: str, directory: Path, sets: list[BackupSet]) -> Iterator[str]:
+    """The table of ``rally-gitops backups`` (also shown by ``rollback`` without a target)."""
+    if not sets:
+        yield f"{env}: no backups in {directory}"
+        return
+    yield f"{env}: {len(sets)} backup(s) in {directory}, newest first"
+    yield f"  {'NAME':<44} {'KINDS':<12} {'SIZE':>9} {'AGE':>5}  LEDGER HEAD"
+    for item in sets:
+        kinds = "+".join(str(f.get("kind")) for f in item.files)
+        yield (
+            f"  {item.stem:<44} {kinds:<12} {human_size(item.size):>9} "
+            f"{human_age(item.created_at):>5}  {item.head}"
+            + (f"  [{item.manifest['reason']}]" if item.manifest.get("reason") else "")
+        )

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rally_gitops.backup import store as backup_store
 from rally_gitops.backup.settings import settings
-from rally_gitops.backup.store import human_age, human_size
+from rally_gitops.backup.store import backup_lines
 from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
-
-if TYPE_CHECKING:
-    from rally_gitops.backup.store import BackupSet
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,21 +32,6 @@ def backups(config: Config, env: str, *, as_json: bool = False) -> int:
             )
         )
         return 0
-    print_backups(env, directory, sets)
+    for line in backup_lines(env, directory, sets):
+        out(line)
     return 0
-
-
-def print_backups(env: str, directory: Path, sets: list[BackupSet]) -> None:
-    """The table of ``backups`` (also shown by ``rollback`` without a target)."""
-    if not sets:
-        out(f"{env}: no backups in {directory}")
-        return
-    out(f"{env}: {len(sets)} backup(s) in {directory}, newest first")
-    out(f"  {'NAME':<44} {'KINDS':<12} {'SIZE':>9} {'AGE':>5}  LEDGER HEAD")
-    for item in sets:
-        kinds = "+".join(str(f.get("kind")) for f in item.files)
-        out(
-            f"  {item.stem:<44} {kinds:<12} {human_size(item.size):>9} "
-            f"{human_age(item.created_at):>5}  {item.head}"
-            + (f"  [{item.manifest['reason']}]" if item.manifest.get("reason") else "")
-        )

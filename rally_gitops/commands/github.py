@@ -1,7 +1,4 @@
-"""``rally-gitops github setup|comment|deployment``: environments, PR comment, deploy statuses.
-
-``deployment`` lives in ``commands/deployments.py`` beside the listing of deployments.
-"""
+"""``rally-gitops github setup|comment|deployment``: environments, PR comment, deploy statuses."""
 
 from __future__ import annotations
 
@@ -13,7 +10,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from rally_gitops.cli import load_config, out
-from rally_gitops.commands import deployments
+from rally_gitops.delivery.deployments import STATES, record_deployment
 from rally_gitops.delivery.github import GitHub, default_repo, split_repo
 from rally_gitops.errors import ConfigError, RallyError
 
@@ -57,10 +54,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     _add_repo(dep_p)
     dep_p.add_argument("--env", required=True, metavar="ENV")
     dep_p.add_argument("--ref", required=True, metavar="SHA")
-    dep_p.add_argument("--state", required=True, choices=deployments.STATES)
+    dep_p.add_argument("--state", required=True, choices=STATES)
     dep_p.add_argument("--log-url", metavar="URL")
     dep_p.add_argument("--description", default="")
-    dep_p.set_defaults(run=lambda a: deployments.deployment(**_common(a), **_pick(a, _DEPLOY)))
+    dep_p.set_defaults(run=lambda a: deployment(**_common(a), **_pick(a, _DEPLOY)))
 
 
 _SETUP = ("reviewers", "wait_timer", "staging_branch", "production_branch", "dry_run")
@@ -218,4 +215,27 @@ def comment(*, repo: str, pr: int, file: str, marker: str = "report") -> int:
             return 0
     reply = gh.request("POST", f"/repos/{repo}/issues/{pr}/comments", json={"body": body})
     out(f"posted comment {reply.data['id']} on #{pr}")
+    return 0
+
+
+def deployment(
+    *,
+    repo: str,
+    env: str,
+    ref: str,
+    state: str,
+    log_url: str | None = None,
+    description: str = "",
+) -> int:
+    """Post ``state`` on the schema deployment of ``ref`` to ``env`` (created if needed); exit 0."""
+    deployment_id = record_deployment(
+        _client(),
+        repo=repo,
+        env=env,
+        ref=ref,
+        state=state,
+        log_url=log_url,
+        description=description,
+    )
+    out(f"deployment {deployment_id} of {ref[:12]} to {env}: {state}")
     return 0

@@ -8,8 +8,6 @@ never replaces a file the user changed unless ``--force``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import re
 import tomllib
 from importlib import resources
@@ -17,10 +15,9 @@ from pathlib import Path
 
 from rally_gitops import __version__
 from rally_gitops.cli import out, project_root
-from rally_gitops.commands import new as new_mod
-from rally_gitops.commands.new import new
 from rally_gitops.config import find_root, load
 from rally_gitops.errors import ConfigError
+from rally_gitops.files.template import TX_BODY, write_new
 
 DEFAULT_ACTION_REF = f"rally-gitops/rally-gitops@v{__version__}"
 WORKFLOWS = ("migrations-check.yml", "deploy-staging.yml", "deploy-production.yml")
@@ -145,12 +142,10 @@ def _first_migration(root: Path) -> str:
     if directory.is_dir() and any(directory.glob("*.sql")):
         out(f"unchanged    {relative}/  (has migrations)")
         return relative
-    with contextlib.redirect_stdout(io.StringIO()):  # our own one-line report below
-        new(directory, "initial schema")
+    path = write_new(directory, "initial schema")
     # an empty migration fails the lint: start with one that runs and changes nothing
-    path = max(directory.glob("*.sql"))
     path.write_text(
-        path.read_text(encoding="utf-8").replace(new_mod.TX_BODY, FIRST_BODY, 1), encoding="utf-8"
+        path.read_text(encoding="utf-8").replace(TX_BODY, FIRST_BODY, 1), encoding="utf-8"
     )
     out(f"{'created':<12} {relative}/{path.name}")
     return relative

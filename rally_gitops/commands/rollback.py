@@ -9,7 +9,6 @@ from rally_gitops.backup import store as backup_store
 from rally_gitops.backup.settings import check_no_backup, settings
 from rally_gitops.backup.take import backup_before_change
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
-from rally_gitops.commands.backups import print_backups
 from rally_gitops.config import Config
 from rally_gitops.deploy import rollback as engine
 from rally_gitops.deploy.ledger import Ledger
@@ -145,7 +144,10 @@ def show_options(config: Config, env: str, label: str, steps: list[Step]) -> Non
     possible = next((i for i, s in enumerate(steps) if s.problem is not None), len(steps))
     out(f"By script: up to {possible} step(s) (rally-gitops rollback --env {env} --steps N).")
     directory = settings(config).directory(config.root, env)
-    print_backups(env, directory, list(reversed(backup_store.list_sets(directory, env))))
+    for line in backup_store.backup_lines(
+        env, directory, list(reversed(backup_store.list_sets(directory, env)))
+    ):
+        out(line)
     out(f"From a backup: rally-gitops restore --env {env} BACKUP")
 
 

@@ -12,7 +12,7 @@ from rally_gitops.schema import report
 from rally_gitops.schema.drift import Drift, detect
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "drift", help="compare an environment's schema with the migrations its ledger records"
     )

@@ -11,7 +11,7 @@ from rally_gitops.schema import diagram as diagram_mod
 from rally_gitops.schema import filters, sources
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("schema", help="look at a schema: ER diagrams")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     draw = actions.add_parser("diagram", help="an ER diagram (Mermaid or Graphviz DOT)")

@@ -7,7 +7,7 @@ import os
 import re
 import socket
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from rally_gitops.config import Config, Environment
@@ -137,13 +137,14 @@ def connect(
 
     register_secret(_password(url))
     app = f"rally-gitops{(' ' + purpose) if purpose else ''} {os.getpid()}@{socket.gethostname()}"
+    extra: dict[str, Any] = {"options": options} if options else {}
     try:
         return psycopg.connect(
             url,
             autocommit=autocommit,
             connect_timeout=CONNECT_TIMEOUT,
             application_name=app[:63],
-            **({"options": options} if options else {}),
+            **extra,
         )
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot connect to {redact_url(url)}: {describe(exc)}") from None

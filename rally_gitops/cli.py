@@ -43,6 +43,27 @@ def add_yes(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# where ``compare`` and ``schema`` read a schema from
+SOURCE_HELP = "local, staging, production, a postgresql:// URL, migrations or migrations@REF"
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """``--schema S`` and ``--exclude PATTERN``: which objects to look at."""
+    parser.add_argument(
+        "--schema",
+        action="append",
+        dest="schemas",
+        metavar="S",
+        help="only objects in schema S (repeatable)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="PATTERN",
+        help="leave out objects matching the glob, e.g. 'public.tmp_*' (repeatable)",
+    )
+
+
 def project_root(args: argparse.Namespace) -> Path | None:
     return Path(args.project) if getattr(args, "project", None) else None
 

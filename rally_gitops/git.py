@@ -151,8 +151,6 @@ def committed_blobs(directory: Path) -> dict[str, str] | None:
     A plain ``git ls-tree`` rather than gitpython: deploys ask it, and importing gitpython would
     cost more than the call.
     """
-    import subprocess
-
     argv = ["git", "-C", str(directory), "ls-tree", "-z", "HEAD", "--", "."]
     try:
         proc = subprocess.run(

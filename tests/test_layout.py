@@ -202,3 +202,22 @@ def test_no_command_module_imports_another() -> None:
         if other.startswith("rally_gitops.commands.") or other == "rally_gitops.main"
     }
     assert crossing == set()
+
+
+def test_the_readme_layout_names_every_package_and_module() -> None:
+    """README's Development section lists each package and each module of the concern packages
+    (``commands/`` and ``lint/rules/`` are described, not listed)."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Development\n", 1)[1].split("\n## ", 1)[0]
+    missing = [f"{p.name}/" for p in PACKAGE.iterdir() if p.is_dir() and p.name in TOP_PACKAGES]
+    missing = [name for name in missing if name not in section]
+    for package in sorted(TOP_PACKAGES - {"commands", "templates"}):
+        for path in sorted((PACKAGE / package).glob("*.py")):
+            if path.name != "__init__.py" and path.name not in section:
+                missing.append(f"{package}/{path.name}")
+    missing += [
+        f"{m}.py"
+        for m in sorted(TOP_MODULES - {"__init__", "__main__"})
+        if f"{m}.py" not in section
+    ]
+    assert missing == []

@@ -5,29 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from rally_gitops.cli import load_config, out
+from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
 from rally_gitops.config import Config
 from rally_gitops.schema import filters, report, sources
 from rally_gitops.schema.diff import diff
-
-SOURCE_HELP = "local, staging, production, a postgresql:// URL, migrations or migrations@REF"
-
-
-def add_selection(parser: argparse.ArgumentParser) -> None:
-    """``--schema S`` and ``--exclude PATTERN``: which objects to look at."""
-    parser.add_argument(
-        "--schema",
-        action="append",
-        dest="schemas",
-        metavar="S",
-        help="only objects in schema S (repeatable)",
-    )
-    parser.add_argument(
-        "--exclude",
-        action="append",
-        metavar="PATTERN",
-        help="leave out objects matching the glob, e.g. 'public.tmp_*' (repeatable)",
-    )
+from rally_gitops.schema.markdown import section
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,8 +63,6 @@ def compare(
     if as_json:
         out(json.dumps(report.as_json(result, left.label, right.label), indent=2))
     elif as_markdown:
-        from rally_gitops.schema.markdown import section
-
         out(section(result, left.label, right.label, right.model).rstrip("\n"))
     else:
         for text in report.lines(result):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rally_gitops.cli import load_config, out
-from rally_gitops.commands.compare import SOURCE_HELP, add_selection
+from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
 from rally_gitops.config import Config
 from rally_gitops.schema import diagram as diagram_mod
 from rally_gitops.schema import filters, sources

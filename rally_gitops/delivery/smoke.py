@@ -32,6 +32,8 @@ from rally_gitops.errors import ConfigError, RallyError
 from rally_gitops.files.statements import split_statements
 from rally_gitops.postgres.db import connect, describe, resolve
 from rally_gitops.redact import register_secret, scrub
+from rally_gitops.schema import report
+from rally_gitops.schema.drift import detect
 from rally_gitops.schema.drift import mode as drift_mode
 from rally_gitops.steps import Report
 
@@ -208,9 +210,6 @@ def _run_sql_check(conn: psycopg.Connection, path: Path, timeout: str) -> tuple[
 
 def drift_check(config: Config, target: Target) -> CheckResult:
     """The schema is what the applied migrations make (``rally-gitops drift``)."""
-    from rally_gitops.schema import report
-    from rally_gitops.schema.drift import detect
-
     try:
         found = detect(config, target)
     except RallyError as exc:

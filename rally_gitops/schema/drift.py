@@ -16,6 +16,7 @@ from rally_gitops.errors import ConfigError, DeployError, RallyError
 from rally_gitops.files.migrations import Migration, discover
 from rally_gitops.postgres.db import Target, connect
 from rally_gitops.schema import filters
+from rally_gitops.schema import report as report_mod
 from rally_gitops.schema.diff import Diff, diff
 from rally_gitops.schema.introspect import introspect
 from rally_gitops.schema.sources import replayed_model
@@ -86,8 +87,6 @@ def mode(config: Config) -> str:
 def gate(config: Config, target: Target, *, report: Report, when: str) -> Drift | None:
     """Deploy's drift check (``when``: "before the deploy", "after the deploy"): say what drifted;
     with ``drift = "fail"`` raise ``DeployError``; with ``"off"`` do nothing."""
-    from rally_gitops.schema import report as report_mod
-
     chosen = mode(config)
     if chosen == "off":
         return None

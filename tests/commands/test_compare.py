@@ -18,7 +18,7 @@ NEW = "20250101_000000_nickname.sql"
 
 
 @pytest.fixture
-def replay_url(make_database, pg_server, monkeypatch):  # type: ignore[no-untyped-def]
+def replay_url(make_database, pg_server, monkeypatch):
     """``migrations`` sources replay on a fresh database of the test server."""
     url = make_database("replay")
     monkeypatch.setenv("RALLY_REPLAY_DATABASE_URL", url)
@@ -31,7 +31,7 @@ def execute(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
-def test_a_deployed_database_equals_its_migrations(cli, database_url, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_a_deployed_database_equals_its_migrations(cli, database_url, replay_url) -> None:
     env = {"DATABASE_STAGING_URL": database_url}
     assert cli("deploy", "--env", "staging", env=env).code == 0
     result = cli("compare", "migrations", "staging", env=env)
@@ -39,7 +39,7 @@ def test_a_deployed_database_equals_its_migrations(cli, database_url, replay_url
     assert result.out.splitlines() == [f"no differences (migrations → staging ({database_url}))"]
 
 
-def test_differences_exit_1_with_one_line_each(cli, make_database) -> None:  # type: ignore[no-untyped-def]
+def test_differences_exit_1_with_one_line_each(cli, make_database) -> None:
     staging, production = make_database("stg"), make_database("prd")
     execute(staging, 'CREATE TABLE users (id int, nickname varchar(40)); CREATE TABLE "Old" ()')
     execute(production, "CREATE TABLE users (id int, nickname varchar(80));")
@@ -77,7 +77,7 @@ def test_differences_exit_1_with_one_line_each(cli, make_database) -> None:  # t
     ]
 
 
-def test_urls_are_redacted_everywhere(project: Path, pg_server, make_database) -> None:  # type: ignore[no-untyped-def]
+def test_urls_are_redacted_everywhere(project: Path, pg_server, make_database) -> None:
     database_url, empty = make_database("pw"), make_database("empty")
     name = urlsplit(database_url).path.lstrip("/")
     url = pg_server.password_url(name)
@@ -95,7 +95,7 @@ def test_urls_are_redacted_everywhere(project: Path, pg_server, make_database) -
     assert len(failed.err.splitlines()) == 1
 
 
-def test_migrations_at_a_ref_against_the_work_tree(cli, project: Path, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_migrations_at_a_ref_against_the_work_tree(cli, project: Path, replay_url) -> None:
     git(project, "init", "-q")
     git(project, "add", "-A")
     git(project, "commit", "-qm", "base")
@@ -117,7 +117,7 @@ def test_migrations_at_a_ref_against_the_work_tree(cli, project: Path, replay_ur
     )
 
 
-def test_a_migration_that_fails_to_replay_is_one_error(cli, project: Path, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_a_migration_that_fails_to_replay_is_one_error(cli, project: Path, replay_url) -> None:
     (project / "migrations" / NEW).write_text(migration_file(NEW[:-4], "SELECT nope;"))
     result = cli("compare", "migrations", "migrations")
     assert result.code == 1
@@ -127,7 +127,7 @@ def test_a_migration_that_fails_to_replay_is_one_error(cli, project: Path, repla
     )
 
 
-def test_schema_and_exclude_select_objects(cli, project: Path, make_database) -> None:  # type: ignore[no-untyped-def]
+def test_schema_and_exclude_select_objects(cli, project: Path, make_database) -> None:
     left, right = make_database("l"), make_database("r")
     execute(
         right, "CREATE SCHEMA audit; CREATE TABLE audit.log (a int); CREATE TABLE tmp_x (a int)"
@@ -159,7 +159,7 @@ def test_schema_and_exclude_select_objects(cli, project: Path, make_database) ->
     assert wrong.err.startswith("error: [tool.rally_gitops.schema] exclude must be a list")
 
 
-def test_privileges_and_owners_only_on_request(cli, make_database, pg_server) -> None:  # type: ignore[no-untyped-def]
+def test_privileges_and_owners_only_on_request(cli, make_database, pg_server) -> None:
     left, right = make_database("l"), make_database("r")
     for url in (left, right):
         execute(url, "CREATE TABLE t (a int)")
@@ -186,7 +186,7 @@ def test_privileges_and_owners_only_on_request(cli, make_database, pg_server) ->
         execute(pg_server.admin_url, f"DROP ROLE {role}")
 
 
-def test_usage_errors_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
+def test_usage_errors_exit_2(cli) -> None:
     result = cli("compare", "local", "qa")
     assert (result.code, result.err) == (
         2,

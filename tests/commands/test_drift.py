@@ -24,7 +24,7 @@ $$;
 
 
 @pytest.fixture
-def deployed(cli, make_database, pg_server, monkeypatch):  # type: ignore[no-untyped-def]
+def deployed(cli, make_database, pg_server, monkeypatch):
     """The sample migrations deployed to staging; the environment to pass to ``cli``."""
     monkeypatch.setenv("RALLY_REPLAY_DATABASE_URL", make_database("replay"))
     env = {"DATABASE_STAGING_URL": make_database("stg")}
@@ -33,7 +33,7 @@ def deployed(cli, make_database, pg_server, monkeypatch):  # type: ignore[no-unt
     drop_replay_databases(pg_server.admin_url)
 
 
-def test_a_clean_deployment_has_no_drift(cli, project: Path, deployed) -> None:  # type: ignore[no-untyped-def]
+def test_a_clean_deployment_has_no_drift(cli, project: Path, deployed) -> None:
     # a pending file is not part of what staging should look like
     (project / "migrations" / PENDING).write_text(
         migration_file(PENDING[:-4], "CREATE TABLE x ();")
@@ -44,7 +44,7 @@ def test_a_clean_deployment_has_no_drift(cli, project: Path, deployed) -> None: 
     assert result.out == f"no drift: staging ({url}) matches its 6 applied migration(s)\n"
 
 
-def test_hand_made_changes_are_drift(cli, deployed) -> None:  # type: ignore[no-untyped-def]
+def test_hand_made_changes_are_drift(cli, deployed) -> None:
     with psycopg.connect(deployed["DATABASE_STAGING_URL"], autocommit=True) as conn:
         conn.execute(HAND_MADE)
     result = cli("drift", "--env", "staging", env=deployed)
@@ -67,7 +67,7 @@ def test_hand_made_changes_are_drift(cli, deployed) -> None:  # type: ignore[no-
     ]
 
 
-def test_an_edited_applied_file_is_refused(cli, project: Path, deployed) -> None:  # type: ignore[no-untyped-def]
+def test_an_edited_applied_file_is_refused(cli, project: Path, deployed) -> None:
     path = project / "migrations" / "20241203_101500_create_matches.sql"
     path.write_text(path.read_text().replace("BEGIN;", "BEGIN;\n-- edited", 1))
     result = cli("drift", "--env", "staging", env=deployed)

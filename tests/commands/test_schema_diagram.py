@@ -30,14 +30,14 @@ USERS = """erDiagram
 
 
 @pytest.fixture
-def replay_url(make_database, pg_server, monkeypatch):  # type: ignore[no-untyped-def]
+def replay_url(make_database, pg_server, monkeypatch):
     url = make_database("replay")
     monkeypatch.setenv("RALLY_REPLAY_DATABASE_URL", url)
     yield url
     drop_replay_databases(pg_server.admin_url)
 
 
-def test_mermaid_diagram_of_the_migrations(cli, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_mermaid_diagram_of_the_migrations(cli, replay_url) -> None:
     result = cli("schema", "diagram", "migrations", "--tables", "user*")
     assert (result.code, result.err) == (0, "")
     assert result.out == USERS
@@ -47,7 +47,7 @@ def test_mermaid_diagram_of_the_migrations(cli, replay_url) -> None:  # type: ig
     assert '    teams ||--o{ matches : "home_team_id"\n' in everything
 
 
-def test_dot_diagram_keeps_quoted_names(cli, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_dot_diagram_keeps_quoted_names(cli, database_url) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             'CREATE SCHEMA "Audit"; CREATE TABLE "Audit"."Log" ("Id" int PRIMARY KEY, '
@@ -71,7 +71,7 @@ def test_dot_diagram_keeps_quoted_names(cli, database_url) -> None:  # type: ign
     assert '    Audit_Log ||--o{ Audit_entry : "log_id"\n' in mermaid
 
 
-def test_markdown_section_for_a_pull_request(cli, project, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_markdown_section_for_a_pull_request(cli, project, replay_url) -> None:
     from testing.gitrepo import git
     from testing.schema_cases import migration_file
 

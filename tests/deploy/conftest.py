@@ -18,12 +18,12 @@ def mig(project: Path) -> Path:
 
 
 @pytest.fixture
-def staging(cli, database_url):  # type: ignore[no-untyped-def]
+def staging(cli, database_url):
     """``cli`` bound to a fresh database as the staging environment."""
 
-    def run(*args: str, **kwargs):  # type: ignore[no-untyped-def]
+    def run(*args: str, **kwargs):
         env = {"DATABASE_STAGING_URL": database_url, **kwargs.pop("env", {})}
         return cli(*args, "--env", "staging", env=env, **kwargs)
 
-    run.url = database_url  # type: ignore[attr-defined]
+    run.url = database_url
     return run

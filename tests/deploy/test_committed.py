@@ -23,7 +23,7 @@ def committed_project(mig: Path) -> Path:
 
 def test_staging_refuses_untracked_and_edited_files_naming_them(
     cli, mig: Path, make_database
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     committed_project(mig)
     second = mig / f"{B}_second.sql"
     second.write_text(second.read_text().replace("second_t", "second_table"))
@@ -46,7 +46,7 @@ def test_staging_refuses_untracked_and_edited_files_naming_them(
 
 def test_a_staged_but_uncommitted_file_is_refused_until_committed(
     cli, mig: Path, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     root = committed_project(mig)
     write_migration(mig, C, "third", "CREATE TABLE third_t (id int);")
     git(root, "add", ".")
@@ -62,7 +62,7 @@ def test_a_staged_but_uncommitted_file_is_refused_until_committed(
 
 def test_require_committed_is_configurable_per_environment(
     cli, mig: Path, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     root = committed_project(mig)
     write_migration(mig, C, "third", "CREATE TABLE third_t (id int);")
     pyproject = root / "pyproject.toml"
@@ -78,7 +78,7 @@ def test_require_committed_is_configurable_per_environment(
     )
 
 
-def test_outside_git_the_check_warns_and_lets_the_deploy_go(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_outside_git_the_check_warns_and_lets_the_deploy_go(staging, mig: Path) -> None:
     write_migration(mig, A, "first", "CREATE TABLE first_t (id int);")
     result = staging("deploy")
     assert result.code == 0, result.text

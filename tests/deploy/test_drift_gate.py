@@ -19,7 +19,7 @@ def set_drift(project: Path, line: str) -> None:
 
 
 @pytest.fixture
-def drifted(cli, project: Path, make_database, pg_server, monkeypatch):  # type: ignore[no-untyped-def]
+def drifted(cli, project: Path, make_database, pg_server, monkeypatch):
     """Staging deployed, then a column dropped by hand, and one new migration pending."""
     monkeypatch.setenv("RALLY_REPLAY_DATABASE_URL", make_database("replay"))
     env = {"DATABASE_STAGING_URL": make_database("stg")}
@@ -38,7 +38,7 @@ def applied(env: dict[str, str]) -> list[str]:
     return [row[0] for row in rows]
 
 
-def test_warn_by_default_says_what_drifted_and_deploys(cli, project: Path, drifted) -> None:  # type: ignore[no-untyped-def]
+def test_warn_by_default_says_what_drifted_and_deploys(cli, project: Path, drifted) -> None:
     set_drift(project, "")
     result = cli("deploy", "--env", "staging", env=drifted)
     assert result.code == 0
@@ -59,7 +59,7 @@ def test_warn_by_default_says_what_drifted_and_deploys(cli, project: Path, drift
     assert applied(drifted)[-1] == NEW
 
 
-def test_fail_refuses_before_anything_is_applied(cli, project: Path, drifted) -> None:  # type: ignore[no-untyped-def]
+def test_fail_refuses_before_anything_is_applied(cli, project: Path, drifted) -> None:
     set_drift(project, 'drift = "fail"\n')
     result = cli("deploy", "--env", "staging", env=drifted)
     assert result.code == 1
@@ -71,7 +71,7 @@ def test_fail_refuses_before_anything_is_applied(cli, project: Path, drifted) ->
     assert NEW not in applied(drifted)
 
 
-def test_a_clean_deploy_checks_before_and_after(cli, project: Path, drifted) -> None:  # type: ignore[no-untyped-def]
+def test_a_clean_deploy_checks_before_and_after(cli, project: Path, drifted) -> None:
     set_drift(project, 'drift = "fail"\n')
     with psycopg.connect(drifted["DATABASE_STAGING_URL"], autocommit=True) as conn:
         conn.execute("ALTER TABLE users ADD COLUMN last_seen_at timestamptz")  # undo the drift
@@ -81,7 +81,7 @@ def test_a_clean_deploy_checks_before_and_after(cli, project: Path, drifted) -> 
     assert "drift check after the deploy: none (staging matches its 7 migration(s))" in result.out
 
 
-def test_off_and_bad_values(cli, project: Path, drifted) -> None:  # type: ignore[no-untyped-def]
+def test_off_and_bad_values(cli, project: Path, drifted) -> None:
     result = cli("deploy", "--env", "staging", env=drifted)  # the scratch project has "off"
     assert result.code == 0
     assert "drift" not in result.out
@@ -96,7 +96,7 @@ def test_off_and_bad_values(cli, project: Path, drifted) -> None:  # type: ignor
     )
 
 
-def test_smoke_fails_on_drift(cli, project: Path, drifted) -> None:  # type: ignore[no-untyped-def]
+def test_smoke_fails_on_drift(cli, project: Path, drifted) -> None:
     set_drift(project, "")
     (project / "migrations" / f"{NEW}.sql").unlink()  # nothing pending: only the drift is wrong
     result = cli("smoke", "--env", "staging", "--db-only", env=drifted)

@@ -49,7 +49,7 @@ def test_a_failed_pipeline_prints_only_the_tools_lines_on_stderr(
 
 def test_every_failure_is_one_error_line_and_notes(
     cli, project: Path, mig: Path, make_database
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     staging, production = make_database("stg"), make_database("prd")
     env = {"DATABASE_STAGING_URL": staging, "DATABASE_PUBLIC_URL": production, "CI": "true"}
     write_migration(mig, A, "first", "CREATE TABLE first_t (id int);")
@@ -145,7 +145,7 @@ def wait_for_sleeping_deploy(url: str) -> int:
     raise AssertionError("the deploy never reached pg_sleep")
 
 
-def test_two_phase_commit_is_refused_before_anything_runs(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_two_phase_commit_is_refused_before_anything_runs(staging, mig: Path) -> None:
     write_migration(mig, A, "first", "CREATE TABLE first_t (id int);")
     write_migration(mig, B, "prepared", "CREATE TABLE p_t (id int);\nPREPARE TRANSACTION 'rally';")
     result = staging("deploy")
@@ -158,7 +158,7 @@ def test_two_phase_commit_is_refused_before_anything_runs(staging, mig: Path) ->
     assert (ledger_rows(staging.url), tables(staging.url)) == ([], set())
 
 
-def test_a_no_transaction_migration_may_not_drop_the_ledger(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_no_transaction_migration_may_not_drop_the_ledger(staging, mig: Path) -> None:
     write_migration(mig, A, "first", "CREATE TABLE first_t (id int);")
     assert staging("deploy").code == 0
     write_migration(mig, B, "wipe", "DROP SCHEMA rally_gitops CASCADE;", no_transaction=True)
@@ -173,7 +173,7 @@ def test_a_no_transaction_migration_may_not_drop_the_ledger(staging, mig: Path) 
 
 def test_a_renamed_applied_file_is_changed_in_status_and_refused_by_deploy(
     staging, mig: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     path = write_migration(mig, A, "add_users", "CREATE TABLE users (id int);")
     assert staging("deploy").code == 0
     path.rename(mig / f"{A}_create_users.sql")

@@ -28,7 +28,7 @@ def write(mig: Path, version: str, slug: str, text: str) -> Path:
     return path
 
 
-def test_search_path_set_in_one_migration_does_not_reach_the_next(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_search_path_set_in_one_migration_does_not_reach_the_next(staging, mig: Path) -> None:
     write_migration(mig, A, "other", "CREATE SCHEMA other;\nSET search_path = other;")
     write_migration(mig, B, "leak", "CREATE TABLE leak_t (id int);")
     result = staging("deploy")
@@ -37,11 +37,11 @@ def test_search_path_set_in_one_migration_does_not_reach_the_next(staging, mig: 
     assert (tables(staging.url, "public"), tables(staging.url, "other")) == ({"leak_t"}, set())
 
 
-def test_set_role_in_one_migration_does_not_own_the_next_ones_objects(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_set_role_in_one_migration_does_not_own_the_next_ones_objects(staging, mig: Path) -> None:
     role = f"rally_other_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(staging.url, autocommit=True) as conn:
         conn.execute(f"CREATE ROLE {role} SUPERUSER")
-        login = conn.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
+        login = conn.execute("SELECT current_user").fetchone()[0]
     try:
         write_migration(mig, A, "role", f"SET ROLE {role};\nCREATE TABLE by_role (id int);")
         write_migration(mig, B, "owned", "CREATE TABLE owned_t (id int);")
@@ -59,7 +59,7 @@ def test_set_role_in_one_migration_does_not_own_the_next_ones_objects(staging, m
             conn.execute(f"DROP ROLE {role}")
 
 
-def test_timezone_set_in_one_migration_does_not_reach_the_next(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_timezone_set_in_one_migration_does_not_reach_the_next(staging, mig: Path) -> None:
     server_default = value(staging.url, "SHOW TimeZone")
     assert server_default != "Asia/Tokyo"
     write_migration(mig, A, "tz", "SET timezone = 'Asia/Tokyo';")
@@ -69,7 +69,7 @@ def test_timezone_set_in_one_migration_does_not_reach_the_next(staging, mig: Pat
     assert value(staging.url, "SELECT tz FROM seen") == server_default
 
 
-def test_reset_all_in_a_migration_keeps_the_tools_lock_timeout(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_reset_all_in_a_migration_keeps_the_tools_lock_timeout(staging, mig: Path) -> None:
     write_migration(
         mig,
         A,
@@ -82,7 +82,7 @@ def test_reset_all_in_a_migration_keeps_the_tools_lock_timeout(staging, mig: Pat
 
 
 def test_a_migration_that_releases_the_deploy_lock_is_rolled_back_and_stops_the_deploy(
-    staging,  # type: ignore[no-untyped-def]
+    staging,
     mig: Path,
 ) -> None:
     write_migration(mig, A, "first", "CREATE TABLE first_t (id int);")
@@ -100,7 +100,7 @@ def test_a_migration_that_releases_the_deploy_lock_is_rolled_back_and_stops_the_
     assert tables(staging.url) == {"first_t"}
 
 
-def test_discard_all_in_a_no_transaction_migration_stops_the_deploy(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_discard_all_in_a_no_transaction_migration_stops_the_deploy(staging, mig: Path) -> None:
     write_migration(
         mig, A, "discard", "CREATE TABLE d_t (id int);\nDISCARD ALL;", no_transaction=True
     )
@@ -116,7 +116,7 @@ def test_discard_all_in_a_no_transaction_migration_stops_the_deploy(staging, mig
     assert tables(staging.url) == {"d_t"}
 
 
-def test_the_files_begin_modes_are_honoured(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_files_begin_modes_are_honoured(staging, mig: Path) -> None:
     write(
         mig,
         A,
@@ -131,7 +131,7 @@ def test_the_files_begin_modes_are_honoured(staging, mig: Path) -> None:  # type
     assert [row[0] for row in ledger_rows(staging.url)] == [A, B]  # the ledger row still written
 
 
-def test_a_read_only_begin_refuses_writes_as_psql_would(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_read_only_begin_refuses_writes_as_psql_would(staging, mig: Path) -> None:
     write(mig, A, "ro", "START TRANSACTION READ ONLY;\nCREATE TABLE nope (id int);\nCOMMIT;")
     result = staging("deploy")
     assert result.code == 1

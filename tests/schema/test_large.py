@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from corpus import generate, write_rally  # noqa: E402
 
 
-def test_a_deployed_300_migration_history_equals_its_replay(  # type: ignore[no-untyped-def]
+def test_a_deployed_300_migration_history_equals_its_replay(
     cli, project: Path, make_database, pg_server, monkeypatch
 ) -> None:
     for old in (project / "migrations").iterdir():

@@ -81,13 +81,36 @@ def load_migrations(config: Config) -> list[Migration]:
     return discover(config.migrations_dir)
 
 
-def confirm_deploy(*, yes: bool) -> Approve:
-    """The deploy pipeline's production confirmation: type ``YES`` (``yes`` skips it in CI)."""
+def confirm_deploy(config: Config, *, yes: bool) -> Approve:
+    """The deploy pipeline's production confirmation: the migrations it will apply, each with
+    the hazards lint finds in it, then type ``YES`` (``yes`` skips it in CI)."""
 
     def approve(target: Target, pending: list[Migration]) -> None:
-        confirm(f"About to apply {len(pending)} migration(s) to {target.label}.", "YES", yes=yes)
+        prompt = f"About to apply {len(pending)} migration(s) to {target.label}:"
+        if not yes:
+            prompt = "\n".join([prompt, *plan_with_hazards(config, pending)])
+        confirm(prompt, "YES", yes=yes)
 
     return approve
+
+
+def plan_with_hazards(config: Config, pending: list[Migration]) -> list[str]:
+    """One line per pending migration (version, name), then one per lint finding in it."""
+    from rally_gitops.lint.checker import Checker  # loads pglast: only once a prompt is shown
+
+    findings = Checker(config).check([m.path for m in pending])
+    by_file: dict[str, list[str]] = {}
+    for finding in findings:
+        by_file.setdefault(Path(finding.path).name, []).append(
+            f"      line {finding.line}: {finding.severity} {finding.code}: {finding.message}"
+        )
+    lines = []
+    for migration in pending:
+        hazards = by_file.get(migration.filename, [])
+        found = f"{len(hazards)} hazard(s) found by lint" if hazards else "no hazards found by lint"
+        lines.append(f"  {migration.version}  {migration.slug}  ({found})")
+        lines.extend(hazards)
+    return lines
 
 
 def confirm(prompt: str, word: str, *, yes: bool) -> None:

@@ -52,7 +52,7 @@ def deploy(
         config,
         env,
         report=out,
-        approve=confirm_deploy(yes=yes),
+        approve=confirm_deploy(config, yes=yes),
         dry_run=dry_run,
         allow_out_of_order=allow_out_of_order,
         no_backup=no_backup,

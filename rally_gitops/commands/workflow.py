@@ -85,7 +85,7 @@ def workflow(
         out("Stopped before staging: nothing was deployed.")
         return 0
     else:
-        deploy_pending(config, STAGING, report=out, approve=confirm_deploy(yes=False))
+        deploy_pending(config, STAGING, report=out, approve=confirm_deploy(config, yes=False))
 
     # database checks only: the workflow deploys the schema, not the application, so an HTTP
     # check expecting the new commit cannot pass yet (`rally-gitops release` runs those)

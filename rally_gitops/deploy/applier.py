@@ -99,9 +99,13 @@ class Applier:
                 continue
             batch: list[Migration] = []
             for migration in pending[index : index + size]:
-                if migration.no_transaction:
+                if migration.no_transaction or (batch and _copies(migration)):
                     break
                 batch.append(migration)
+                if _copies(
+                    migration
+                ):  # COPY cannot run in a pipeline: alone, statement by statement
+                    break
             lazy = not self.config.synchronous_commit_each
             flags = [lazy and index + i < len(pending) - 1 for i in range(len(batch))]
             started = time.monotonic()
@@ -141,8 +145,9 @@ class Applier:
         idle = self._idle()
         # split before sending: a broken file must not interrupt a half-sent pipeline
         sent = [_Sent(migration, migration.body()) for migration in batch]
+        piped = not _copies(batch[0])
         try:
-            with conn.pipeline():
+            with conn.pipeline() if piped else contextlib.nullcontext():
                 for item, off in zip(sent, asynchronous, strict=True):
                     self._send(item, off, idle)
         except psycopg.Error as error:
@@ -174,7 +179,7 @@ class Applier:
         settings = session.SETTINGS_ASYNC if asynchronous else session.SETTINGS
         conn.execute(settings, self._timeout_values())
         for statement in item.body:
-            item.cursors.append(conn.execute(statement.sql, prepare=False))
+            item.cursors.append(self._execute(statement))
         if self.lock is not None:
             item.check = conn.execute(session.LOCK_HELD, self.lock)
         if read_only(modes):  # as psql would: the file's statements commit read-only...
@@ -182,6 +187,15 @@ class Applier:
             conn.execute(begin)  # ...and the ledger row, which writes, gets its own transaction
         item.row = self.ledger.record_applied(item.migration, None)
         item.end = conn.execute(end)
+
+    def _execute(self, statement: Statement) -> Any:
+        """Run one statement of a file (its rows through COPY for ``COPY ... FROM stdin``)."""
+        if statement.copy_data is None:
+            return self.conn.execute(statement.sql, prepare=False)
+        cursor = self.conn.cursor()
+        with cursor.copy(statement.sql) as copy:
+            copy.write(statement.copy_data)
+        return cursor
 
     def _roll_back(self, idle: bool) -> None:
         """End the failed transaction (a failed COMMIT has ended it already)."""
@@ -206,7 +220,7 @@ class Applier:
         started = time.perf_counter()
         for statement in body:
             try:
-                self.conn.execute(statement.sql)
+                self._execute(statement)
             except psycopg.Error as error:
                 if self.conn.broken:
                     raise lost([migration]) from None
@@ -277,6 +291,11 @@ class _Sent:
             and all(cursor.pgresult is not None for cursor in self.cursors)
             and getattr(error, "sqlstate", None) == session.DIVISION_BY_ZERO
         )
+
+
+def _copies(migration: Migration) -> bool:
+    """True when the file loads rows with ``COPY ... FROM stdin`` (not possible in a pipeline)."""
+    return any(s.copy_data is not None for s in migration.statements)
 
 
 def _report(sent: list[_Sent], on_applied: OnApplied) -> int:

@@ -8,7 +8,7 @@ that the deploy engine's own transaction (with the ledger row) replaces it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rally_gitops.errors import MigrationFileError
@@ -31,6 +31,7 @@ class Statement:
     line: int
     column: int
     offset: int
+    copy_data: str | None = None  # the rows after ``COPY ... FROM stdin;``, up to ``\.``
 
 
 def split_statements(sql: str, first_line: int = 1) -> tuple[Statement, ...]:
@@ -42,6 +43,7 @@ def split_statements(sql: str, first_line: int = 1) -> tuple[Statement, ...]:
     """
     from pglast import parser
 
+    sql, blocks = _copy_blocks(sql)
     try:
         slices = parser.split(sql, with_parser=True, only_slices=True)
     except Exception:  # noqa: BLE001 - pglast raises ParseError and others on broken input
@@ -54,7 +56,49 @@ def split_statements(sql: str, first_line: int = 1) -> tuple[Statement, ...]:
                 if stripped
                 else ()
             )
-    return tuple(_statements(sql, slices, first_line))
+    statements = _statements(sql, slices, first_line)
+    return tuple(_with_copy_data(statements, blocks) if blocks else statements)
+
+
+# pg_dump's data blocks: "COPY ... FROM stdin;" on one line, the rows, then a line "\."
+COPY_FROM_STDIN_RE = re.compile(r"^\s*copy\b[^;]*\bfrom\s+stdin\b[^;]*;\s*$", re.I)
+
+
+def _copy_blocks(sql: str) -> tuple[str, list[tuple[int, str]]]:
+    r"""``sql`` with the rows of each ``COPY ... FROM stdin`` block blanked out (offsets and line
+    numbers unchanged, so that the SQL around them splits as usual), and each block's (offset,
+    rows). A block without its ``\.`` line is left alone: the server reports it."""
+    if "\\." not in sql:
+        return sql, []
+    lines = sql.splitlines(keepends=True)
+    blanked, blocks, offset, index = [], [], 0, 0
+    while index < len(lines):
+        line = lines[index]
+        blanked.append(line)
+        offset += len(line)
+        index += 1
+        if not COPY_FROM_STDIN_RE.match(line):
+            continue
+        end = next((i for i in range(index, len(lines)) if lines[i].rstrip("\r\n") == "\\."), None)
+        if end is None:
+            continue
+        rows = "".join(lines[index:end])
+        blocks.append((offset, rows))
+        for hidden in lines[index : end + 1]:
+            blanked.append("".join(c if c == "\n" else " " for c in hidden))
+            offset += len(hidden)
+        index = end + 1
+    return "".join(blanked), blocks
+
+
+def _with_copy_data(statements: list[Statement], blocks: list[tuple[int, str]]) -> list[Statement]:
+    """Each block's rows on the ``COPY ... FROM stdin`` statement just before them."""
+    result = list(statements)
+    for offset, rows in blocks:
+        index = max((i for i, s in enumerate(result) if s.offset < offset), default=None)
+        if index is not None and COPY_FROM_STDIN_RE.match(result[index].sql + ";"):
+            result[index] = replace(result[index], copy_data=rows)
+    return result
 
 
 def _statements(sql: str, slices: tuple[slice, ...], first_line: int) -> list[Statement]:

@@ -140,3 +140,32 @@ def test_a_read_only_begin_refuses_writes_as_psql_would(staging, mig: Path) -> N
         "[SQLSTATE 25006] (the migration was rolled back)"
     )
     assert ledger_rows(staging.url) == []
+
+
+PG_DUMP_DATA = (
+    "BEGIN;\nCREATE TABLE teams (id int PRIMARY KEY, name text);\n"
+    "COPY public.teams (id, name) FROM stdin;\n1\tRed; Blue\n2\t\\N\n\\.\n\n"
+    "SELECT setval('seq', 2);\nCOMMIT;"
+)
+
+
+def test_a_pg_dump_copy_block_loads_its_rows(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    write_migration(mig, A, "first", "CREATE SEQUENCE seq;")
+    write(mig, B, "teams", PG_DUMP_DATA)
+    write_migration(mig, "20250103_000000", "after", "CREATE TABLE after_t (id int);")
+    result = staging("deploy")
+    assert result.code == 0, result.text
+    with psycopg.connect(staging.url) as conn:
+        rows = conn.execute("SELECT id, name FROM teams ORDER BY id").fetchall()
+    assert rows == [(1, "Red; Blue"), (2, None)]
+    assert [row[0] for row in ledger_rows(staging.url)] == [A, B, "20250103_000000"]
+
+
+def test_a_failing_copy_block_is_reported_at_its_line_and_rolled_back(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+    write(mig, A, "teams", PG_DUMP_DATA.replace("2\t\\N", "two\tx"))
+    result = staging("deploy")
+    assert result.code == 1
+    first = result.err.splitlines()[0]
+    assert first.startswith(f"error: {A}_teams.sql:6: invalid input syntax for type integer: ")
+    assert first.endswith("(the migration was rolled back)")
+    assert ledger_rows(staging.url) == [] and tables(staging.url) == set()

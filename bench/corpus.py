@@ -291,6 +291,261 @@ GROUP BY p.id, p.code, p.name;
     return f"report view {schema.views}", up, f"DROP VIEW {view};", False
 
 
+# --- Prisma-shaped histories -----------------------------------------------------------------
+# What `prisma migrate dev` writes: quoted "CamelCase" names, TEXT ids with "X_pkey" constraints,
+# TIMESTAMP(3), DECIMAL(65,30), `-- CreateTable` comments, foreign keys added after the tables,
+# enum changes as "_new"/"_old" swaps, `SET DATA TYPE`, and now and then a hand-written
+# CREATE INDEX CONCURRENTLY in a no-transaction file. Three real histories of this shape (163,
+# 167 and 820 files) are what issue 8 measured.
+PRISMA_MODELS = (
+    "User Team Player Match Venue Season League Ticket Invoice Payment Coupon Notification Device "
+    "Session Badge Tournament Sponsor Contract Coach Report Comment Reaction Upload Photo Stream "
+    "Channel Message Thread Subscription Plan Feature Audit Export Webhook Region Address"
+).split()
+PRISMA_FIELDS = (
+    ("TEXT", None), ("INTEGER", "0"), ("BOOLEAN", "false"), ("TIMESTAMP(3)", "CURRENT_TIMESTAMP"),
+    ("DECIMAL(65,30)", None), ("JSONB", None), ("DOUBLE PRECISION", None), ("VARCHAR(191)", None),
+)  # fmt: skip
+
+
+@dataclass
+class _Model:
+    name: str
+    fields: dict[str, str] = field(default_factory=dict)  # "fieldName" → type
+    enum: str | None = None  # the model's enum-typed "status" field's type
+    fks: list[str] = field(default_factory=list)
+
+
+class _PrismaSchema:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.models: list[_Model] = []
+        self.enums: dict[str, list[str]] = {}
+        self.seq = 0
+
+    def fresh(self, base: str) -> str:
+        self.seq += 1
+        return f"{base}{self.seq}"
+
+
+def generate_prisma(count: int = 820, seed: int = 1729) -> list[GeneratedMigration]:
+    """``count`` migrations shaped like ``prisma migrate``'s output (see PRISMA_MODELS)."""
+    rng = random.Random(seed)
+    schema = _PrismaSchema(rng)
+    when = dt.datetime(2022, 3, 1, 10, 0, 0)
+    kinds = (
+        (0.20, _prisma_model), (0.42, _prisma_add_field), (0.52, _prisma_index),
+        (0.60, _prisma_enum_swap), (0.66, _prisma_enum_value), (0.73, _prisma_retype),
+        (0.80, _prisma_foreign_key), (0.86, _prisma_drop), (0.92, _prisma_concurrent),
+        (1.0, _prisma_required),
+    )  # fmt: skip
+    result = []
+    for index in range(count):
+        when += dt.timedelta(minutes=rng.randint(30, 2000), seconds=rng.randint(0, 59))
+        roll = rng.random()
+        kind = next(k for t, k in kinds if roll < t) if len(schema.models) >= 3 else _prisma_model
+        if index % 11 == 0:
+            kind = _prisma_model
+        description, up, no_tx = kind(schema)
+        slug = "_".join(description.lower().split())[:60].strip("_")
+        result.append(
+            GeneratedMigration(
+                when.strftime("%Y%m%d_%H%M%S"),
+                slug,
+                description,
+                up.strip() + "\n",
+                "SELECT 'prisma writes no down migration';\n",
+                no_tx,
+            )  # fmt: skip
+        )
+    return result
+
+
+def _prisma_model(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    rng = schema.rng
+    base = rng.choice(PRISMA_MODELS)
+    name = base if base not in {m.name for m in schema.models} else schema.fresh(base)
+    model = _Model(name, {"id": "TEXT"})
+    up = ""
+    if rng.random() < 0.4:
+        enum = f"{name}Status"
+        schema.enums[enum] = ["ACTIVE", "ARCHIVED"]
+        up += f"-- CreateEnum\nCREATE TYPE \"{enum}\" AS ENUM ('ACTIVE', 'ARCHIVED');\n\n"
+        model.enum = enum
+    lines = ['    "id" TEXT NOT NULL']
+    for _ in range(rng.randint(2, 6)):
+        sql_type, default = rng.choice(PRISMA_FIELDS)
+        column = schema.fresh(rng.choice(["title", "label", "amount", "score", "note", "meta"]))
+        model.fields[column] = sql_type
+        suffix = f" NOT NULL DEFAULT {default}" if default else ""
+        lines.append(f'    "{column}" {sql_type}{suffix}')
+    if model.enum:
+        lines.append(f'    "status" "{model.enum}" NOT NULL DEFAULT \'ACTIVE\'')
+        model.fields["status"] = model.enum
+    lines += [
+        '    "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP',
+        '    "updatedAt" TIMESTAMP(3) NOT NULL',
+    ]
+    model.fields.update({"createdAt": "TIMESTAMP(3)", "updatedAt": "TIMESTAMP(3)"})
+    up += f'-- CreateTable\nCREATE TABLE "{name}" (\n' + ",\n".join(lines)
+    up += f',\n\n    CONSTRAINT "{name}_pkey" PRIMARY KEY ("id")\n);\n'
+    if schema.models and rng.random() < 0.6:
+        parent = rng.choice(schema.models)
+        column = f"{parent.name[0].lower()}{parent.name[1:]}Id"
+        up = up.replace('    "createdAt"', f'    "{column}" TEXT NOT NULL,\n    "createdAt"', 1)
+        model.fields[column] = "TEXT"
+        up += (
+            f'\n-- CreateIndex\nCREATE INDEX "{name}_{column}_idx" ON "{name}"("{column}");\n'
+            f'\n-- AddForeignKey\nALTER TABLE "{name}" ADD CONSTRAINT "{name}_{column}_fkey" '
+            f'FOREIGN KEY ("{column}") REFERENCES "{parent.name}"("id") '
+            "ON DELETE RESTRICT ON UPDATE CASCADE;\n"
+        )
+        model.fks.append(f"{name}_{column}_fkey")
+    schema.models.append(model)
+    return f"create {name}", up, False
+
+
+def _prisma_add_field(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    rng = schema.rng
+    model = rng.choice(schema.models)
+    sql_type, _ = rng.choice(PRISMA_FIELDS)
+    column = schema.fresh(rng.choice(["extra", "flag", "count", "label", "price"]))
+    model.fields[column] = sql_type
+    up = f'-- AlterTable\nALTER TABLE "{model.name}" ADD COLUMN "{column}" {sql_type};\n'
+    return f"add {column} to {model.name}", up, False
+
+
+def _prisma_required(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    model = schema.rng.choice(schema.models)
+    column = schema.fresh("required")
+    model.fields[column] = "TEXT"
+    up = (
+        "/*\n  Warnings:\n\n  - Added the required column `" + column + "` to the `"
+        + model.name + "` table without a default value. This is not possible if the table is "
+        "not empty.\n\n*/\n"
+        f'-- AlterTable\nALTER TABLE "{model.name}" ADD COLUMN "{column}" TEXT NOT NULL;\n'
+    )  # fmt: skip
+    return f"require {column} on {model.name}", up, False
+
+
+def _prisma_index(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    model = schema.rng.choice(schema.models)
+    column = schema.rng.choice(list(model.fields))
+    unique = schema.rng.random() < 0.3
+    index = f"{model.name}_{column}_{'key' if unique else 'idx'}"
+    up = (
+        f'-- CreateIndex\nCREATE {"UNIQUE " if unique else ""}INDEX "{index}" '
+        f'ON "{model.name}"("{column}");\n'
+    )
+    return f"index {model.name} {column}", up, False
+
+
+def _prisma_concurrent(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    model = schema.rng.choice(schema.models)
+    column = schema.rng.choice(list(model.fields))
+    index = schema.fresh(f"{model.name}_{column}_c")
+    up = f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index}" ON "{model.name}"("{column}");\n'
+    return f"index {model.name} {column} concurrently", up, True
+
+
+def _prisma_enum_swap(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    with_enum = [m for m in schema.models if m.enum]
+    if not with_enum:
+        return _prisma_add_field(schema)
+    model = schema.rng.choice(with_enum)
+    enum = model.enum or ""
+    values = [v for v in schema.enums[enum] if schema.rng.random() < 0.8] or ["ACTIVE"]
+    values.append(schema.fresh("STATE"))
+    schema.enums[enum] = values
+    quoted = ", ".join(f"'{v}'" for v in values)
+    # prisma wraps the swap in BEGIN/COMMIT; the rally file is one transaction already
+    up = (
+        "/*\n  Warnings:\n\n  - The values of the enum `" + enum + "` will change.\n\n*/\n"
+        f'-- AlterEnum\nCREATE TYPE "{enum}_new" AS ENUM ({quoted});\n'
+        f'ALTER TABLE "{model.name}" ALTER COLUMN "status" DROP DEFAULT;\n'
+        f'ALTER TABLE "{model.name}" ALTER COLUMN "status" TYPE "{enum}_new" '
+        f'USING ("status"::text::"{enum}_new");\n'
+        f'ALTER TYPE "{enum}" RENAME TO "{enum}_old";\n'
+        f'ALTER TYPE "{enum}_new" RENAME TO "{enum}";\n'
+        f'DROP TYPE "{enum}_old";\n'
+        f'ALTER TABLE "{model.name}" ALTER COLUMN "status" SET DEFAULT \'{values[0]}\';\n'
+    )  # fmt: skip
+    return f"change enum {enum}", up, False
+
+
+def _prisma_enum_value(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    if not schema.enums:
+        return _prisma_add_field(schema)
+    enum = schema.rng.choice(sorted(schema.enums))
+    value = schema.fresh("EXTRA")
+    schema.enums[enum].append(value)
+    return (
+        f"add {value} to {enum}",
+        f"-- AlterEnum\nALTER TYPE \"{enum}\" ADD VALUE '{value}';\n",
+        False,
+    )
+
+
+def _prisma_retype(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    rng = schema.rng
+    model = rng.choice(schema.models)
+    candidates = [c for c, t in model.fields.items() if t in ("INTEGER", "VARCHAR(191)", "TEXT")]
+    if not candidates:
+        return _prisma_add_field(schema)
+    column = rng.choice(candidates)
+    target = {"INTEGER": "DECIMAL(65,30)", "VARCHAR(191)": "TEXT", "TEXT": "VARCHAR(191)"}[
+        model.fields[column]
+    ]
+    model.fields[column] = target
+    up = (
+        f'-- AlterTable\nALTER TABLE "{model.name}" ALTER COLUMN "{column}" '
+        f"SET DATA TYPE {target};\n"
+    )
+    return f"retype {model.name} {column}", up, False
+
+
+def _prisma_foreign_key(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    rng = schema.rng
+    child, parent = rng.choice(schema.models), rng.choice(schema.models)
+    column = schema.fresh(f"{parent.name[0].lower()}{parent.name[1:]}Ref")
+    child.fields[column] = "TEXT"
+    fk = f"{child.name}_{column}_fkey"
+    child.fks.append(fk)
+    up = (
+        f'-- AlterTable\nALTER TABLE "{child.name}" ADD COLUMN "{column}" TEXT;\n\n'
+        f'-- AddForeignKey\nALTER TABLE "{child.name}" ADD CONSTRAINT "{fk}" FOREIGN KEY '
+        f'("{column}") REFERENCES "{parent.name}"("id") ON DELETE SET NULL ON UPDATE CASCADE;\n'
+    )
+    return f"link {child.name} to {parent.name}", up, False
+
+
+def _prisma_drop(schema: _PrismaSchema) -> tuple[str, str, bool]:
+    rng = schema.rng
+    model = rng.choice(schema.models)
+    if model.fks and rng.random() < 0.5:
+        fk = model.fks.pop()
+        up = f'-- DropForeignKey\nALTER TABLE "{model.name}" DROP CONSTRAINT "{fk}";\n'
+        return f"drop {fk}", up, False
+    if rng.random() < 0.3:
+        # a changed @@id: prisma drops and re-adds the primary key in one ALTER TABLE
+        up = (
+            f'-- AlterTable\nALTER TABLE "{model.name}" DROP CONSTRAINT "{model.name}_pkey",\n'
+            f'ADD CONSTRAINT "{model.name}_pkey" PRIMARY KEY ("id", "createdAt");\n'
+        )
+        return f"change primary key of {model.name}", up, False
+    droppable = [c for c in model.fields if c not in ("id", "createdAt", "updatedAt", "status")]
+    if not droppable:
+        return _prisma_add_field(schema)
+    column = rng.choice(droppable)
+    del model.fields[column]
+    up = (
+        "/*\n  Warnings:\n\n  - You are about to drop the column `" + column + "` on the `"
+        + model.name + "` table. All the data in the column will be lost.\n\n*/\n"
+        f'-- AlterTable\nALTER TABLE "{model.name}" DROP COLUMN "{column}";\n'
+    )  # fmt: skip
+    return f"drop {column} from {model.name}", up, False
+
+
 def rally_text(migration: GeneratedMigration) -> str:
     """The file in rally-gitops format: header, BEGIN/COMMIT, commented rollback section."""
     stamp = dt.datetime.strptime(migration.version, "%Y%m%d_%H%M%S").isoformat()

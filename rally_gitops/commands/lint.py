@@ -18,6 +18,7 @@ from rally_gitops import git
 from rally_gitops.cli import load_config
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
+from rally_gitops.lint import history
 from rally_gitops.lint.output import FORMATS, render, summarise
 from rally_gitops.lint.run import history_findings
 
@@ -90,7 +91,9 @@ def lint(
     elif files:
         paths = expand(files)
     else:
-        paths = changed(config, base or checker.settings.base)
+        # resolved once (and the HEAD fallback said once) for both the file list and history
+        base = _reference(config, base)
+        paths = changed(config, base)
     extra = history_findings(checker, paths, base, note=_note) if history else []
     findings = checker.check(paths, extra=extra)
     if fmt in ("github", "sarif"):
@@ -137,7 +140,15 @@ def expand(files: list[Path]) -> list[Path]:
     return list(dict.fromkeys(paths))
 
 
-def changed(config: Config, base: str) -> list[Path]:
+def _reference(config: Config, base: str | None) -> str | None:
+    """The sha new and changed migrations are found against (``history.reference``: the base
+    ref, or HEAD with a note when the default base is missing); ``base`` itself without git."""
+    if not git.is_repository(config.root):
+        return base
+    return history.reference(config, base) or base
+
+
+def changed(config: Config, base: str | None) -> list[Path]:
     """Migrations new or changed against ``base`` (see ``rally_gitops.git.changed_migrations``)."""
     return git.changed_migrations(config, base)
 

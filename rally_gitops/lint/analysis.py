@@ -15,6 +15,7 @@ from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
 from rally_gitops.lint.model import AnalysedStatement
+from rally_gitops.lint.names import key, shown, sqlglot_part
 from rally_gitops.lint.parsing import sqlglot_for, table_nodes
 
 if TYPE_CHECKING:
@@ -24,14 +25,8 @@ NAMEDATALEN = 63  # PostgreSQL truncates identifiers to 63 bytes
 
 
 def created_tables(statements: Iterable[AnalysedStatement]) -> set[str]:
-    """Lower-case ``name`` and ``schema.name`` of tables (and materialized views) created."""
-    names: set[str] = set()
-    for st in statements:
-        name = created_table(st)
-        if name:
-            names.add(name)
-            names.add(name.rpartition(".")[2])
-    return names
+    """Shown names (``"Users"``, ``audit.users``) of the tables and materialized views created."""
+    return {name for name in map(created_table, statements) if name}
 
 
 def created_table(st: AnalysedStatement) -> str | None:
@@ -55,48 +50,43 @@ def created_table(st: AnalysedStatement) -> str | None:
 
 
 def relname(rangevar: Any) -> str:
-    """``schema.name`` (or ``name``) of a pglast RangeVar, lower-cased."""
+    """The shown ``schema.name`` (or ``name``) of a pglast RangeVar: exact, quoted where needed."""
     if rangevar is None:
         return ""
-    name = rangevar.relname or ""
-    if rangevar.schemaname:
-        name = f"{rangevar.schemaname}.{name}"
-    return name.lower()
+    return shown((rangevar.schemaname, rangevar.relname or ""))
 
 
 def sg_table(table: Any) -> str:
-    """``schema.name`` (or ``name``) of a sqlglot ``exp.Table``, lower-cased."""
-    parts = [table.db, table.name]
-    return ".".join(p for p in parts if p).lower()
+    """The shown ``schema.name`` (or ``name``) of a sqlglot ``exp.Table``."""
+    return shown((sqlglot_part(table.args.get("db")), sqlglot_part(table.args.get("this"))))
 
 
 def dotted(names: Any) -> str:
-    """A pglast list of ``String`` nodes (``('public', 'users')``) as ``public.users``."""
-    return ".".join(getattr(n, "sval", "") or "" for n in names or ()).lower()
+    """A pglast list of ``String`` nodes (``('audit', 'Users')``) shown as ``audit."Users"``."""
+    return shown(getattr(n, "sval", "") or "" for n in names or ())
 
 
 def is_new_table(ctx: FileContext, st: AnalysedStatement, name: str) -> bool:
-    """True when the table was created earlier in this file (nobody else can see it yet).
+    """True when the table (a shown name) was created earlier in this file: nobody else can see
+    it yet. Names resolve as PostgreSQL resolves them (``names.key``).
 
-    Computed once per file (``created_prefixes``) rather than once per
-    question: a generated migration with a thousand ALTER TABLEs stays linear.
+    Computed once per file (``created_prefixes``) rather than once per question: a generated
+    migration with a thousand ALTER TABLEs stays linear.
     """
-    created = created_prefixes(ctx)[st.index]
-    name = name.lower()
-    return name in created or (name.startswith("public.") and name[7:] in created)
+    return key(ctx, st, name) in created_prefixes(ctx)[st.index]
 
 
-def created_prefixes(ctx: FileContext) -> list[set[str]]:
-    """For each statement index, the tables created before it (``created_tables`` of the
-    statements before it); built once per file and kept in ``ctx.cache``."""
-    cached: list[set[str]] | None = ctx.cache.get("created")
+def created_prefixes(ctx: FileContext) -> list[frozenset[tuple[str, str]]]:
+    """For each statement index, the (schema, name) of the tables created before it; built once
+    per file and kept in ``ctx.cache``."""
+    cached: list[frozenset[tuple[str, str]]] | None = ctx.cache.get("created")
     if cached is not None and len(cached) == len(ctx.statements) + 1:
         return cached
-    prefixes: list[set[str]] = [set()]
+    prefixes: list[frozenset[tuple[str, str]]] = [frozenset()]
     for st in ctx.statements:
         name = created_table(st)
         current = prefixes[-1]
-        prefixes.append(current | {name, name.rpartition(".")[2]} if name else current)
+        prefixes.append(current | {key(ctx, st, name)} if name else current)
     ctx.cache["created"] = prefixes
     return prefixes
 
@@ -133,7 +123,7 @@ SERIAL_TYPES = frozenset({"serial", "serial2", "serial4", "serial8", "smallseria
 def type_name(type_node: Any) -> str:
     """A pglast TypeName's own name without ``pg_catalog``: ``int4``, ``varchar``, ``json``."""
     names = [getattr(n, "sval", "") for n in type_node.names or ()] if type_node else []
-    return (names[-1] if names else "").lower()
+    return names[-1] if names else ""
 
 
 def walk_pg(node: Any, skip: tuple[type, ...] = ()) -> Iterator[Any]:

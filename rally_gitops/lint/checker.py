@@ -23,6 +23,7 @@ from rally_gitops.files.migrations import Migration
 from rally_gitops.lint import file_checks, grammar, history, ignores
 from rally_gitops.lint.model import FileContext, Finding, Rule, Violation
 from rally_gitops.lint.parsing import analyse
+from rally_gitops.lint.schema_history import remember
 from rally_gitops.lint.settings import CodeInfo, LintSettings, parse
 
 INTERNAL = CodeInfo("internal-error", "error", True, "a lint rule crashed on this file", "rule")
@@ -172,8 +173,16 @@ class Checker:
             statements = analyse(migration)
         except Exception as exc:  # noqa: BLE001 - analysis must never take the linter down
             return [_internal(shown, "statement analysis", exc)]
+        # a later file's history (catalog) reads this file's tables without parsing it again
+        remember(migration.path, (st.pg for st in statements if st.pg is not None))
         ignores.mark_statements(statements, directives)
-        ctx = FileContext(migration, statements, pg_version=self.settings.pg_version)
+        ctx = FileContext(
+            migration,
+            statements,
+            pg_version=self.settings.pg_version,
+            ledger_schema=self.config.ledger_schema,
+            history_store=self.config.state_dir / "lint-history.json",
+        )
         found = []
         for rule in rules:
             try:
@@ -185,7 +194,8 @@ class Checker:
 
     def history(self, paths: Sequence[Path], base: str | None) -> list[Finding]:
         """Layer 5 (git): edited, renamed, deleted committed migrations; out-of-order versions."""
-        return history.check(self.config, base or self.settings.base, files=list(paths))
+        # the base as given: history.check falls back to HEAD when the default one is missing
+        return history.check(self.config, base, files=list(paths))
 
     def _from_violation(
         self, rule: Rule, violation: Violation, migration: Migration, shown: str
@@ -197,7 +207,13 @@ class Checker:
             text = lines[line - 1] if 0 < line <= len(lines) else ""
             column = len(text) - len(text.lstrip()) + 1
         return Finding(
-            shown, line, column, rule.severity, rule.code, violation.message, violation.help
+            shown,
+            line,
+            column,
+            violation.severity or rule.severity,
+            rule.code,
+            violation.message,
+            violation.help,
         )
 
     def _finish(

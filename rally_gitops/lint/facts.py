@@ -13,7 +13,9 @@ from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
 from rally_gitops.lint.analysis import dotted, is_new_table, relname, sg_table, type_name, walk_pg
+from rally_gitops.lint.folding import constant_truth, sqlglot_truth
 from rally_gitops.lint.model import AnalysedStatement
+from rally_gitops.lint.names import quote, sqlglot_part
 from rally_gitops.lint.parsing import drop_nodes, sqlglot_for, table_nodes
 
 # Built-in functions PostgreSQL marks VOLATILE that people put in column defaults. now(),
@@ -109,7 +111,8 @@ def column_types(st: AnalysedStatement) -> list[ColumnType]:
                 while dtype.this == exp.DataType.Type.ARRAY and dtype.expressions:
                     dtype = dtype.expressions[0]
                 name = _SQLGLOT_TYPES.get(dtype.this.name, dtype.this.name.lower())
-                found.append(ColumnType(node.name.lower(), name, bool(dtype.expressions)))
+                column = sqlglot_part(node.this)
+                found.append(ColumnType(column, name, bool(dtype.expressions)))
         return found
     return _pg_column_types(st.pg)
 
@@ -129,7 +132,7 @@ def _pg_column_types(node: Any) -> list[ColumnType]:
         name = type_name(definition.typeName)
         found.append(
             ColumnType(
-                (column or "").lower(),
+                column or "",
                 _PG_ALIASES.get(name, name),
                 bool(definition.typeName and definition.typeName.typmods),
             )
@@ -151,11 +154,11 @@ def dropped(st: AnalysedStatement) -> Dropped | None:
         names = []
         for table in tree.args.get("tables") or ():
             if isinstance(table, exp.Table):
-                names.append(
-                    table.db.lower() if kind == "schema" and not table.name else (sg_table(table))
-                )
+                schema_only = kind == "schema" and not table.name
+                db = table.args.get("db")
+                names.append(quote(sqlglot_part(db)) if schema_only else sg_table(table))
             else:
-                names.append(table.sql("postgres").lower())
+                names.append(table.sql("postgres"))
         return Dropped("type" if kind == "domain" else kind, tuple(names))
     return _pg_dropped(st.pg)
 
@@ -164,7 +167,7 @@ def _pg_dropped(node: Any) -> Dropped | None:
     if not isinstance(node, drop_nodes()):  # most statements: answered without an import
         return None
     if isinstance(node, ast.DropdbStmt):
-        return Dropped("database", ((node.dbname or "").lower(),))
+        return Dropped("database", (quote(node.dbname or ""),))
     if not isinstance(node, ast.DropStmt):
         return None
     kinds = {
@@ -185,7 +188,7 @@ def _pg_dropped(node: Any) -> Dropped | None:
         elif isinstance(obj, ast.ObjectWithArgs):
             names.append(dotted(obj.objname))
         elif isinstance(obj, ast.String):
-            names.append((obj.sval or "").lower())
+            names.append(quote(obj.sval or ""))
         else:
             names.append(dotted(obj))
     return Dropped(kind, tuple(names))
@@ -207,20 +210,36 @@ def string_literals(st: AnalysedStatement) -> Iterator[str]:
             yield node.val.sval or ""
 
 
-def data_change(st: AnalysedStatement) -> tuple[str, str, bool] | None:
-    """(``UPDATE``/``DELETE``, table, has WHERE) for an UPDATE or DELETE statement, else None."""
+class DataChange(NamedTuple):
+    """An UPDATE or DELETE: ``where`` is "none", "always true" (``WHERE 1 = 1``) or "real"."""
+
+    verb: str
+    table: str
+    where: str
+
+
+def _where(present: bool, truth: bool | None) -> str:
+    return "none" if not present else "always true" if truth is True else "real"
+
+
+def data_change(st: AnalysedStatement) -> DataChange | None:
+    """What an UPDATE or DELETE statement changes, else None. A WHERE that folds to constant
+    true (``WHERE true``, ``WHERE 1 = 1``) filters nothing."""
+    node = st.pg
+    if isinstance(node, ast.UpdateStmt | ast.DeleteStmt):
+        verb = "UPDATE" if isinstance(node, ast.UpdateStmt) else "DELETE"
+        where = node.whereClause
+        truth = constant_truth(where) if where is not None else None
+        return DataChange(verb, relname(node.relation), _where(where is not None, truth))
     tree = sqlglot_for(st, (ast.UpdateStmt, ast.DeleteStmt))
     if tree is not None:
         from sqlglot import exp
 
         if isinstance(tree, exp.Update | exp.Delete) and isinstance(tree.this, exp.Table):
             verb = "UPDATE" if isinstance(tree, exp.Update) else "DELETE"
-            return verb, sg_table(tree.this), tree.args.get("where") is not None
-
-    node = st.pg
-    if isinstance(node, ast.UpdateStmt | ast.DeleteStmt):
-        verb = "UPDATE" if isinstance(node, ast.UpdateStmt) else "DELETE"
-        return verb, relname(node.relation), node.whereClause is not None
+            where = tree.args.get("where")
+            truth = sqlglot_truth(where.this) if where is not None else None
+            return DataChange(verb, sg_table(tree.this), _where(where is not None, truth))
     return None
 
 
@@ -247,11 +266,11 @@ def renamed(ctx: Any, st: AnalysedStatement) -> Renamed | None:
 
     table = relname(node.relation)
     if node.renameType == ObjectType.OBJECT_SCHEMA:
-        return Renamed("schema", (node.subname or "").lower(), node.newname or "")
+        return Renamed("schema", quote(node.subname or ""), quote(node.newname or ""))
     if table and is_new_table(ctx, st, table):
         return None
     if node.renameType == ObjectType.OBJECT_TABLE:
-        return Renamed("table", table, node.newname or "")
+        return Renamed("table", table, quote(node.newname or ""))
     if node.renameType == ObjectType.OBJECT_COLUMN and node.relationType == ObjectType.OBJECT_TABLE:
-        return Renamed("column", f"{table}.{node.subname}", node.newname or "")
+        return Renamed("column", f"{table}.{quote(node.subname or '')}", quote(node.newname or ""))
     return None

@@ -55,18 +55,7 @@ def check(
     Raises ``RallyError`` when the project is not a git repository or the base ref is missing.
     """
     root = config.root
-    try:
-        base_sha = git.resolve_base_unless_unborn(config, base)
-    except ConfigError:
-        if base is not None or config.section("lint").get("base"):
-            raise  # a base the user named must exist
-        # the default base is missing (a new repository without a remote yet): what HEAD's
-        # history holds is still committed, so guard that rather than refuse to run
-        base_sha = git.resolve(root, "HEAD")
-        print(
-            f"note: base ref {git.DEFAULT_BASE!r} not found; checking against HEAD's history only",
-            file=sys.stderr,
-        )
+    base_sha = reference(config, base)
     if base_sha is None:
         return []  # no commit anywhere yet: nothing is committed
     head = git.resolve(root, "HEAD")
@@ -110,6 +99,27 @@ def check(
         keep = {"deleted-committed-migration", "renamed-committed-migration"}
         findings = [f for f in findings if f.code in keep or Path(f.path).resolve() in wanted]
     return sorted(findings, key=Finding.sort_key)
+
+
+FALLBACK_NOTE = "note: base ref {ref!r} not found; checking against HEAD's history only"
+
+
+def reference(config: Config, base: str | None = None) -> str | None:
+    """The sha that committed history is read against: the base ref, or HEAD when the default
+    base is missing (a new repository without a remote yet: what HEAD's history holds is still
+    committed, so guard that rather than refuse to run). Says so once on stderr when it falls
+    back; None when nothing is committed anywhere yet. ``lint`` and the hooks both come here.
+
+    Raises ``ConfigError`` when a base the user named (``--base`` or the configured ``base``) is
+    missing.
+    """
+    try:
+        return git.resolve_base_unless_unborn(config, base)
+    except ConfigError:
+        if base is not None or config.section("lint").get("base"):
+            raise  # a base the user named must exist
+    print(FALLBACK_NOTE.format(ref=git.DEFAULT_BASE), file=sys.stderr)
+    return git.resolve(config.root, "HEAD")
 
 
 def _committed(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class Violation:
     message: str  # the consequence, e.g. "blocks writes to users while the index builds"
     help: str  # the remedy, e.g. "use CREATE INDEX CONCURRENTLY in a no-transaction migration"
     line_offset: int = 0  # to point inside a multi-line statement
+    severity: Severity | None = None  # this violation's, where it differs from the rule's
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,9 @@ class FileContext:
     migration: Migration
     statements: list[AnalysedStatement]
     pg_version: int = 16  # target PostgreSQL major version, from [tool.rally_gitops.lint]
+    ledger_schema: str = "rally_gitops"  # the deploy ledger's schema ([tool.rally_gitops])
+    # where the folded history of the directory is kept between runs (.rally/lint-history.json)
+    history_store: Path | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
     # per-file memo of derived facts (``analysis.created_prefixes``, the resolved names...)

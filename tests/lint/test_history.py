@@ -227,3 +227,35 @@ def test_first_commit_of_a_new_repository_is_not_blocked(tmp_path: Path) -> None
     cfg = config_mod.load(tmp_path)
     assert history.check(cfg) == []
     assert [p.name for p in git.changed_migrations(cfg)] == [FIRST]
+
+
+def test_lint_and_hook_fall_back_to_head_alike_when_origin_main_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # issue 14, point 17: no origin/main (a new repository), a committed migration edited
+    from rally_gitops_hooks import migration_history
+
+    from rally_gitops.main import main
+
+    root = tmp_path / "repo"
+    (root / "migrations").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    git_run(root, "init", "-q", "-b", "main")
+    path = root / "migrations" / FIRST
+    path.write_text(sql(FIRST, "CREATE TABLE teams (id int);"))
+    git_run(root, "add", ".")
+    git_run(root, "commit", "-q", "-m", "Add teams")
+    path.write_text(sql(FIRST, "CREATE TABLE teams (id bigint);"))
+    monkeypatch.chdir(root)
+    note = "note: base ref 'origin/main' not found; checking against HEAD's history only\n"
+    for argv in (["lint", f"migrations/{FIRST}"], ["lint"]):
+        capsys.readouterr()
+        assert main(["-C", str(root), *argv]) == 1, argv
+        out, err = capsys.readouterr()
+        assert f"migrations/{FIRST}:5:1: error edited-committed-migration" in out, argv
+        assert err.count("note:") == 1 and note in err, (argv, err)
+    capsys.readouterr()
+    assert migration_history.main([f"migrations/{FIRST}"]) == 1
+    out, err = capsys.readouterr()
+    assert f"migrations/{FIRST}:5:1: error edited-committed-migration" in out
+    assert err.count("note:") == 1 and note in err

@@ -16,20 +16,23 @@ from rally_gitops.files import migrations
 from rally_gitops.lint.model import FileContext, Rule
 from rally_gitops.lint.parsing import analyse
 from rally_gitops.lint.rules import RULES
-from testing.rule_cases import BY_CODE, FLAG, OK, check
+from testing.rule_cases import BY_CODE, FLAG, OK, body_line, check
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _id(case: tuple[str, str]) -> str:
+def _id(case: tuple[str, ...]) -> str:
     return f"{case[0]}:{case[1][:40]}"
 
 
 @pytest.mark.parametrize("drop", [None, "sqlglot"], ids=["both-asts", "pglast-only"])
-@pytest.mark.parametrize(("code", "sql"), FLAG, ids=[_id(c) for c in FLAG])
-def test_rule_flags(tmp_path: Path, code: str, sql: str, drop: str | None) -> None:
+@pytest.mark.parametrize(("code", "sql", "lines"), FLAG, ids=[_id(c) for c in FLAG])
+def test_rule_flags(
+    tmp_path: Path, code: str, sql: str, lines: tuple[int, ...], drop: str | None
+) -> None:
     found = check(tmp_path, code, sql, drop=drop)
-    assert found, f"{code} did not flag: {sql}"
+    # the code is the rule's; pinned: how many findings, and the line of each
+    assert tuple(body_line(v, sql) for v in found) == lines, f"{code}: {sql}"
     for violation in found:
         assert violation.message and violation.help
         assert violation.statement.sql in sql
@@ -43,7 +46,7 @@ def test_rule_passes(tmp_path: Path, code: str, sql: str, drop: str | None) -> N
 
 def test_every_rule_has_flag_and_ok_cases() -> None:
     # adding-field-with-default depends on pg_version: see test_constant_default_depends_on_...
-    assert {code for code, _ in FLAG} == set(BY_CODE) - {"adding-field-with-default"}
+    assert {code for code, _, _ in FLAG} == set(BY_CODE) - {"adding-field-with-default"}
     assert {code for code, _ in OK} == set(BY_CODE) - {"adding-field-with-default"}
 
 
@@ -76,8 +79,7 @@ def test_rule_module_shape(rule: Rule) -> None:
 def test_rule_codes_are_unique_and_hygiene_is_opt_in() -> None:
     assert len(BY_CODE) == len(RULES)
     hygiene = {"prefer-bigint", "prefer-identity", "prefer-timestamptz", "prefer-text"}
-    # dropping a helper constraint is part of safe patterns, so that rule is opt-in too
-    assert {r.code for r in RULES if not r.enabled} == hygiene | {"ban-drop-constraint"}
+    assert {r.code for r in RULES if not r.enabled} == hygiene
     assert all(BY_CODE[c].severity == "warning" for c in hygiene)
 
 
@@ -179,3 +181,22 @@ def test_violation_points_at_the_offending_line_of_a_long_alter(tmp_path: Path) 
     assert (required.line_offset, constraint.line_offset) == (2, 3)
     [index] = check(tmp_path, "require-concurrent-index", "CREATE INDEX i\n  ON users (email);")
     assert index.line_offset == 0
+
+
+def test_ledger_schema_name_comes_from_the_config(tmp_path: Path) -> None:
+    from rally_gitops.config import load
+    from rally_gitops.lint.checker import Checker
+    from testing.lint_support import good, project, write
+
+    root = project(tmp_path / "proj")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.rally_gitops]\n", '[tool.rally_gitops]\nledger_schema = "ops_ledger"\n'
+        )
+    )
+    body = "DELETE FROM ops_ledger.applied WHERE version = '1';\nDROP TABLE rally_gitops.x;"
+    path = write(root, good(body=body))
+    found = [f for f in Checker(load(root)).check([path]) if f.code == "ban-ledger-schema"]
+    assert [(f.line, f.severity) for f in found] == [(4, "error")]
+    assert "ledger schema ops_ledger" in found[0].message

@@ -18,6 +18,7 @@ from rally_gitops.lint.rules import (
     adding_stored_generated_column,
     adding_unique_constraint,
     adding_volatile_default,
+    ban_advisory_unlock,
     ban_alter_domain_add_constraint,
     ban_cluster,
     ban_concurrently_in_transaction,
@@ -32,7 +33,9 @@ from rally_gitops.lint.rules import (
     ban_drop_table,
     ban_drop_type,
     ban_drop_view,
+    ban_ledger_schema,
     ban_lock_table,
+    ban_prepared_transaction,
     ban_truncate,
     ban_vacuum_full,
     changing_column_type,
@@ -111,6 +114,10 @@ RULES: tuple[Rule, ...] = (
     enum_value_used_in_transaction.RULE,
     identifier_too_long.RULE,
     prefer_jsonb.RULE,
+    # what the deploy engine relies on: its lock, its transaction, its ledger
+    ban_advisory_unlock.RULE,
+    ban_prepared_transaction.RULE,
+    ban_ledger_schema.RULE,
     # type hygiene (off by default)
     prefer_bigint.RULE,
     prefer_identity.RULE,

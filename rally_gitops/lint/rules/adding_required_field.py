@@ -15,6 +15,7 @@ from rally_gitops.lint.analysis import (
     type_name,
 )
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import quote
 
 CODE = "adding-required-field"
 SEVERITY: Severity = "error"
@@ -48,7 +49,8 @@ def adding_required_field(ctx: FileContext) -> Iterator[Violation]:
         if (ConstrType.CONSTR_NOTNULL in kinds or column.is_not_null) and not kinds & filled:
             yield Violation(
                 st,
-                f"adding NOT NULL column {column.colname} without a default fails on any {table} "
+                f"adding NOT NULL column {quote(column.colname)} without a default fails on "
+                f"any {table} "
                 "that has rows, and breaks inserts by the running application",
                 "give the column a DEFAULT, or add it nullable and backfill before enforcing "
                 "NOT NULL",

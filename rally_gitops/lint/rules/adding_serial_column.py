@@ -15,6 +15,7 @@ from rally_gitops.lint.analysis import (
     type_name,
 )
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import quote
 
 CODE = "adding-serial-column"
 SEVERITY: Severity = "error"
@@ -44,7 +45,8 @@ def adding_serial_column(ctx: FileContext) -> Iterator[Violation]:
             what = kind if kind in SERIAL_TYPES else "identity"
             yield Violation(
                 st,
-                f"adding {what} column {column.colname} rewrites {table} and blocks reads and "
+                f"adding {what} column {quote(column.colname)} rewrites {table} and blocks "
+                "reads and "
                 "writes until every row is numbered",
                 "add a nullable bigint with a sequence default and backfill in batches",
                 line_offset=line_offset(st, column),

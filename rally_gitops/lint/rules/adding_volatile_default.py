@@ -22,6 +22,7 @@ from rally_gitops.lint.model import (
     Severity,
     Violation,
 )
+from rally_gitops.lint.names import quote, sqlglot_part
 
 CODE = "adding-volatile-default"
 SEVERITY: Severity = "error"
@@ -62,7 +63,8 @@ def adding_volatile_default(ctx: FileContext) -> Iterator[Violation]:
             if name:
                 yield Violation(
                     st,
-                    f"DEFAULT {name}() is volatile: adding {column.colname} rewrites {table} "
+                    f"DEFAULT {name}() is volatile: adding {quote(column.colname)} rewrites "
+                    f"{table} "
                     "and blocks reads and writes until every row is copied",
                     "add the column without the default, SET DEFAULT, then backfill in batches",
                     line_offset=line_offset(st, constraint),
@@ -76,7 +78,7 @@ def _sqlglot_default(st: AnalysedStatement, column: str) -> Any:
     if not isinstance(st.sqlglot, exp.Alter):
         return None
     for action in st.sqlglot.args.get("actions") or ():
-        if isinstance(action, exp.ColumnDef) and action.name.lower() == (column or "").lower():
+        if isinstance(action, exp.ColumnDef) and sqlglot_part(action.this) == column:
             for constraint in action.args.get("constraints") or ():
                 if isinstance(constraint.kind, exp.DefaultColumnConstraint):
                     return constraint.kind.this

@@ -19,6 +19,7 @@ from rally_gitops.lint.model import (
     Severity,
     Violation,
 )
+from rally_gitops.lint.names import quote, sqlglot_part
 
 CODE = "ban-drop-column"
 SEVERITY: Severity = "error"
@@ -58,14 +59,14 @@ def _dropped_columns(st: AnalysedStatement) -> list[str]:
 
     if isinstance(st.sqlglot, exp.Alter):
         return [
-            column.name.lower()
+            quote(sqlglot_part(column.this))
             for action in st.sqlglot.args.get("actions") or ()
             if isinstance(action, exp.Drop) and action.kind == "COLUMN"
             for column in action.args.get("tables") or ()
         ]
     found = alter_table(st)
     return [
-        (cmd.name or "").lower()
+        quote(cmd.name or "")
         for cmd in (found[1] if found else ())
         if cmd.subtype == AlterTableType.AT_DropColumn
     ]

@@ -16,6 +16,7 @@ from rally_gitops.lint.model import (
     Severity,
     Violation,
 )
+from rally_gitops.lint.names import key
 
 CODE = "ban-drop-function"
 SEVERITY: Severity = "warning"
@@ -46,8 +47,8 @@ def ban_drop_function(ctx: FileContext) -> Iterator[Violation]:
         if drop is None or drop.kind not in ("function", "procedure", "routine"):
             continue
         later = ctx.statements[st.index + 1 :] if st.in_transaction else []
-        known = _functions(ctx.statements[: st.index]) | _functions(later)
-        names = [n for n in drop.names if n not in known and n.rpartition(".")[2] not in known]
+        known = _functions(ctx, ctx.statements[: st.index]) | _functions(ctx, later)
+        names = [n for n in drop.names if key(ctx, st, n) not in known]
         if names:
             yield Violation(
                 st,
@@ -57,13 +58,12 @@ def ban_drop_function(ctx: FileContext) -> Iterator[Violation]:
             )
 
 
-def _functions(statements: list[AnalysedStatement]) -> set[str]:
-    """Names (``name`` and ``schema.name``) of the functions the statements create."""
+def _functions(ctx: FileContext, statements: list[AnalysedStatement]) -> set[tuple[str, str]]:
+    """(schema, name) of the functions the statements create."""
     names = set()
     for st in statements:
         if isinstance(st.pg, ast.CreateFunctionStmt):
-            name = dotted(st.pg.funcname)
-            names.update({name, name.rpartition(".")[2]})
+            names.add(key(ctx, st, dotted(st.pg.funcname)))
     return names
 
 

@@ -8,6 +8,7 @@ from pglast.enums import AlterTableType
 
 from rally_gitops.lint.analysis import existing_table_commands
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import quote
 
 CODE = "ban-drop-not-null"
 SEVERITY: Severity = "warning"
@@ -32,7 +33,8 @@ def ban_drop_not_null(ctx: FileContext) -> Iterator[Violation]:
         if cmd.subtype == AlterTableType.AT_DropNotNull:
             yield Violation(
                 st,
-                f"dropping NOT NULL on {table}.{cmd.name} lets NULLs reach readers that do not "
+                f"dropping NOT NULL on {table}.{quote(cmd.name)} lets NULLs reach readers "
+                "that do not "
                 "expect them",
                 "update every reader to handle NULL before dropping the constraint",
             )

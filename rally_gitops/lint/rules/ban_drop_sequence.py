@@ -9,6 +9,7 @@ from pglast import ast
 from rally_gitops.lint.analysis import relname
 from rally_gitops.lint.facts import dropped
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import key
 
 CODE = "ban-drop-sequence"
 SEVERITY: Severity = "warning"
@@ -28,15 +29,14 @@ EXAMPLE_OK = "CREATE SEQUENCE scratch_seq;\nDROP SEQUENCE scratch_seq;"
 
 def ban_drop_sequence(ctx: FileContext) -> Iterator[Violation]:
     """Warn on DROP SEQUENCE of sequences this file did not create."""
-    created: set[str] = set()
+    created: set[tuple[str, str]] = set()
     for st in ctx.statements:
         if isinstance(st.pg, ast.CreateSeqStmt):
-            name = relname(st.pg.sequence)
-            created.update({name, name.rpartition(".")[2]})
+            created.add(key(ctx, st, relname(st.pg.sequence)))
         drop = dropped(st)
         if drop is None or drop.kind != "sequence":
             continue
-        names = [n for n in drop.names if n not in created]
+        names = [n for n in drop.names if key(ctx, st, n) not in created]
         if names:
             yield Violation(
                 st,

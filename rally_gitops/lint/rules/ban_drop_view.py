@@ -17,6 +17,7 @@ from rally_gitops.lint.model import (
     Severity,
     Violation,
 )
+from rally_gitops.lint.names import key
 
 CODE = "ban-drop-view"
 SEVERITY: Severity = "error"
@@ -41,8 +42,8 @@ def ban_drop_view(ctx: FileContext) -> Iterator[Violation]:
         drop = dropped(st)
         if drop is None or drop.kind not in ("view", "materialized view"):
             continue
-        later = _views_created(ctx.statements[st.index + 1 :]) if st.in_transaction else set()
-        names = [n for n in drop.names if n not in later and n.rpartition(".")[2] not in later]
+        later = _views_created(ctx, ctx.statements[st.index + 1 :]) if st.in_transaction else set()
+        names = [n for n in drop.names if key(ctx, st, n) not in later]
         if names:
             yield Violation(
                 st,
@@ -51,7 +52,7 @@ def ban_drop_view(ctx: FileContext) -> Iterator[Violation]:
             )
 
 
-def _views_created(statements: list[AnalysedStatement]) -> set[str]:
+def _views_created(ctx: FileContext, statements: list[AnalysedStatement]) -> set[tuple[str, str]]:
     """Names of the views and materialized views the statements create."""
     from sqlglot import exp
 
@@ -61,16 +62,14 @@ def _views_created(statements: list[AnalysedStatement]) -> set[str]:
         if isinstance(st.pg, ast.ViewStmt):
             name = relname(st.pg.view)
         elif (
-            isinstance(st.pg, ast.CreateTableAsStmt)
-            and st.pg.objtype == ObjectType.OBJECT_MATVIEW
-            and st.pg.into is not None
+            isinstance(st.pg, ast.CreateTableAsStmt) and st.pg.objtype == ObjectType.OBJECT_MATVIEW
         ):
             name = relname(st.pg.into.rel)
         elif st.pg is None and isinstance(st.sqlglot, exp.Create) and st.sqlglot.kind == "VIEW":
             table = st.sqlglot.find(exp.Table)
             name = sg_table(table) if table is not None else ""
         if name:
-            names.update({name, name.rpartition(".")[2]})
+            names.add(key(ctx, st, name))
     return names
 
 

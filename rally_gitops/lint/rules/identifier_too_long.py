@@ -38,6 +38,8 @@ EXAMPLE_OK = (
 )
 
 _WORD = re.compile(r"[\w$]{16,}")  # 16 four-byte characters are already over 63 bytes
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')  # a quoted identifier (Prisma quotes every name)
+_STRING = re.compile(r"'(?:[^']|'')*'")  # a string constant, which may hold a double quote
 
 
 def identifier_too_long(ctx: FileContext) -> Iterator[Violation]:
@@ -55,9 +57,8 @@ def identifier_too_long(ctx: FileContext) -> Iterator[Violation]:
 
 def _long_identifiers(st: AnalysedStatement) -> set[str]:
     # cheap pre-check: without a quoted name or a word over the limit there is nothing to find
-    if '"' not in st.sql and not any(
-        len(word.encode()) > NAMEDATALEN for word in _WORD.findall(st.sql)
-    ):
+    words = [*_WORD.findall(st.sql), *_QUOTED.findall(_STRING.sub("''", st.sql))]
+    if not any(len(word.encode()) > NAMEDATALEN for word in words):
         return set()
     if st.sqlglot is not None:
         from sqlglot import exp

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import quote
 
 CODE = "prefer-bigint"
 SEVERITY: Severity = "warning"
@@ -32,7 +33,7 @@ def prefer_bigint(ctx: FileContext) -> Iterator[Violation]:
             if column.name in _SMALL and (column.column == "id" or column.column.endswith("_id")):
                 yield Violation(
                     st,
-                    f"id column {column.column} is {column.name}: it overflows at 2^31 and "
+                    f"id column {quote(column.column)} is {column.name}: it overflows at 2^31 and "
                     "widening it later rewrites the table",
                     "use bigint",
                 )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import quote
 
 CODE = "prefer-identity"
 SEVERITY: Severity = "warning"
@@ -28,7 +29,7 @@ def prefer_identity(ctx: FileContext) -> Iterator[Violation]:
             if column.name in ("serial", "bigserial", "smallserial"):
                 yield Violation(
                     st,
-                    f"column {column.column} is {column.name}; identity columns are the "
+                    f"column {quote(column.column)} is {column.name}; identity columns are the "
                     "standard, better-behaved form",
                     "use bigint GENERATED ALWAYS AS IDENTITY",
                 )

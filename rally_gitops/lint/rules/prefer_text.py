@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from rally_gitops.lint.facts import column_types
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import quote
 
 CODE = "prefer-text"
 SEVERITY: Severity = "warning"
@@ -31,7 +32,8 @@ def prefer_text(ctx: FileContext) -> Iterator[Violation]:
             if column.name == "bpchar" or (column.name == "varchar" and column.sized):
                 yield Violation(
                     st,
-                    f"column {column.column} is {column.name} with a length limit; text with a "
+                    f"column {quote(column.column)} is {column.name} with a length limit; "
+                    "text with a "
                     "CHECK is easier to change",
                     "use text, with a CHECK on length if needed",
                 )

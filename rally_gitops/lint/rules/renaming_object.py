@@ -7,8 +7,10 @@ from typing import Any
 
 from pglast import ast
 
+from rally_gitops.lint import file_types
 from rally_gitops.lint.analysis import dotted, relname
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import key, quote
 
 CODE = "renaming-object"
 SEVERITY: Severity = "warning"
@@ -17,7 +19,9 @@ SUMMARY = "RENAME of a view, materialized view, function, procedure, type, domai
 WHY = (
     "Clients, reports and function bodies refer to these objects by name: after the rename "
     "they fail until they are updated. (Renaming an index or a constraint is not flagged: "
-    "clients rarely name them.) Tables, columns, schemas and enum values have their own rules."
+    "clients rarely name them, nor is a type swap inside one file: renaming a type the file "
+    "created, or an existing type whose name the file then gives to another.) Tables, columns, "
+    "schemas and enum values have their own rules."
 )
 SAFE_ALTERNATIVE = (
     "Create the object under the new name (a view or wrapper function over the old one), move "
@@ -48,9 +52,12 @@ def renaming_object(ctx: FileContext) -> Iterator[Violation]:
         if kind is None:
             continue
         old = relname(node.relation) if node.relation is not None else _object_name(node.object)
+        if kind in ("type", "domain") and (st.index, key(ctx, st, old)) in file_types.internal(ctx):
+            continue  # a swap inside the file: clients keep finding the name
         yield Violation(
             st,
-            f"renaming {kind} {old} to {node.newname} breaks every client that still uses the "
+            f"renaming {kind} {old} to {quote(node.newname)} breaks every client that still "
+            "uses the "
             "old name",
             "create the new name alongside the old one, move clients, then drop the old name",
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from pglast import ast
@@ -36,11 +35,6 @@ SAFE_ALTERNATIVE = (
 )
 EXAMPLE_BAD = "CREATE INDEX users_email_idx ON users (email);"
 EXAMPLE_OK = "-- rally:no-transaction\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);"
-# one to three dot-separated plain words, then the column list or USING method and the list
-_WORD = r"[A-Za-z_][A-Za-z0-9_]*"
-_PLAIN_NAME = re.compile(
-    rf"{_WORD}(?:\.{_WORD}){{0,2}}(?=\s*\(|\s+USING\s+{_WORD}\s*\()", re.IGNORECASE | re.ASCII
-)
 
 
 def require_concurrent_index(ctx: FileContext) -> Iterator[Violation]:
@@ -60,10 +54,17 @@ def require_concurrent_index(ctx: FileContext) -> Iterator[Violation]:
 
 
 def _index(st: AnalysedStatement) -> tuple[str, bool] | None:
-    """(table, CONCURRENTLY?) of a CREATE INDEX, from sqlglot's AST or else pglast's."""
-    # only CREATE INDEX, which pglast reads as an IndexStmt, can be sqlglot's Create INDEX; and
-    # on a plainly named table sqlglot can only agree with pglast, so it is not asked
-    tree = None if _plain(st) else sqlglot_for(st, (ast.IndexStmt,))
+    """(table, CONCURRENTLY?) of a CREATE INDEX, from pglast's node, else sqlglot's AST.
+
+    pglast's node names the table exactly (quoted names keep their case), so sqlglot's tree is
+    only read where pglast has none.
+    """
+    if isinstance(st.pg, ast.IndexStmt):
+        # ON ONLY a partitioned table creates an invalid index on the parent alone: instant.
+        # (sqlglot cannot parse ON ONLY, so this is always pglast's call.)
+        only = st.pg.relation is not None and not st.pg.relation.inh
+        return relname(st.pg.relation), bool(st.pg.concurrent) or only
+    tree = sqlglot_for(st, (ast.IndexStmt,))
     if tree is not None:
         from sqlglot import exp
 
@@ -71,25 +72,7 @@ def _index(st: AnalysedStatement) -> tuple[str, bool] | None:
             table = tree.this.args.get("table") if isinstance(tree.this, exp.Index) else None
             if isinstance(table, exp.Table):
                 return sg_table(table), bool(tree.args.get("concurrently"))
-
-    if isinstance(st.pg, ast.IndexStmt):
-        # ON ONLY a partitioned table creates an invalid index on the parent alone: instant.
-        # (sqlglot cannot parse ON ONLY, so this is always pglast's call.)
-        only = st.pg.relation is not None and not st.pg.relation.inh
-        return relname(st.pg.relation), bool(st.pg.concurrent) or only
     return None
-
-
-def _plain(st: AnalysedStatement) -> bool:
-    """True for a CREATE INDEX without ONLY on a table named by plain ASCII words (``t``,
-    ``app.t``): sqlglot, when it parses it at all, reads the same lower-cased name and the same
-    CONCURRENTLY, so its tree cannot change the answer (quoted, escaped or non-ASCII names and
-    ON ONLY are left to it)."""
-    relation = getattr(st.pg, "relation", None) if isinstance(st.pg, ast.IndexStmt) else None
-    if relation is None or not relation.inh or not isinstance(relation.location, int):
-        return False
-    start = relation.location - st.pg_offset
-    return start > 0 and _PLAIN_NAME.match(st.sql, start) is not None
 
 
 RULE = Rule(

@@ -15,6 +15,7 @@ from rally_gitops.lint.model import (
     Severity,
     Violation,
 )
+from rally_gitops.lint.names import key, shown, sqlglot_part
 
 CODE = "require-concurrent-index-drop"
 SEVERITY: Severity = "warning"
@@ -33,13 +34,15 @@ EXAMPLE_OK = "-- rally:no-transaction\nDROP INDEX CONCURRENTLY users_email_idx;"
 
 def require_concurrent_index_drop(ctx: FileContext) -> Iterator[Violation]:
     """Flag DROP INDEX without CONCURRENTLY of an index this file did not create."""
-    created: set[str] = set()
+    created: set[tuple[str, str]] = set()
     for st in ctx.statements:
-        created |= _index_created(st)
+        index = _index_created(st)
+        if index:
+            created.add(key(ctx, st, index))
         drop = dropped(st)
         if drop is None or drop.kind != "index" or _concurrent(st):
             continue
-        names = [n for n in drop.names if n not in created]
+        names = [n for n in drop.names if key(ctx, st, n) not in created]
         if names:
             yield Violation(
                 st,
@@ -49,8 +52,8 @@ def require_concurrent_index_drop(ctx: FileContext) -> Iterator[Violation]:
             )
 
 
-def _index_created(st: AnalysedStatement) -> set[str]:
-    """``name`` and ``schema.name`` of the index a CREATE INDEX statement creates."""
+def _index_created(st: AnalysedStatement) -> str:
+    """The shown name of the index a CREATE INDEX statement creates (in its table's schema)."""
     name, schema = "", ""
     if isinstance(st.pg, ast.IndexStmt):
         name = st.pg.idxname or ""
@@ -60,12 +63,10 @@ def _index_created(st: AnalysedStatement) -> set[str]:
         from sqlglot import exp
 
         if isinstance(st.sqlglot, exp.Create) and isinstance(st.sqlglot.this, exp.Index):
-            name = st.sqlglot.this.name
+            name = sqlglot_part(st.sqlglot.this.this)
             table = st.sqlglot.this.args.get("table")
-            schema = table.db if isinstance(table, exp.Table) else ""
-    if not name:
-        return set()
-    return {name.lower(), f"{schema}.{name}".lower()} if schema else {name.lower()}
+            schema = sqlglot_part(table.args.get("db")) if isinstance(table, exp.Table) else ""
+    return shown((schema, name)) if name else ""
 
 
 def _concurrent(st: object) -> bool:

@@ -8,6 +8,7 @@ from pglast.enums import ConstrType
 
 from rally_gitops.lint.analysis import added_constraint, existing_table_commands, line_offset
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import quote
 
 CODE = "require-not-valid-check"
 SEVERITY: Severity = "error"
@@ -35,7 +36,7 @@ def require_not_valid_check(ctx: FileContext) -> Iterator[Violation]:
         if not constraint.skip_validation:
             yield Violation(
                 st,
-                f"adding CHECK {constraint.conname or ''} blocks reads and writes of {table} "
+                f"adding CHECK {quote(constraint.conname)} blocks reads and writes of {table} "
                 "while every row is checked".replace("  ", " "),
                 "add it with NOT VALID, then VALIDATE CONSTRAINT in a later migration",
                 line_offset=line_offset(st, constraint),

@@ -15,6 +15,7 @@ from rally_gitops.lint.analysis import (
     relname,
 )
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import quote
 
 CODE = "require-not-valid-foreign-key"
 SEVERITY: Severity = "error"
@@ -49,7 +50,7 @@ def require_not_valid_foreign_key(ctx: FileContext) -> Iterator[Violation]:
             other = relname(constraint.pktable)
             yield Violation(
                 st,
-                f"adding FOREIGN KEY {constraint.conname or ''} scans {table} and blocks writes "
+                f"adding FOREIGN KEY {quote(constraint.conname)} scans {table} and blocks writes "
                 f"to {table} and {other} until every row is validated".replace("  ", " "),
                 "add it with NOT VALID, then VALIDATE CONSTRAINT in a later migration",
                 line_offset=line_offset(st, constraint),

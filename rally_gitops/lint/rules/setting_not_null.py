@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from functools import lru_cache
-from pathlib import Path
 
 from pglast.enums import AlterTableType
 
-from rally_gitops.files.migrations import parse
+from rally_gitops.lint import schema_history
 from rally_gitops.lint.analysis import existing_table_commands
 from rally_gitops.lint.model import (
     AnalysedStatement,
@@ -19,6 +16,7 @@ from rally_gitops.lint.model import (
     Severity,
     Violation,
 )
+from rally_gitops.lint.names import key, quote
 
 CODE = "setting-not-null"
 SEVERITY: Severity = "error"
@@ -53,60 +51,26 @@ def setting_not_null(ctx: FileContext) -> Iterator[Violation]:
     for st, table, cmd in existing_table_commands(ctx):
         if cmd.subtype != AlterTableType.AT_SetNotNull:
             continue
-        if ctx.pg_version >= 12 and _proven(ctx, st, cmd.name or ""):
+        if ctx.pg_version >= 12 and _proven(ctx, st, table, cmd.name or ""):
             continue
         yield Violation(
             st,
-            f"SET NOT NULL on {table}.{cmd.name} blocks reads and writes of {table} while the "
+            f"SET NOT NULL on {table}.{quote(cmd.name)} blocks reads and writes of {table} "
+            "while the "
             "whole table is scanned",
             "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET "
             "NOT NULL (PostgreSQL 12+ skips the scan)",
         )
 
 
-def _proven(ctx: FileContext, st: AnalysedStatement, column: str) -> bool:
-    """A validated CHECK (column IS NOT NULL) in an earlier migration of the directory or earlier
-    in this file: added without NOT VALID, or added NOT VALID and later validated."""
-    before = "\n".join(s.sql for s in ctx.statements[: st.index])
-    text = _history(ctx.migration.path.parent, ctx.migration.path.name) + "\n" + before
-    col = re.escape(column)
-    check = re.compile(
-        r'constraint\s+"?(\w+)"?\s+check\s*\(\s*\(?\s*"?' + col + r'"?\s+is\s+not\s+null\s*\)?\s*\)'
-        r"(\s+not\s+valid)?",
-        re.I,
-    )
-    for match in check.finditer(text):
-        if not match.group(2):
-            return True
-        name = re.escape(match.group(1))
-        if re.search(r'validate\s+constraint\s+"?' + name + r"\b", text, re.I):
-            return True
-    return False
-
-
-def _history(directory: Path, before: str) -> str:
-    """The up parts, without comments, of the migrations in ``directory`` sorting before
-    ``before``; cached while none of those files changes."""
-    try:
-        files = tuple(
-            (path, path.stat().st_mtime_ns)
-            for path in sorted(directory.glob("*.sql"))
-            if path.name < before
-        )
-    except OSError:
-        return ""
-    return _read_up_parts(files)
-
-
-@lru_cache(maxsize=16)
-def _read_up_parts(files: tuple[tuple[Path, int], ...]) -> str:
-    texts = []
-    for path, _ in files:
-        try:
-            texts.append(re.sub(r"--[^\n]*", "", parse(path).up))
-        except Exception:  # noqa: BLE001 - a broken neighbour is reported by its own lint
-            continue
-    return "\n".join(texts)
+def _proven(ctx: FileContext, st: AnalysedStatement, table: str, column: str) -> bool:
+    """A validated CHECK (column IS NOT NULL) on the table, from the earlier migrations of the
+    directory or earlier in this file: added without NOT VALID, or added NOT VALID and later
+    validated. Names are exact: ``"userId"`` is not ``userid``."""
+    known = schema_history.before(ctx, st).table(key(ctx, st, table))
+    if known is None:
+        return False
+    return any(c.not_null_of == column and c.validated for c in known.constraints.values())
 
 
 RULE = Rule(

@@ -11,11 +11,13 @@ from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Viola
 CODE = "unbatched-data-change"
 SEVERITY: Severity = "error"
 ENABLED = True
-SUMMARY = "UPDATE or DELETE without WHERE on an existing table"
+SUMMARY = "UPDATE or DELETE without WHERE (or with an always-true one) on an existing table"
 WHY = (
     "An UPDATE or DELETE of every row in one transaction locks every row until the migration "
     "commits (other writers to those rows wait), writes the whole table to WAL at once (replicas "
-    "lag) and leaves a table's worth of dead rows. A DELETE without WHERE also destroys data."
+    "lag) and leaves a table's worth of dead rows. A DELETE without WHERE also destroys data. "
+    "A WHERE that is always true (WHERE true, WHERE 1 = 1, WHERE 'a' = 'a' AND NOT false, "
+    "WHERE true OR ...) filters nothing and counts as none."
 )
 SAFE_ALTERNATIVE = (
     "Backfill in batches outside the schema migration (UPDATE ... WHERE id BETWEEN ... in a "
@@ -31,13 +33,14 @@ def unbatched_data_change(ctx: FileContext) -> Iterator[Violation]:
         change = data_change(st)
         if change is None:
             continue
-        verb, table, has_where = change
-        if has_where or is_new_table(ctx, st, table):
+        verb, table, where = change
+        if where == "real" or is_new_table(ctx, st, table):
             continue
         what = "deletes" if verb == "DELETE" else "rewrites"
+        how = "without WHERE" if where == "none" else "with an always-true WHERE"
         yield Violation(
             st,
-            f"{verb} without WHERE {what} every row of {table} in one transaction, locking "
+            f"{verb} {how} {what} every row of {table} in one transaction, locking "
             "them all until commit",
             "batch the change (each batch its own transaction) or add a WHERE clause",
         )

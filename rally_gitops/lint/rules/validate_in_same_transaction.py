@@ -8,6 +8,7 @@ from pglast.enums import AlterTableType
 
 from rally_gitops.lint.analysis import added_constraint, alter_table
 from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
+from rally_gitops.lint.names import key, quote
 
 CODE = "validate-in-same-transaction"
 SEVERITY: Severity = "error"
@@ -38,12 +39,13 @@ def validate_in_same_transaction(ctx: FileContext) -> Iterator[Violation]:
         for cmd in cmds:
             constraint = added_constraint(cmd)
             if constraint is not None and constraint.skip_validation and constraint.conname:
-                not_valid.add((table, constraint.conname.lower()))
+                not_valid.add((key(ctx, st, table), constraint.conname))
             if cmd.subtype == AlterTableType.AT_ValidateConstraint:
-                if (table, (cmd.name or "").lower()) in not_valid:
+                if (key(ctx, st, table), cmd.name) in not_valid:
                     yield Violation(
                         st,
-                        f"validating {cmd.name} in the transaction that added it NOT VALID holds "
+                        f"validating {quote(cmd.name)} in the transaction that added it NOT "
+                        "VALID holds "
                         f"the ADD CONSTRAINT lock on {table} for the whole scan",
                         "move VALIDATE CONSTRAINT to a later migration",
                     )

@@ -42,9 +42,10 @@ class Plan:
     """The ordered steps; ``sql`` their text."""
 
     steps: tuple[Step, ...]
+    prelude: tuple[str, ...] = ()  # the renames asked for, before everything
 
     def __bool__(self) -> bool:
-        return bool(self.steps)
+        return bool(self.steps or self.prelude)
 
     @property
     def hazards(self) -> list[str]:
@@ -53,11 +54,11 @@ class Plan:
 
     def statements(self) -> list[str]:
         """Every statement, in order (no comments)."""
-        return [text for s in self.steps for text in s.statements]
+        return [*self.prelude, *(text for s in self.steps for text in s.statements)]
 
     def sql(self) -> str:
         """The script: hazards as comments above their statements; functions unchecked."""
-        lines: list[str] = []
+        lines: list[str] = [f"{text};" for text in self.prelude]
         if any(isinstance(s.obj, m.Function) and s.action != DROP for s in self.steps):
             lines.append("SET check_function_bodies = off;")
         for step in self.steps:
@@ -67,9 +68,11 @@ class Plan:
         return "\n".join(lines) + ("\n" if lines else "")
 
 
-def plan(source: m.Model, target: m.Model, result: Diff) -> Plan:
-    """The steps that turn ``source`` into ``target`` (``result`` is their diff)."""
-    return _Builder(source, target, result).build()
+def plan(source: m.Model, target: m.Model, result: Diff, prelude: tuple[str, ...] = ()) -> Plan:
+    """The steps that turn ``source`` into ``target`` (``result`` is their diff), after the
+    ``prelude`` statements (renames already applied to ``source``)."""
+    built = _Builder(source, target, result).build()
+    return Plan(built.steps, prelude)
 
 
 class _Builder:
@@ -279,6 +282,8 @@ class _Builder:
                     need((ALTER, *dep), sid)
             # what stands on a retyped table goes before the change and comes back after it
             for alter_id, tables in self.retypes.items():
+                if not isinstance(step.obj, _FORCES_ON_RETYPE):
+                    break
                 if step.action == DROP and self.hard_s.get(key, set()) & tables:
                     need(alter_id, sid)
                 if step.action == CREATE and self.hard_t.get(key, set()) & tables:

@@ -49,7 +49,7 @@ def parse(spec: str) -> Rename:
 
 def apply(model: m.Model, rename: Rename) -> m.Model:
     """``model`` with the object renamed (and everything that names it by identity)."""
-    key = ("table", rename.schema, rename.old)
+    key: tuple[str, ...] = ("table", rename.schema, rename.old)
     if rename.kind == "column":
         key = ("column", rename.schema, rename.table, rename.old)
     if key not in model.objects:

@@ -18,7 +18,7 @@ def literal(text: str) -> str:
 
 def table_name(obj: m.SchemaObject) -> str:
     """The qualified name of the table ``obj`` belongs to."""
-    return f"{q(obj.schema)}.{q(obj.table)}"
+    return f"{q(obj.schema)}.{q(str(getattr(obj, 'table', '')))}"
 
 
 def _name(obj: m.SchemaObject) -> str:

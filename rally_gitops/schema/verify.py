@@ -83,7 +83,7 @@ def _run(url: str, sql: str, what: str) -> None:
         return
     with connect(url, autocommit=True, purpose="generate") as conn:
         try:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql.encode())
         except psycopg.Error as exc:
             raise RallyError(f"{what} fails on the throwaway copy: {describe(exc)}") from None
 
@@ -92,13 +92,17 @@ def _seed(url: str, source: Model, target: Model) -> list[str]:
     """One row of defaults in each table both sides have (where the table accepts one)."""
     import psycopg
 
-    names = [t.shown for t in source.of(Table) if t.key in target.objects and not t.partitioned]
+    names = [
+        t.shown
+        for t in source.of(Table)
+        if t.key in target.objects and not getattr(t, "partitioned", False)
+    ]
     kept = []
     with connect(url, autocommit=True, purpose="generate") as conn:
         for name in names:
             try:
                 with conn.transaction():
-                    conn.execute(f"INSERT INTO {name} DEFAULT VALUES")  # type: ignore[arg-type]
+                    conn.execute(f"INSERT INTO {name} DEFAULT VALUES".encode())
                 kept.append(name)
             except psycopg.Error:
                 continue  # a NOT NULL column without a default: nothing to seed here
@@ -108,6 +112,10 @@ def _seed(url: str, source: Model, target: Model) -> list[str]:
 def _counts(url: str, tables: list[str]) -> dict[str, int]:
     with connect(url, autocommit=True, purpose="generate") as conn:
         return {
-            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[arg-type,index]
-            for t in tables
+            t: _first(conn.execute(f"SELECT count(*) FROM {t}".encode()).fetchone()) for t in tables
         }
+
+
+def _first(row: tuple[object, ...] | None) -> int:
+    assert row is not None
+    return int(str(row[0]))

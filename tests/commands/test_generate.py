@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from rally_gitops.config import load
 from rally_gitops.files.migrations import parse
 from testing.schema_cases import drop_replay_databases
 

@@ -23,6 +23,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         action="store_true",
         help="a Markdown section with a table and a Mermaid diagram (for pull requests)",
     )
+    shape.add_argument(
+        "--sql", action="store_true", help="the SQL that turns SRC into DST (hazards as comments)"
+    )
     add_selection(parser)
     parser.add_argument(
         "--with-privileges", action="store_true", help="also compare privileges (GRANTs)"
@@ -35,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             target=a.target,
             as_json=a.json,
             as_markdown=a.markdown,
+            as_sql=a.sql,
             schemas=a.schemas,
             exclude=a.exclude,
             privileges=a.with_privileges,
@@ -50,6 +54,7 @@ def compare(
     target: str,
     as_json: bool = False,
     as_markdown: bool = False,
+    as_sql: bool = False,
     schemas: list[str] | None = None,
     exclude: list[str] | None = None,
     privileges: bool = False,
@@ -60,6 +65,13 @@ def compare(
     left = sources.load(config, source, selection)
     right = sources.load(config, target, selection)
     result = diff(left.model, right.model, privileges=privileges, owners=owners)
+    if as_sql:
+        from rally_gitops.schema.plan import plan
+
+        text = plan(left.model, right.model, result).sql()
+        if text:
+            out(text.rstrip("\n"))
+        return 1 if text else 0
     if as_json:
         out(json.dumps(report.as_json(result, left.label, right.label), indent=2))
     elif as_markdown:

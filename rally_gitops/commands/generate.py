@@ -1,0 +1,148 @@
+"""``rally-gitops generate DESCRIPTION``: write the migration that turns the committed migrations'
+schema (``--from``) into the local database's (``--to``), proved both ways before it is written."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from rally_gitops.cli import load_config, out
+from rally_gitops.commands.compare import SOURCE_HELP, add_selection
+from rally_gitops.commands.new import slugify
+from rally_gitops.config import Config
+from rally_gitops.errors import RallyError
+from rally_gitops.files.migrations import discover
+from rally_gitops.schema import filters, hazards, renames, sources
+from rally_gitops.schema.diff import diff
+from rally_gitops.schema.plan import Plan, plan
+from rally_gitops.schema.verify import source_copy, verify
+
+HEADER = "-- Migration: {name}\n-- Description: {description}\n-- Generated: {generated}\n"
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "generate", help="write the migration for what the local database has and migrations lack"
+    )
+    parser.add_argument("description", help="what the migration does, e.g. 'add preferences'")
+    parser.add_argument("--from", dest="source", default="migrations", help=SOURCE_HELP)
+    parser.add_argument("--to", dest="target", default="local", help=SOURCE_HELP)
+    parser.add_argument(
+        "--rename",
+        action="append",
+        default=[],
+        metavar="KIND:OLD=NEW",
+        help="a drop and an add that are one rename: table:public.a=b, column:public.t.a=b",
+    )
+    parser.add_argument(
+        "--allow-data-loss", action="store_true", help="write drops and narrowing type changes"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the file, write nothing")
+    add_selection(parser)
+    parser.set_defaults(
+        run=lambda a: generate(
+            load_config(a),
+            a.description,
+            source=a.source,
+            target=a.target,
+            rename=a.rename,
+            allow_data_loss=a.allow_data_loss,
+            dry_run=a.dry_run,
+            schemas=a.schemas,
+            exclude=a.exclude,
+        )
+    )
+
+
+def generate(
+    config: Config,
+    description: str,
+    *,
+    source: str = "migrations",
+    target: str = "local",
+    rename: list[str] | None = None,
+    allow_data_loss: bool = False,
+    dry_run: bool = False,
+    schemas: list[str] | None = None,
+    exclude: list[str] | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Verify and write the migration; 0 when written or nothing to generate."""
+    description = " ".join(description.split())
+    slug = slugify(description)
+    asked = [renames.parse(spec) for spec in rename or []]
+    selection = filters.for_config(config, schemas=schemas, exclude=exclude)
+    left = sources.load(config, source, selection)
+    right = sources.load(config, target, selection)
+    renamed = left.model
+    for item in asked:
+        renamed = renames.apply(renamed, item)
+    forward = diff(renamed, right.model)
+    if not forward and not asked:
+        out(f"nothing to generate: {left.label} and {right.label} have the same schema")
+        return 0
+    for hint in hazards.possible_renames(forward):
+        out(f"possible rename: --rename {hint}")
+    up = plan(renamed, right.model, forward, tuple(r.statement() for r in asked))
+    back = right.model
+    for item in reversed(asked):
+        back = renames.apply(
+            back, renames.Rename(item.kind, item.schema, item.table, item.new, item.old)
+        )
+    down = plan(back, left.model, diff(back, left.model), _back(asked))
+    if up.hazards and not allow_data_loss:
+        listed = "; ".join(up.hazards)
+        raise RallyError(
+            f"refusing to write a migration that loses data ({listed}); "
+            "pass --allow-data-loss to write it anyway"
+        )
+    migrations = discover(config.migrations_dir) if source == sources.MIGRATIONS else None
+    up_text, down_text = _body(up), _rollback_body(down)
+    with source_copy(config, left.model, migrations) as url:
+        proof = verify(
+            config,
+            url,
+            selection,
+            source=left.model,
+            target=right.model,
+            up=up_text,
+            down=down.sql(),
+            keeps_rows=not up.hazards,
+        )
+    stamp = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0, tzinfo=None)
+    path = _free_path(config.migrations_dir, stamp, slug)
+    text = HEADER.format(name=path.stem, description=description, generated=stamp.isoformat())
+    text += "".join(f"-- irreversible: {line}\n" for line in proof.irreversible)
+    text += "\n" + up_text + "\n-- Rollback script (uncomment if needed):\n" + down_text
+    if dry_run:
+        out(text.rstrip("\n"))
+        return 0
+    config.migrations_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    out(f"created {path} ({len(up.statements())} statements, verified up and down)")
+    return 0
+
+
+def _back(asked: list[renames.Rename]) -> tuple[str, ...]:
+    """The renames undone, last first (the rollback's prelude)."""
+    return tuple(
+        renames.Rename(r.kind, r.schema, r.table, r.new, r.old).statement() for r in reversed(asked)
+    )
+
+
+def _body(up: Plan) -> str:
+    return "BEGIN;\n\n" + up.sql() + "\nCOMMIT;\n"
+
+
+def _rollback_body(down: Plan) -> str:
+    lines = ["BEGIN;", "", *down.sql().rstrip("\n").split("\n"), "", "COMMIT;"]
+    return "".join(f"-- {line}\n" if line else "-- \n" for line in lines)
+
+
+def _free_path(directory: Path, stamp: dt.datetime, slug: str) -> Path:
+    """``<UTC timestamp>_<slug>.sql``; a taken second moves to the next one."""
+    taken = {p.name[:15] for p in directory.glob("*.sql")} if directory.is_dir() else set()
+    while stamp.strftime("%Y%m%d_%H%M%S") in taken:
+        stamp += dt.timedelta(seconds=1)
+    return directory / f"{stamp.strftime('%Y%m%d_%H%M%S')}_{slug}.sql"

@@ -1,0 +1,194 @@
+"""What each object of a model depends on, and the order of a set of steps that respects it.
+
+The model's texts are schema-qualified (read under ``search_path = ''``), so the references of a
+view, a default, an index, a check, a policy or a trigger are the qualified names their tokens
+spell (pglast's scanner, string literals such as ``nextval('public.s'::regclass)`` included).
+Function bodies are not tracked by PostgreSQL at all and are written unqualified as often as
+not: their names are looked up in every schema, and those edges are *soft* (dropped when they
+would make a cycle, since functions are created with ``check_function_bodies = off``).
+A reference to a table stands for the table and all its columns (a view must go before any of
+them changes type, an index is created after its columns).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+
+from pglast.parser import ParseError, scan
+
+from rally_gitops.errors import RallyError
+from rally_gitops.schema import model as m
+
+Key = tuple[str, ...]
+
+
+def _unquote(text: str) -> str:
+    if text.startswith('"'):
+        return text[1:-1].replace('""', '"')
+    return text.lower()
+
+
+def names(text: str) -> Iterator[tuple[str, ...]]:
+    """The dotted names in ``text`` (``a``, ``s.a``, ``s.t.c``), string literals scanned too."""
+    try:
+        tokens = scan(text)
+    except ParseError:
+        return
+    chain: list[str] = []
+    previous_dot = False
+    for token in tokens:
+        word = text[token.start : token.end + 1]
+        if token.name == "SCONST" and word.startswith("'"):
+            yield from names(word[1:-1].replace("''", "'"))
+        if token.name == "ASCII_46":
+            previous_dot = True
+            continue
+        is_name = token.name == "IDENT" or token.kind != "RESERVED_KEYWORD" and word.isidentifier()
+        if is_name and (previous_dot or not chain):
+            chain.append(_unquote(word))
+        else:
+            if chain:
+                yield tuple(chain)
+            chain = [_unquote(word)] if is_name else []
+        previous_dot = False
+    if chain:
+        yield tuple(chain)
+
+
+class Index:
+    """Names of a model's objects, for resolving references to keys."""
+
+    def __init__(self, model: m.Model) -> None:
+        self.model = model
+        self.by_name: dict[tuple[str, str], list[Key]] = defaultdict(list)
+        self.by_bare: dict[str, list[Key]] = defaultdict(list)
+        self.columns: dict[Key, list[Key]] = defaultdict(list)
+        for obj in model:
+            if isinstance(obj, m.Column):
+                self.columns[("table", obj.schema, obj.table)].append(obj.key)
+            elif not isinstance(obj, (m.TableScoped, m.Schema, m.Extension)):
+                self.by_name[(obj.schema, obj.name)].append(obj.key)
+                self.by_bare[obj.name].append(obj.key)
+
+    def resolve(self, text: str | None, *, bare: bool = False) -> set[Key]:
+        """Keys of the objects ``text`` names (``bare``: unqualified names in any schema)."""
+        found: set[Key] = set()
+        for chain in names(text or ""):
+            for i in range(len(chain) - 1):
+                found.update(self.by_name.get((chain[i], chain[i + 1]), ()))
+            if bare:
+                for part in chain:
+                    found.update(self.by_bare.get(part, ()))
+        return found
+
+    def expand(self, keys: Iterable[Key]) -> set[Key]:
+        """``keys`` with every table's columns added."""
+        out = set(keys)
+        for key in list(out):
+            out.update(self.columns.get(key, ()))
+        return out
+
+
+def _texts(obj: m.SchemaObject) -> list[str | None]:
+    if isinstance(obj, m.Column):
+        return [obj.type, obj.default, obj.generated_expression]
+    if isinstance(obj, m.Domain):
+        return [obj.type, obj.default, *(d for _, d in obj.constraints)]
+    if isinstance(obj, m.Composite):
+        return [t for _, t, _ in obj.members]
+    if isinstance(obj, m.Table):
+        return [obj.partition_of, *obj.inherits, obj.partition_key]
+    if isinstance(obj, m.Policy):
+        return [obj.using, obj.check]
+    if isinstance(obj, m.Function):
+        return [obj.arguments, obj.result]
+    if isinstance(obj, (m.Constraint, m.Index, m.View, m.Trigger)):
+        return [obj.definition]
+    return []
+
+
+def dependencies(model: m.Model) -> tuple[dict[Key, set[Key]], dict[Key, set[Key]]]:
+    """Hard and soft dependencies of every object of ``model``: key → keys it needs first."""
+    index = Index(model)
+    extensions = [o.key for o in model if isinstance(o, m.Extension)]
+    hard: dict[Key, set[Key]] = {}
+    soft: dict[Key, set[Key]] = {}
+    for obj in model:
+        needs = set().union(*(index.resolve(t) for t in _texts(obj)))
+        if not isinstance(obj, (m.Schema, m.Extension)):
+            needs.add(("schema", obj.schema))
+            needs.update(extensions)
+        needs |= _structural(obj, index)
+        if not isinstance(obj, m.Column):
+            needs = index.expand(needs)
+        needs.discard(obj.key)
+        hard[obj.key] = {k for k in needs if k in model.objects}
+        if isinstance(obj, m.Function):
+            body = index.expand(index.resolve(obj.body, bare=True)) - {obj.key}
+            soft[obj.key] = body - hard[obj.key]
+    return hard, soft
+
+
+def _structural(obj: m.SchemaObject, index: Index) -> set[Key]:
+    """The parent relation, and a foreign key's referenced key constraint."""
+    model = index.model
+    needs: set[Key] = set()
+    parent = obj.parent
+    if parent is not None:
+        if parent not in model.objects:
+            parent = ("view", *parent[1:])  # a materialized view's index
+        needs.add(parent)
+    if isinstance(obj, m.Constraint) and obj.references:
+        for other in model.of(m.Constraint):
+            assert isinstance(other, m.Constraint)
+            if (other.schema, other.table) == obj.references and other.type in (
+                "primary key",
+                "unique",
+            ):
+                if other.columns == obj.referenced_columns:
+                    needs.add(other.key)
+        needs.add(("table", *obj.references))
+    if isinstance(obj, m.Sequence) and obj.owned_by:
+        pass  # owned-by is its own step, after the column
+    return needs
+
+
+def order(
+    nodes: dict[Key, tuple[object, ...]],
+    edges: dict[Key, set[Key]],
+    soft: dict[Key, set[Key]],
+) -> list[Key]:
+    """``nodes`` (key → sort priority) in an order where every edge ``a → {b}`` (b before a)
+    holds; soft edges are given up, all of them, if they make a cycle. Ties by priority."""
+    for attempt in (soft, {}):
+        combined = {k: (edges.get(k, set()) | attempt.get(k, set())) & nodes.keys() for k in nodes}
+        result = _kahn(nodes, combined)
+        if result is not None:
+            return result
+    cycle = sorted(k for k in nodes if k not in set(_kahn(nodes, {}, partial=True) or []))
+    raise RallyError(f"cannot order the changes: a dependency cycle among {cycle}")
+
+
+def _kahn(
+    nodes: dict[Key, tuple[object, ...]], before: dict[Key, set[Key]], partial: bool = False
+) -> list[Key] | None:
+    waiting = {k: len(v - {k}) for k, v in before.items()}
+    after: dict[Key, list[Key]] = defaultdict(list)
+    for k, v in before.items():
+        for b in v - {k}:
+            after[b].append(k)
+    ready = [(nodes[k], k) for k in nodes if waiting.get(k, 0) == 0]
+    heapq.heapify(ready)
+    out: list[Key] = []
+    while ready:
+        _, key = heapq.heappop(ready)
+        out.append(key)
+        for nxt in after[key]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                heapq.heappush(ready, (nodes[nxt], nxt))
+    if len(out) != len(nodes):
+        return out if partial else None
+    return out

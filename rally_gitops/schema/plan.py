@@ -1,0 +1,300 @@
+"""The SQL that turns one model into another: one step per create, drop or in-place alter,
+ordered by the dependency graph (adding early, dropping late), hazards named.
+
+What PostgreSQL does by itself is no step of its own: a new table's columns are in its CREATE
+TABLE, the index of a key constraint comes with it, the children of a dropped table go with it,
+a partition's copies of its parent's keys, indexes and triggers come with the partition.
+Objects that depend on something recreated (or on a column whose type changes) are dropped
+before it and created again after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rally_gitops.schema import hazards, sql
+from rally_gitops.schema import model as m
+from rally_gitops.schema.alter import alter
+from rally_gitops.schema.diff import ADDED, DROPPED, Diff
+from rally_gitops.schema.graph import Key, dependencies, names, order
+
+CREATE, DROP, ALTER, OWN = "create", "drop", "alter", "own"
+_FORCES_ON_RETYPE = (m.View,)
+
+
+@dataclass
+class Step:
+    """Statements for one object: create, drop, alter, or own (a sequence's OWNED BY)."""
+
+    action: str
+    obj: m.SchemaObject
+    statements: list[str]
+    hazard: str | None = None
+    after: set[Key] = field(default_factory=set)
+
+    @property
+    def id(self) -> Key:
+        return (self.action, *self.obj.key)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ordered steps; ``sql`` their text."""
+
+    steps: tuple[Step, ...]
+    prelude: tuple[str, ...] = ()  # the renames asked for, before everything
+
+    def __bool__(self) -> bool:
+        return bool(self.steps or self.prelude)
+
+    @property
+    def hazards(self) -> list[str]:
+        """Every hazard, in step order."""
+        return [s.hazard for s in self.steps if s.hazard]
+
+    def statements(self) -> list[str]:
+        """Every statement, in order (no comments)."""
+        return [*self.prelude, *(text for s in self.steps for text in s.statements)]
+
+    def sql(self) -> str:
+        """The script: hazards as comments above their statements; functions unchecked."""
+        lines: list[str] = [f"{text};" for text in self.prelude]
+        if any(isinstance(s.obj, m.Function) and s.action != DROP for s in self.steps):
+            lines.append("SET check_function_bodies = off;")
+        for step in self.steps:
+            if step.hazard:
+                lines.append(f"-- hazard: {step.hazard}")
+            lines += [f"{text};" for text in step.statements]
+        return "\n".join(lines) + ("\n" if lines else "")
+
+
+def plan(source: m.Model, target: m.Model, result: Diff, prelude: tuple[str, ...] = ()) -> Plan:
+    """The steps that turn ``source`` into ``target`` (``result`` is their diff), after the
+    ``prelude`` statements (renames already applied to ``source``)."""
+    built = _Builder(source, target, result).build()
+    return Plan(built.steps, prelude)
+
+
+class _Builder:
+    def __init__(self, source: m.Model, target: m.Model, result: Diff) -> None:
+        self.source, self.target, self.result = source, target, result
+        self.hard_s, _ = dependencies(source)
+        self.hard_t, self.soft_t = dependencies(target)
+        self.steps: dict[Key, Step] = {}
+        self.alias: dict[Key, Key | None] = {}
+        self.retypes: dict[
+            Key, set[Key]
+        ] = {}  # an alter step → the tables whose columns it retypes
+
+    def build(self) -> Plan:
+        recreate: set[Key] = set()
+        retyped: set[Key] = set()  # tables with a column changing type
+        for change in self.result.changes:
+            if change.action == ADDED:
+                self._create(change.obj)
+            elif change.action == DROPPED:
+                self._drop(change.obj)
+            else:
+                old, new = change.source, change.target
+                assert old is not None and new is not None
+                statements = alter(old, new, change.fields)
+                tables: set[Key] = set()
+                if isinstance(new, m.Enum) and statements is None:
+                    statements = self._rebuild_enum(old, new, tables)
+                    retyped |= tables
+                if statements is None:
+                    recreate.add(new.key)
+                    continue
+                step = self._add(ALTER, new, statements)
+                self.retypes[step.id] = tables
+                if isinstance(old, m.Enum) and isinstance(new, m.Enum):
+                    step.hazard = hazards.enum_values(old, new)
+                if isinstance(new, m.Column) and {"type", "collation"} & {
+                    f.field for f in change.fields
+                }:
+                    assert isinstance(old, m.Column)
+                    retyped.add(("table", new.schema, new.table))
+                    tables.add(("table", new.schema, new.table))
+                    step.hazard = hazards.retyped(old, new)
+                if isinstance(new, m.Sequence) and new.owned_by:
+                    step.after |= self._owner(new)
+        self._cascade(recreate, retyped)
+        for key in sorted(recreate):
+            self.steps.pop((ALTER, *key), None)
+            self._drop(self.source.objects[key], recreated=True)
+            self._create(self.target.objects[key])
+            self.steps[(CREATE, *key)].after.add((DROP, *key))
+        return Plan(tuple(self._ordered()))
+
+    def _add(self, action: str, obj: m.SchemaObject, statements: list[str]) -> Step:
+        step = Step(action, obj, statements)
+        self.steps[step.id] = step
+        return step
+
+    def _create(self, obj: m.SchemaObject) -> None:
+        key = obj.key
+        if isinstance(obj, m.Column) or getattr(obj, "inherited", False):
+            table = ("table", obj.schema, getattr(obj, "table", ""))
+            if isinstance(obj, m.Column) and self._is_new(table):
+                self.alias[(CREATE, *key)] = (CREATE, *table)
+                return
+            if getattr(obj, "inherited", False):
+                self.alias[(CREATE, *key)] = None
+                return
+        if isinstance(obj, m.Index) and obj.constraint:
+            self.alias[(CREATE, *key)] = (
+                CREATE,
+                "constraint",
+                obj.schema,
+                obj.table,
+                obj.constraint,
+            )
+            return
+        columns = sorted(
+            (c for c in self.target.of(m.Column) if c.parent == key),
+            key=lambda c: c.position,  # type: ignore[attr-defined]
+        )
+        statements = sql.create(obj, columns)  # type: ignore[arg-type]
+        self._add(CREATE, obj, statements)
+        if isinstance(obj, m.Sequence) and obj.owned_by:
+            own = self._add(OWN, obj, [f"ALTER SEQUENCE {obj.shown} OWNED BY {obj.owned_by}"])
+            own.after |= {(CREATE, *key), *self._owner(obj)}
+
+    def _owner(self, seq: m.Sequence) -> set[Key]:
+        chain = next(names(seq.owned_by or ""), ())
+        column = ("column", *chain)
+        return {(CREATE, *column), (ALTER, *column)}
+
+    def _is_new(self, table: Key) -> bool:
+        return table not in self.source.objects or (DROP, *table) in self.steps
+
+    def _drop(self, obj: m.SchemaObject, recreated: bool = False) -> None:
+        key = obj.key
+        parent = obj.parent
+        if parent is not None and parent not in self.target.objects:
+            parent = ("view", *parent[1:]) if parent not in self.source.objects else parent
+        # a foreign key to another table goes first, by itself: that breaks cycles of them
+        outward = (
+            isinstance(obj, m.Constraint)
+            and obj.references is not None
+            and (parent is None or obj.references != parent[1:])
+        )
+        if (
+            parent is not None
+            and not outward
+            and (parent not in self.target.objects or (DROP, *parent) in self.steps)
+        ):
+            self.alias[(DROP, *key)] = (DROP, *parent)
+            return
+        if getattr(obj, "inherited", False):
+            self.alias[(DROP, *key)] = None
+            return
+        if isinstance(obj, m.Index) and obj.constraint:
+            self.alias[(DROP, *key)] = (DROP, "constraint", obj.schema, obj.table, obj.constraint)
+            return
+        if isinstance(obj, m.Sequence) and obj.owned_by:
+            chain = next(names(obj.owned_by), ())
+            column = ("column", *chain)
+            if column not in self.target.objects:
+                self.alias[(DROP, *key)] = (DROP, *column)
+                return
+        step = self._add(DROP, obj, sql.drop(obj))
+        step.hazard = None if recreated and not isinstance(obj, m.Table) else hazards.dropped(obj)
+        if recreated and isinstance(obj, m.Table):
+            step.hazard = f"data loss: recreates table {obj.shown}: its rows are lost"
+
+    def _rebuild_enum(
+        self, old: m.SchemaObject, new: m.SchemaObject, retyped: set[Key]
+    ) -> list[str]:
+        """An enum losing or reordering values: renamed aside, created anew, its columns
+        converted through text, the old type dropped."""
+        assert isinstance(old, m.Enum) and isinstance(new, m.Enum)
+        aside = m.quote_ident(new.name + "__rally_old")
+        out = [f"ALTER TYPE {new.shown} RENAME TO {aside}", *sql.create(new)]
+        for col in self.target.of(m.Column):
+            assert isinstance(col, m.Column)
+            if col.type not in (new.shown, new.shown + "[]"):
+                continue
+            retyped.add(("table", col.schema, col.table))
+            head = f"ALTER TABLE {sql.table_name(col)} ALTER COLUMN {m.quote_ident(col.name)}"
+            cast = "text[]" if col.type.endswith("[]") else "text"
+            if col.default is not None:
+                out.append(f"{head} DROP DEFAULT")
+            out.append(
+                f"{head} TYPE {col.type} USING {m.quote_ident(col.name)}::{cast}::{col.type}"
+            )
+            if col.default is not None:
+                out.append(f"{head} SET DEFAULT {col.default}")
+        out.append(f"DROP TYPE {m.quote_ident(new.schema)}.{aside}")
+        return out
+
+    def _cascade(self, recreate: set[Key], retyped: set[Key]) -> None:
+        """Add to ``recreate`` what depends (in the source) on something recreated, or is a
+        view over a table whose column changes type; until nothing more is added."""
+        while True:
+            forced = set(recreate)
+            more = set()
+            for key, needs in self.hard_s.items():
+                if key in recreate or key not in self.target.objects:
+                    continue
+                obj = self.source.objects[key]
+                if needs & forced and not isinstance(obj, (m.Column, m.Table, m.Schema)):
+                    more.add(key)
+                elif isinstance(obj, _FORCES_ON_RETYPE) and needs & retyped:
+                    more.add(key)
+            if not more:
+                return
+            recreate |= more
+
+    def _resolve(self, node: Key) -> Key | None:
+        seen = set()
+        while node in self.alias and node not in seen:
+            seen.add(node)
+            target = self.alias[node]
+            if target is None:
+                return None
+            node = target
+        return node if node in self.steps else None
+
+    def _ordered(self) -> list[Step]:
+        edges: dict[Key, set[Key]] = {k: set() for k in self.steps}
+        soft: dict[Key, set[Key]] = {k: set() for k in self.steps}
+
+        def need(later: Key, earlier: Key, into: dict[Key, set[Key]] = edges) -> None:
+            a, b = self._resolve(later), self._resolve(earlier)
+            if a is not None and b is not None and a != b:
+                into[a].add(b)
+
+        for sid, step in self.steps.items():
+            for dep in step.after:
+                need(sid, dep)
+            key = step.obj.key
+            if step.action in (CREATE, ALTER, OWN):
+                for dep in self.hard_t.get(key, ()):
+                    need(sid, (CREATE, *dep))
+                    need(sid, (ALTER, *dep))
+                    need(sid, (OWN, *dep))
+                for dep in self.soft_t.get(key, ()):
+                    need(sid, (CREATE, *dep), soft)
+            if step.action == DROP:
+                for dep in self.hard_s.get(key, ()):
+                    need((DROP, *dep), sid)
+                    need((ALTER, *dep), sid)
+            # what stands on a retyped table goes before the change and comes back after it
+            for alter_id, tables in self.retypes.items():
+                if not isinstance(step.obj, _FORCES_ON_RETYPE):
+                    break
+                if step.action == DROP and self.hard_s.get(key, set()) & tables:
+                    need(alter_id, sid)
+                if step.action == CREATE and self.hard_t.get(key, set()) & tables:
+                    need(sid, alter_id)
+        kinds = m.KIND_NAMES
+        priority = {
+            sid: (
+                1 if s.action == DROP else 0,
+                -kinds.index(s.obj.KIND) if s.action == DROP else kinds.index(s.obj.KIND),
+                s.obj.key,
+            )
+            for sid, s in self.steps.items()
+        }
+        return [self.steps[k] for k in order(priority, edges, soft)]  # type: ignore[arg-type]

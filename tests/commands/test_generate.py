@@ -1,0 +1,108 @@
+"""``compare --sql`` and ``generate``: the SQL between two schemas, and the verified migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from rally_gitops.files.migrations import parse
+from testing.schema_cases import drop_replay_databases
+
+
+@pytest.fixture
+def replay_url(make_database, pg_server, monkeypatch):  # type: ignore[no-untyped-def]
+    url = make_database("replay")
+    monkeypatch.setenv("RALLY_REPLAY_DATABASE_URL", url)
+    yield url
+    drop_replay_databases(pg_server.admin_url)
+
+
+@pytest.fixture
+def local(cli, database_url):  # type: ignore[no-untyped-def]
+    """The local database (DATABASE_URL) with the sample migrations deployed."""
+    env = {"DATABASE_URL": database_url}
+    assert cli("deploy", "--env", "local", "--yes", env=env).code == 0
+    return database_url
+
+
+def execute(url: str, sql: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def new_files(project: Path) -> list[Path]:
+    return sorted(p for p in (project / "migrations").glob("*.sql") if p.name >= "2026")
+
+
+def test_compare_sql_exits_1_with_the_sql_and_0_when_identical(cli, make_database) -> None:  # type: ignore[no-untyped-def]
+    staging, production = make_database("stg"), make_database("prd")
+    execute(staging, "CREATE TABLE users (id int, nickname varchar(40), old int)")
+    execute(production, "CREATE TABLE users (id int, nickname varchar(80));")
+    env = {"DATABASE_STAGING_URL": staging, "DATABASE_PUBLIC_URL": production}
+    result = cli("compare", "staging", "production", "--sql", env=env)
+    assert (result.code, result.err) == (1, "")
+    assert result.out.splitlines() == [
+        "ALTER TABLE public.users ALTER COLUMN nickname TYPE character varying(80) "
+        "USING nickname::character varying(80);",
+        "-- hazard: data loss: drops column public.users.old and its values",
+        "ALTER TABLE public.users DROP COLUMN old;",
+    ]
+    same = cli("compare", "staging", "staging", "--sql", env=env)
+    assert (same.code, same.out, same.err) == (0, "", "")
+
+
+def test_generate_writes_a_verified_migration(cli, project, local, replay_url) -> None:  # type: ignore[no-untyped-def]
+    execute(
+        local,
+        "ALTER TABLE users ADD COLUMN nickname text; CREATE INDEX users_nick ON users (nickname)",
+    )
+    env = {"DATABASE_URL": local}
+    result = cli("generate", "add nickname", env=env)
+    assert (result.code, result.err) == (0, "")
+    [path] = new_files(project)
+    assert path.name.endswith("_add_nickname.sql")
+    assert result.out.splitlines() == [f"created {path} (2 statements, verified up and down)"]
+    migration = parse(path)
+    assert [s.sql for s in migration.body()] == [
+        "ALTER TABLE public.users ADD COLUMN nickname text",
+        "CREATE INDEX users_nick ON public.users USING btree (nickname)",
+    ]
+    assert [s.sql for s in migration.rollback_statements()] == [
+        "DROP INDEX public.users_nick",
+        "ALTER TABLE public.users DROP COLUMN nickname",
+    ]
+    assert migration.description == "add nickname"
+    # the migrations now hold the change: nothing more to generate
+    again = cli("generate", "again", env=env)
+    assert (again.code, again.out.strip()) == (
+        0,
+        f"nothing to generate: migrations and local ({local}) have the same schema",
+    )
+    assert len(new_files(project)) == 1
+
+
+def test_generate_refuses_data_loss_and_reports_renames(cli, project, local, replay_url) -> None:  # type: ignore[no-untyped-def]
+    execute(local, "ALTER TABLE users RENAME COLUMN display_name TO shown_name")
+    env = {"DATABASE_URL": local}
+    refused = cli("generate", "rename", env=env)
+    assert refused.code == 1
+    assert "possible rename: --rename column:public.users.display_name=shown_name" in refused.out
+    assert refused.err.strip() == (
+        "error: refusing to write a migration that loses data (data loss: drops column "
+        "public.users.display_name and its values); pass --allow-data-loss to write it anyway"
+    )
+    assert new_files(project) == []
+    dry = cli(
+        "generate",
+        "rename",
+        "--dry-run",
+        "--rename",
+        "column:public.users.display_name=shown_name",
+        env=env,
+    )
+    assert dry.code == 0
+    assert "ALTER TABLE public.users RENAME COLUMN display_name TO shown_name;" in dry.out
+    assert "-- ALTER TABLE public.users RENAME COLUMN shown_name TO display_name;" in dry.out
+    assert new_files(project) == []

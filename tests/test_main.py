@@ -106,3 +106,30 @@ def test_a_command_parser_imports_no_driver_parser_or_linter(command: str) -> No
     shown, modules = loaded_modules(command, "--help")
     assert f"usage: rally-gitops {command}" in shown
     assert {m for m in modules if not m.startswith("rally_gitops.")} == set()
+
+
+def modules_after(code: str) -> set[str]:
+    import subprocess
+    import sys
+
+    script = f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    return set(proc.stdout.split())
+
+
+def test_status_start_up_loads_neither_git_nor_the_embedded_server() -> None:
+    """``status`` of staging or production needs neither (docs/benchmarks.md, status timing)."""
+    modules = modules_after("from rally_gitops.main import build_parser\nbuild_parser('status')")
+    assert "rally_gitops.commands.status" in modules
+    assert {"rally_gitops.git", "rally_gitops.postgres.embedded"} & modules == set()
+
+
+def test_the_lint_hook_loads_no_history_layer() -> None:
+    """The lint hook on one file runs the checker, never the git history layer."""
+    modules = modules_after(
+        "import rally_gitops_hooks.migration_lint\nimport rally_gitops.lint.checker"
+    )
+    assert "rally_gitops.lint.checker" in modules
+    assert {"rally_gitops.lint.history", "rally_gitops.git", "git"} & modules == set()

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from rally_gitops import __version__
 from rally_gitops.config import find_root
 from rally_gitops.deploy.rights import ledger_rights
-from rally_gitops.git import head_sha
 
 if TYPE_CHECKING:
     import psycopg
@@ -125,6 +124,9 @@ class Context:
 def context(root: Path | None = None) -> Context:
     """The actor (GitHub actor or user@host), the commit of the project at ``root`` (default: the
     one around the working directory) and the CI run URL, if any."""
+    # git only when something is recorded: status and smoke read the ledger without it
+    from rally_gitops.git import head_sha
+
     actor = os.environ.get("GITHUB_ACTOR") or f"{_user()}@{socket.gethostname()}"
     sha = head_sha(root or find_root())
     run_url = None

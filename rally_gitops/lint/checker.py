@@ -20,7 +20,7 @@ from pathlib import Path
 from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
 from rally_gitops.files.migrations import Migration
-from rally_gitops.lint import file_checks, grammar, history, ignores
+from rally_gitops.lint import file_checks, grammar, ignores
 from rally_gitops.lint.model import FileContext, Finding, Rule, Violation
 from rally_gitops.lint.parsing import analyse
 from rally_gitops.lint.schema_history import remember
@@ -194,6 +194,9 @@ class Checker:
 
     def history(self, paths: Sequence[Path], base: str | None) -> list[Finding]:
         """Layer 5 (git): edited, renamed, deleted committed migrations; out-of-order versions."""
+        # git and the history layer only when asked: the lint hook on one file never needs them
+        from rally_gitops.lint import history
+
         # the base as given: history.check falls back to HEAD when the default one is missing
         return history.check(self.config, base, files=list(paths))
 

@@ -12,7 +12,6 @@ from urllib.parse import unquote, urlsplit
 
 from rally_gitops.config import Config, Environment
 from rally_gitops.errors import ConfigError, DatabaseError
-from rally_gitops.postgres.embedded import local_server
 from rally_gitops.redact import password_candidates, password_of, redact_url, register_secret, scrub
 
 if TYPE_CHECKING:
@@ -107,6 +106,9 @@ def validate_url(url: str, variable: str) -> None:
 
 def embedded_url(config: Config) -> str:
     """Start (or reuse) the project's embedded server and return the URL of its local database."""
+    # only for the local environment: staging and production commands never load it
+    from rally_gitops.postgres.embedded import local_server
+
     running = local_server(config.state_dir).ensure_running()
     ensure_database(running.url("postgres"), LOCAL_DATABASE)
     return running.url(LOCAL_DATABASE)

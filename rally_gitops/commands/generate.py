@@ -7,12 +7,11 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
-from rally_gitops.cli import load_config, out
-from rally_gitops.commands.compare import SOURCE_HELP, add_selection
-from rally_gitops.commands.new import slugify
+from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
 from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
 from rally_gitops.files.migrations import discover
+from rally_gitops.files.template import slugify
 from rally_gitops.schema import filters, hazards, renames, sources
 from rally_gitops.schema.diff import diff
 from rally_gitops.schema.plan import Plan, plan

@@ -126,7 +126,7 @@ def column_type(type_name: Any) -> SqlType:
     mods = tuple(
         m.val.ival
         for m in type_name.typmods or ()
-        if isinstance(m, ast.A_Const) and isinstance(m.val, ast.Integer)
+        if isinstance(m, ast.A_Const) and isinstance(m.val, ast.Integer) and m.val.ival is not None
     )
     return SqlType(names[-1] if names else "", mods, bool(type_name.arrayBounds))
 
@@ -157,7 +157,7 @@ def _create(catalog: Catalog, node: Any, schema: str) -> None:
     key = _key(node.relation, schema)
     table = catalog.create(key, Table())
     for element in node.tableElts or ():
-        if isinstance(element, ast.ColumnDef):
+        if isinstance(element, ast.ColumnDef) and element.colname is not None:
             table.columns[element.colname] = column_type(element.typeName)
             for constraint in element.constraints or ():
                 _add_constraint(table, key, constraint, schema, element.colname)
@@ -177,7 +177,7 @@ def _add_constraint(table: Table, key: Key, node: Any, schema: str, column: str 
     not_null_of = None
     expr = node.raw_expr
     if kind == "check" and isinstance(expr, ast.NullTest):
-        fields = getattr(expr.arg, "fields", None) or ()
+        fields: tuple[Any, ...] = getattr(expr.arg, "fields", None) or ()
         if expr.nulltesttype == NullTestType.IS_NOT_NULL and len(fields) == 1:
             not_null_of = getattr(fields[0], "sval", None)
     table.constraints[name] = Constraint(

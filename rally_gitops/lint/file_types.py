@@ -33,18 +33,19 @@ def internal(ctx: FileContext) -> set[tuple[int, tuple[str, str]]]:
 
     A rename is recorded under its old name, a drop under the dropped name. Built once per file.
     """
-    cached = ctx.cache.get("internal_types")
+    cached: set[tuple[int, tuple[str, str]]] | None = ctx.cache.get("internal_types")
     if cached is not None:
         return cached
-    events = []  # (index, old key or None, new key or None): create, rename, drop
+    # (index, old key or None, new key or None): create, rename, drop
+    events: list[tuple[int, tuple[str, str] | None, tuple[str, str] | None]] = []
     for st in ctx.statements:
         node = st.pg
         created = _created(node)
         if created:
             events.append((st.index, None, key(ctx, st, created)))
         elif isinstance(node, ast.RenameStmt) and node.renameType in _TYPE_OBJECTS:
-            old = key(ctx, st, dotted(node.object))
-            events.append((st.index, old, (old[0], node.newname or "")))
+            renamed = key(ctx, st, dotted(node.object))
+            events.append((st.index, renamed, (renamed[0], node.newname or "")))
         elif isinstance(node, ast.DropStmt) and node.removeType in _TYPE_OBJECTS:
             for obj in node.objects or ():
                 events.append((st.index, key(ctx, st, dotted(obj.names)), None))

@@ -48,14 +48,15 @@ def _value(node: Any) -> Any:
             return bool(val.boolval)
         if isinstance(val, ast.Integer):
             return val.ival
-        if isinstance(val, ast.Float):
+        if isinstance(val, ast.Float) and val.fval is not None:
             return float(val.fval)
         if isinstance(val, ast.String):
             return val.sval
         return None
     if isinstance(node, ast.TypeCast):
         inner = _value(node.arg)
-        names = [getattr(n, "sval", "") for n in node.typeName.names or ()]
+        type_names = node.typeName.names if node.typeName is not None else None
+        names = [getattr(n, "sval", "") for n in type_names or ()]
         if names and names[-1] == "bool" and isinstance(inner, str):
             word = inner.strip().lower()
             return True if word in _TRUE_WORDS else False if word in _FALSE_WORDS else None
@@ -71,7 +72,7 @@ def _value(node: Any) -> Any:
         if any(v is True for v in values):  # OR
             return True
         return False if all(v is False for v in values) else None
-    if isinstance(node, ast.A_Expr) and len(node.name or ()) == 1:
+    if isinstance(node, ast.A_Expr) and node.name is not None and len(node.name) == 1:
         compare = _COMPARE.get(getattr(node.name[0], "sval", ""))
         left, right = _value(node.lexpr), _value(node.rexpr)
         if compare is None or left is None or right is None:
@@ -114,9 +115,9 @@ def sqlglot_truth(expr: Any) -> bool | None:
     if isinstance(expr, exp.EQ | exp.NEQ) and all(
         isinstance(side, exp.Literal) for side in (expr.left, expr.right)
     ):
-        left, right = expr.left, expr.right
-        if left.is_string != right.is_string:
+        lhs, rhs = expr.left, expr.right
+        if lhs.is_string != rhs.is_string:
             return None
-        same = left.this == right.this if left.is_string else float(left.this) == float(right.this)
+        same = lhs.this == rhs.this if lhs.is_string else float(lhs.this) == float(rhs.this)
         return same if isinstance(expr, exp.EQ) else not same
     return None

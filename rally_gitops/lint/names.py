@@ -89,17 +89,18 @@ def sqlglot_part(identifier: Any) -> str:
         return ""
     if isinstance(identifier, str):
         return identifier.lower()
-    name = identifier.name
+    name = str(identifier.name)
     return name if identifier.args.get("quoted") else name.lower()
 
 
 def schemas(ctx: FileContext) -> list[str]:
     """For each statement index, the schema an unqualified name means there: the first schema of
     the search path as the file's ``SET [LOCAL] search_path`` statements leave it."""
-    cached = ctx.cache.get("schemas")
+    cached: list[str] | None = ctx.cache.get("schemas")
     if cached is not None and len(cached) == len(ctx.statements):
         return cached
-    found, current = [], DEFAULT_SCHEMA
+    found: list[str] = []
+    current = DEFAULT_SCHEMA
     for st in ctx.statements:
         found.append(current)
         node = st.pg
@@ -124,7 +125,7 @@ def after_set(node: Any, current: str) -> str:
     for arg in node.args or ():
         value = getattr(getattr(arg, "val", None), "sval", None)
         if value and value != "$user":  # the role's own schema rarely exists
-            return value
+            return str(value)
     return current
 
 

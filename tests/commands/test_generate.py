@@ -12,7 +12,7 @@ from testing.schema_cases import drop_replay_databases
 
 
 @pytest.fixture
-def replay_url(make_database, pg_server, monkeypatch):  # type: ignore[no-untyped-def]
+def replay_url(make_database, pg_server, monkeypatch):
     url = make_database("replay")
     monkeypatch.setenv("RALLY_REPLAY_DATABASE_URL", url)
     yield url
@@ -20,7 +20,7 @@ def replay_url(make_database, pg_server, monkeypatch):  # type: ignore[no-untype
 
 
 @pytest.fixture
-def local(cli, database_url):  # type: ignore[no-untyped-def]
+def local(cli, database_url):
     """The local database (DATABASE_URL) with the sample migrations deployed."""
     env = {"DATABASE_URL": database_url}
     assert cli("deploy", "--env", "local", "--yes", env=env).code == 0
@@ -36,7 +36,7 @@ def new_files(project: Path) -> list[Path]:
     return sorted(p for p in (project / "migrations").glob("*.sql") if p.name >= "2026")
 
 
-def test_compare_sql_exits_1_with_the_sql_and_0_when_identical(cli, make_database) -> None:  # type: ignore[no-untyped-def]
+def test_compare_sql_exits_1_with_the_sql_and_0_when_identical(cli, make_database) -> None:
     staging, production = make_database("stg"), make_database("prd")
     execute(staging, "CREATE TABLE users (id int, nickname varchar(40), old int)")
     execute(production, "CREATE TABLE users (id int, nickname varchar(80));")
@@ -53,7 +53,7 @@ def test_compare_sql_exits_1_with_the_sql_and_0_when_identical(cli, make_databas
     assert (same.code, same.out, same.err) == (0, "", "")
 
 
-def test_generate_writes_a_verified_migration(cli, project, local, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_generate_writes_a_verified_migration(cli, project, local, replay_url) -> None:
     execute(
         local,
         "ALTER TABLE users ADD COLUMN nickname text; CREATE INDEX users_nick ON users (nickname)",
@@ -83,7 +83,7 @@ def test_generate_writes_a_verified_migration(cli, project, local, replay_url) -
     assert len(new_files(project)) == 1
 
 
-def test_generate_refuses_data_loss_and_reports_renames(cli, project, local, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_generate_refuses_data_loss_and_reports_renames(cli, project, local, replay_url) -> None:
     execute(local, "ALTER TABLE users RENAME COLUMN display_name TO shown_name")
     env = {"DATABASE_URL": local}
     refused = cli("generate", "rename", env=env)

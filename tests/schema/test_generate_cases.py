@@ -35,7 +35,7 @@ def rows(url: str) -> dict[str, int]:
         return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
-def residue(left, right) -> list[str]:  # type: ignore[no-untyped-def]
+def residue(left, right) -> list[str]:
     return report.lines(diff(left, right))
 
 

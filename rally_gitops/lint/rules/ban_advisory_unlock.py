@@ -8,10 +8,10 @@ from pglast import ast
 from pglast.enums import DiscardMode
 
 from rally_gitops.lint.analysis import dotted, walk_pg
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-advisory-unlock"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "pg_advisory_unlock_all(), pg_advisory_unlock(...) or DISCARD ALL in a migration"
 WHY = (

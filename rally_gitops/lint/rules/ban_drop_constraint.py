@@ -53,18 +53,22 @@ def ban_drop_constraint(ctx: FileContext) -> Iterator[Violation]:
     not_null = set()
     for st in ctx.statements:
         found = alter_table(st)
-        for position, cmd in enumerate(found[1] if found else ()):
-            table = key(ctx, st, found[0])
+        if found is None:
+            continue
+        altered = key(ctx, st, found[0])
+        for index, cmd in enumerate(found[1]):
             constraint = added_constraint(cmd)
             if constraint is not None and constraint.conname:
-                added.setdefault((table, constraint.conname), (st.index, position))
+                added.setdefault((altered, constraint.conname), (st.index, index))
             if cmd.subtype == AlterTableType.AT_SetNotNull:
-                not_null.add((table, cmd.name, st.index))
+                not_null.add((altered, cmd.name, st.index))
     for st, table, cmd in existing_table_commands(ctx):
         if cmd.subtype != AlterTableType.AT_DropConstraint:
             continue
         where = key(ctx, st, table)
-        position = (st.index, alter_table(st)[1].index(cmd))  # type: ignore[index]
+        commands = alter_table(st)
+        assert commands is not None  # existing_table_commands yields ALTER TABLE subcommands
+        position = (st.index, commands[1].index(cmd))
         if added.get((where, cmd.name), position) < position:
             continue  # added earlier in this file (a drop and re-add in one ALTER is no help)
         known = schema_history.before(ctx, st).table(where)

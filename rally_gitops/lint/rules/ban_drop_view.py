@@ -62,7 +62,9 @@ def _views_created(ctx: FileContext, statements: list[AnalysedStatement]) -> set
         if isinstance(st.pg, ast.ViewStmt):
             name = relname(st.pg.view)
         elif (
-            isinstance(st.pg, ast.CreateTableAsStmt) and st.pg.objtype == ObjectType.OBJECT_MATVIEW
+            isinstance(st.pg, ast.CreateTableAsStmt)
+            and st.pg.objtype == ObjectType.OBJECT_MATVIEW
+            and st.pg.into is not None
         ):
             name = relname(st.pg.into.rel)
         elif st.pg is None and isinstance(st.sqlglot, exp.Create) and st.sqlglot.kind == "VIEW":

@@ -8,11 +8,11 @@ from typing import Any
 from pglast import ast
 
 from rally_gitops.lint.analysis import walk_pg
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 from rally_gitops.lint.names import quote
 
 CODE = "ban-ledger-schema"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "a statement that touches the ledger schema (rally_gitops, or ledger_schema)"
 WHY = (

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import TransactionStmtKind
 
-from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Violation
+from rally_gitops.lint.model import FileContext, Rule, RuleDocs, Severity, Violation
 
 CODE = "ban-prepared-transaction"
-SEVERITY = "error"
+SEVERITY: Severity = "error"
 ENABLED = True
 SUMMARY = "PREPARE TRANSACTION, COMMIT PREPARED or ROLLBACK PREPARED in a migration"
 WHY = (

@@ -30,7 +30,7 @@ EXAMPLE_OK = "ALTER TABLE users VALIDATE CONSTRAINT users_age_check;"
 
 def validate_in_same_transaction(ctx: FileContext) -> Iterator[Violation]:
     """Flag VALIDATE CONSTRAINT of a constraint added NOT VALID earlier in the same transaction."""
-    not_valid: set[tuple[str, str]] = set()
+    not_valid: set[tuple[tuple[str, str], str]] = set()
     for st in ctx.statements:
         found = alter_table(st)
         if found is None or not st.in_transaction:

@@ -21,7 +21,7 @@ def test_the_production_prompt_lists_each_migration_and_its_hazards(
     project: Path,
     mig: Path,
     database_url: str,
-    monkeypatch,  # type: ignore[no-untyped-def]
+    monkeypatch,
 ) -> None:
     with (project / "pyproject.toml").open("a") as handle:  # the guard has its own tests
         handle.write(
@@ -56,7 +56,7 @@ def test_a_migration_without_findings_says_so(
     project: Path,
     mig: Path,
     database_url: str,
-    monkeypatch,  # type: ignore[no-untyped-def]
+    monkeypatch,
 ) -> None:
     with (project / "pyproject.toml").open("a") as handle:
         handle.write(

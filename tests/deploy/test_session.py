@@ -149,7 +149,7 @@ PG_DUMP_DATA = (
 )
 
 
-def test_a_pg_dump_copy_block_loads_its_rows(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_pg_dump_copy_block_loads_its_rows(staging, mig: Path) -> None:
     write_migration(mig, A, "first", "CREATE SEQUENCE seq;")
     write(mig, B, "teams", PG_DUMP_DATA)
     write_migration(mig, "20250103_000000", "after", "CREATE TABLE after_t (id int);")
@@ -161,7 +161,7 @@ def test_a_pg_dump_copy_block_loads_its_rows(staging, mig: Path) -> None:  # typ
     assert [row[0] for row in ledger_rows(staging.url)] == [A, B, "20250103_000000"]
 
 
-def test_a_failing_copy_block_is_reported_at_its_line_and_rolled_back(staging, mig: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_copy_block_is_reported_at_its_line_and_rolled_back(staging, mig: Path) -> None:
     write(mig, A, "teams", PG_DUMP_DATA.replace("2\t\\N", "two\tx"))
     result = staging("deploy")
     assert result.code == 1
@@ -173,7 +173,7 @@ def test_a_failing_copy_block_is_reported_at_its_line_and_rolled_back(staging, m
 
 def test_the_urls_own_options_are_kept_and_are_what_reset_all_restores(
     cli, mig: Path, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA app")
     url = database_url + ("&" if "?" in database_url else "?") + "options=-csearch_path%3Dapp"

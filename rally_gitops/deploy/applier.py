@@ -102,9 +102,8 @@ class Applier:
                 if migration.no_transaction or (batch and _copies(migration)):
                     break
                 batch.append(migration)
-                if _copies(
-                    migration
-                ):  # COPY cannot run in a pipeline: alone, statement by statement
+                # COPY cannot run in a pipeline: such a file goes alone, statement by statement
+                if _copies(migration):
                     break
             lazy = not self.config.synchronous_commit_each
             flags = [lazy and index + i < len(pending) - 1 for i in range(len(batch))]
@@ -181,6 +180,7 @@ class Applier:
         for statement in item.body:
             item.cursors.append(self._execute(statement))
         if self.lock is not None:
+            item.checking = True  # outside a pipeline the check raises before it has a cursor
             item.check = conn.execute(session.LOCK_HELD, self.lock)
         if read_only(modes):  # as psql would: the file's statements commit read-only...
             conn.execute(end)
@@ -273,6 +273,7 @@ class _Sent:
     migration: Migration
     body: tuple[Statement, ...]
     cursors: list[Any] = field(default_factory=list)
+    checking: bool = False
     check: Any = None
     row: Any = None
     end: Any = None
@@ -285,8 +286,8 @@ class _Sent:
     def lock_check_failed(self, error: Exception) -> bool:
         """True when every statement ran and the lock check is what failed."""
         return (
-            self.check is not None
-            and self.check.pgresult is None
+            self.checking
+            and (self.check is None or self.check.pgresult is None)
             and len(self.cursors) == len(self.body)
             and all(cursor.pgresult is not None for cursor in self.cursors)
             and getattr(error, "sqlstate", None) == session.DIVISION_BY_ZERO

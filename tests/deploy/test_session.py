@@ -183,3 +183,21 @@ def test_the_urls_own_options_are_kept_and_are_what_reset_all_restores(
     result = cli("deploy", "--env", "staging", env={"DATABASE_STAGING_URL": url})
     assert result.code == 0, result.text
     assert (tables(database_url, "app"), tables(database_url, "public")) == ({"in_app"}, set())
+
+
+def test_a_copy_migration_that_releases_the_lock_is_rolled_back(staging, mig: Path) -> None:
+    write_migration(mig, A, "first", "CREATE SEQUENCE seq;")
+    write(
+        mig,
+        B,
+        "teams",
+        PG_DUMP_DATA.replace("COMMIT;", "SELECT pg_advisory_unlock_all();\nCOMMIT;"),
+    )
+    result = staging("deploy")
+    assert result.code == 1, result.text
+    assert result.err.splitlines()[0] == (
+        f"error: {B}_teams.sql released the deploy lock (pg_advisory_unlock_all(), "
+        "pg_advisory_unlock or DISCARD ALL); it was rolled back, and the deploy stopped"
+    )
+    assert ledger_rows(staging.url) == [(A, f"{A}_first")]
+    assert tables(staging.url) == set()

@@ -12,7 +12,7 @@ import psycopg
 
 PYPROJECT = (
     '[project]\nname = "scratch"\nversion = "0"\n\n[tool.rally_gitops]\n'
-    'lock_timeout = "2s"\ndeploy_lock_wait = 30\n'
+    'lock_timeout = "2s"\ndeploy_lock_wait = 30\nrequire_committed = []\ndrift = "off"\n'
 )
 
 

@@ -76,7 +76,9 @@ def project(tmp_path: Path) -> Path:
         '[project]\nname = "scratch"\nversion = "0"\n\n[tool.rally_gitops]\n'
         # drift checks replay the migrations on a throwaway server: the tests of deploy and
         # smoke that look at drift (tests/schema, tests/commands/test_drift.py) turn them on
-        'lock_timeout = "2s"\ndeploy_lock_wait = 30\ndrift = "off"\n',
+        'lock_timeout = "2s"\ndeploy_lock_wait = 30\ndrift = "off"\n'
+        # the tests' projects are no git repositories: test_committed.py turns it back on
+        "require_committed = []\n",
         encoding="utf-8",
     )
     shutil.copytree(SAMPLE_MIGRATIONS, root / "migrations")

@@ -58,3 +58,15 @@ def test_a_crashing_command_exits_3_through_the_cli(cli, monkeypatch) -> None:
     assert result.code == 3
     assert result.err.startswith("error: unexpected KeyError: 'applied_at' (rally-gitops ")
     assert "Traceback" not in result.err
+
+
+def test_a_multi_line_failure_is_one_error_line_then_notes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def fail() -> int:
+        raise DeployError("promotion guard: 2 migration(s) refused:\n  a.sql: x\n\n  b.sql: y\n")
+
+    assert run_guarded(fail) == 1
+    assert capsys.readouterr().err == (
+        "error: promotion guard: 2 migration(s) refused:\nnote: a.sql: x\nnote: b.sql: y\n"
+    )

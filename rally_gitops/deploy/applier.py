@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from rally_gitops.deploy.failure import (
     recording,
 )
 from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.sent import OnApplied, Sent, committed, copies, report_applied
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement, read_only, transaction_modes
 from rally_gitops.steps import Report
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from rally_gitops.config import Config
 
 LOCK_NOT_AVAILABLE = "55P03"
-OnApplied = Callable[[Migration, int], None]  # (migration, execution_ms) once committed
 # a batch grows (doubling up to MAX_BATCH) while batches take less than BATCH_SECONDS
 MAX_BATCH = 32
 BATCH_SECONDS = 0.25
@@ -99,12 +99,11 @@ class Applier:
                 continue
             batch: list[Migration] = []
             for migration in pending[index : index + size]:
-                if migration.no_transaction or (batch and _copies(migration)):
+                if migration.no_transaction or (batch and copies(migration)):
                     break
                 batch.append(migration)
-                if _copies(
-                    migration
-                ):  # COPY cannot run in a pipeline: alone, statement by statement
+                # COPY cannot run in a pipeline: such a file goes alone, statement by statement
+                if copies(migration):
                     break
             lazy = not self.config.synchronous_commit_each
             flags = [lazy and index + i < len(pending) - 1 for i in range(len(batch))]
@@ -144,19 +143,19 @@ class Applier:
         conn = self.conn
         idle = self._idle()
         # split before sending: a broken file must not interrupt a half-sent pipeline
-        sent = [_Sent(migration, migration.body()) for migration in batch]
-        piped = not _copies(batch[0])
+        sent = [Sent(migration, migration.body()) for migration in batch]
+        piped = not copies(batch[0])
         try:
             with conn.pipeline() if piped else contextlib.nullcontext():
                 for item, off in zip(sent, asynchronous, strict=True):
                     self._send(item, off, idle)
         except psycopg.Error as error:
             if conn.broken:
-                done = _report(_committed(sent), on_applied)
+                done = report_applied(committed(sent), on_applied)
                 in_flight = [i.migration for i in sent[done:] if i.end is not None]
                 raise lost(in_flight or [sent[min(done, len(sent) - 1)].migration]) from None
             self._roll_back(idle)
-            done = _report(_committed(sent), on_applied)
+            done = report_applied(committed(sent), on_applied)
             failed = sent[min(done, len(sent) - 1)]
             if failed.lock_check_failed(error):
                 raise self._lock_lost(failed.migration, transactional=True) from None
@@ -165,11 +164,11 @@ class Applier:
         except BaseException:  # Ctrl-C: psycopg cancelled the statement; leave nothing open
             self._roll_back(idle)
             with contextlib.suppress(Exception):
-                _report(_committed(sent), on_applied)
+                report_applied(committed(sent), on_applied)
             raise
-        return _report(sent, on_applied), None
+        return report_applied(sent, on_applied), None
 
-    def _send(self, item: _Sent, asynchronous: bool, idle: bool) -> None:
+    def _send(self, item: Sent, asynchronous: bool, idle: bool) -> None:
         """Queue one migration's transaction in the open pipeline."""
         conn, (begin, end, _undo) = self.conn, _TRANSACTION if idle else _SAVEPOINT
         modes = transaction_modes(item.migration.statements) if idle else ""
@@ -181,6 +180,7 @@ class Applier:
         for statement in item.body:
             item.cursors.append(self._execute(statement))
         if self.lock is not None:
+            item.checking = True  # outside a pipeline the check raises before it has a cursor
             item.check = conn.execute(session.LOCK_HELD, self.lock)
         if read_only(modes):  # as psql would: the file's statements commit read-only...
             conn.execute(end)
@@ -264,52 +264,3 @@ class Applier:
 
     def _timeout_values(self) -> tuple[str, str]:
         return (self.config.lock_timeout, self.config.statement_timeout)
-
-
-@dataclass
-class _Sent:
-    """One migration queued in a pipeline, with the cursors of its results."""
-
-    migration: Migration
-    body: tuple[Statement, ...]
-    cursors: list[Any] = field(default_factory=list)
-    check: Any = None
-    row: Any = None
-    end: Any = None
-
-    def ms(self) -> int:
-        """The ``execution_ms`` the ledger recorded (the server measured it)."""
-        fetched = self.row.fetchone() if self.row is not None else None
-        return int(fetched[0]) if fetched else 0
-
-    def lock_check_failed(self, error: Exception) -> bool:
-        """True when every statement ran and the lock check is what failed."""
-        return (
-            self.check is not None
-            and self.check.pgresult is None
-            and len(self.cursors) == len(self.body)
-            and all(cursor.pgresult is not None for cursor in self.cursors)
-            and getattr(error, "sqlstate", None) == session.DIVISION_BY_ZERO
-        )
-
-
-def _copies(migration: Migration) -> bool:
-    """True when the file loads rows with ``COPY ... FROM stdin`` (not possible in a pipeline)."""
-    return any(s.copy_data is not None for s in migration.statements)
-
-
-def _report(sent: list[_Sent], on_applied: OnApplied) -> int:
-    for item in sent:
-        on_applied(item.migration, item.ms())
-    return len(sent)
-
-
-def _committed(sent: list[_Sent]) -> list[_Sent]:
-    """The leading migrations whose COMMIT has its result: they are applied (a COMMIT not yet
-    sent has no cursor, one skipped after an error has no result)."""
-    done = []
-    for item in sent:
-        if item.end is None or item.end.pgresult is None:
-            break
-        done.append(item)
-    return done

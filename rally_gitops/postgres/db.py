@@ -139,7 +139,7 @@ def connect(
 
     register_secret(_password(url))
     app = f"rally-gitops{(' ' + purpose) if purpose else ''} {os.getpid()}@{socket.gethostname()}"
-    extra: dict[str, Any] = {"options": options} if options else {}
+    extra: dict[str, Any] = {"options": _with_options(url, options)} if options else {}
     try:
         return psycopg.connect(
             url,
@@ -179,6 +179,14 @@ def describe(exc: BaseException) -> str:
         reason = lines[-1] if lines else type(exc).__name__
     reason = reason.removeprefix("FATAL:").strip()
     return scrub(reason)
+
+
+def _with_options(url: str, options: str) -> str:
+    """The URL's own ``options`` (kept: a keyword argument would replace them), then ours."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    own = str(conninfo_to_dict(url).get("options") or "").strip()
+    return f"{own} {options}".strip()
 
 
 def server_version(conn: psycopg.Connection) -> str:

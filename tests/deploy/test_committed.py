@@ -10,9 +10,16 @@ from testing.migration_files import ledger_rows, write_migration
 A, B, C = "20250101_000000", "20250102_000000", "20250103_000000"
 
 
+def default_settings(root: Path) -> None:
+    """The project with require_committed at its default (the tests' projects turn it off)."""
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("require_committed = []\n", ""))
+
+
 def committed_project(mig: Path) -> Path:
     """The project as a git repository with A and B committed."""
     root = mig.parent
+    default_settings(root)
     write_migration(mig, A, "first", "CREATE TABLE first_t (id int);")
     write_migration(mig, B, "second", "CREATE TABLE second_t (id int);")
     git(root, "init", "-q", "-b", "main")
@@ -79,6 +86,7 @@ def test_require_committed_is_configurable_per_environment(
 
 
 def test_outside_git_the_check_warns_and_lets_the_deploy_go(staging, mig: Path) -> None:
+    default_settings(mig.parent)
     write_migration(mig, A, "first", "CREATE TABLE first_t (id int);")
     result = staging("deploy")
     assert result.code == 0, result.text

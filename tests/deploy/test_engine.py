@@ -369,7 +369,9 @@ def test_lock_timeout_gives_up_after_the_retries(
 
 def test_lock_timeout_retry_through_the_cli(staging, project: Path, mig: Path) -> None:
     """The real backoff (1 s): the holder lets go after half a second."""
-    (project / "pyproject.toml").write_text('[tool.rally_gitops]\nlock_timeout = "100ms"\n')
+    (project / "pyproject.toml").write_text(
+        '[tool.rally_gitops]\ndrift = "off"\nrequire_committed = []\nlock_timeout = "100ms"\n'
+    )
     write_migration(mig, "20250101_000000", "alter", "ALTER TABLE busy ADD COLUMN extra int;")
     holder = psycopg.connect(staging.url)
     holder.execute("CREATE TABLE busy (id int)")
@@ -415,7 +417,9 @@ def test_many_migrations_deploy_and_status(staging, mig: Path, capsys) -> None:
 
 
 def test_statement_timeout_from_config(staging, project: Path, mig: Path) -> None:
-    (project / "pyproject.toml").write_text('[tool.rally_gitops]\nstatement_timeout = "200ms"\n')
+    (project / "pyproject.toml").write_text(
+        '[tool.rally_gitops]\ndrift = "off"\nrequire_committed = []\nstatement_timeout = "200ms"\n'
+    )
     write_migration(mig, "20250101_000000", "a", "CREATE TABLE a (id int);")
     write_migration(mig, "20250102_000000", "slow", "CREATE TABLE b (id int);\nSELECT pg_sleep(5);")
     result = staging("deploy", "--no-backup")
@@ -486,7 +490,10 @@ def test_only_the_last_commit_of_a_run_waits_for_its_flush(staging, mig: Path) -
 
 
 def test_synchronous_commit_each(staging, project: Path, mig: Path) -> None:
-    (project / "pyproject.toml").write_text("[tool.rally_gitops]\nsynchronous_commit_each = true\n")
+    (project / "pyproject.toml").write_text(
+        "[tool.rally_gitops]\ndrift = 'off'\nrequire_committed = []\n"
+        "synchronous_commit_each = true\n"
+    )
     _seen_setting(staging.url, mig, 4)
     assert staging("deploy", "--no-backup").code == 0
     with psycopg.connect(staging.url) as conn:

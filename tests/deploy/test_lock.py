@@ -55,7 +55,9 @@ def test_two_concurrent_deploys_apply_each_migration_once(tmp_path: Path, make_d
 
 
 def test_lock_wait_timeout_names_the_holder(cli, project: Path, database_url: str) -> None:
-    (project / "pyproject.toml").write_text("[tool.rally_gitops]\ndeploy_lock_wait = 0.3\n")
+    (project / "pyproject.toml").write_text(
+        "[tool.rally_gitops]\ndrift = 'off'\nrequire_committed = []\ndeploy_lock_wait = 0.3\n"
+    )
     with psycopg.connect(database_url, autocommit=True, application_name="ci-deployer-7") as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", lock_key("rally_gitops"))
         result = cli("deploy", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})

@@ -24,9 +24,7 @@ def test_the_production_prompt_lists_each_migration_and_its_hazards(
     monkeypatch,
 ) -> None:
     with (project / "pyproject.toml").open("a") as handle:  # the guard has its own tests
-        handle.write(
-            "require_committed = []\n\n[tool.rally_gitops.backup]\nrequire_staging = false\n"
-        )
+        handle.write("\n[tool.rally_gitops.backup]\nrequire_staging = false\n")
     write_migration(
         mig, "20250101_000000", "create_users", "CREATE TABLE users (id int, email text);"
     )
@@ -59,9 +57,7 @@ def test_a_migration_without_findings_says_so(
     monkeypatch,
 ) -> None:
     with (project / "pyproject.toml").open("a") as handle:
-        handle.write(
-            "require_committed = []\n\n[tool.rally_gitops.backup]\nrequire_staging = false\n"
-        )
+        handle.write("\n[tool.rally_gitops.backup]\nrequire_staging = false\n")
     write_migration(
         mig,
         "20250101_000000",

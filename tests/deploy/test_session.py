@@ -169,3 +169,35 @@ def test_a_failing_copy_block_is_reported_at_its_line_and_rolled_back(staging, m
     assert first.startswith(f"error: {A}_teams.sql:6: invalid input syntax for type integer: ")
     assert first.endswith("(the migration was rolled back)")
     assert ledger_rows(staging.url) == [] and tables(staging.url) == set()
+
+
+def test_the_urls_own_options_are_kept_and_are_what_reset_all_restores(
+    cli, mig: Path, database_url: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app")
+    url = database_url + ("&" if "?" in database_url else "?") + "options=-csearch_path%3Dapp"
+    write_migration(
+        mig, A, "reset", "SET search_path = public;\nRESET ALL;\nCREATE TABLE in_app (id int);"
+    )
+    result = cli("deploy", "--env", "staging", env={"DATABASE_STAGING_URL": url})
+    assert result.code == 0, result.text
+    assert (tables(database_url, "app"), tables(database_url, "public")) == ({"in_app"}, set())
+
+
+def test_a_copy_migration_that_releases_the_lock_is_rolled_back(staging, mig: Path) -> None:
+    write_migration(mig, A, "first", "CREATE SEQUENCE seq;")
+    write(
+        mig,
+        B,
+        "teams",
+        PG_DUMP_DATA.replace("COMMIT;", "SELECT pg_advisory_unlock_all();\nCOMMIT;"),
+    )
+    result = staging("deploy")
+    assert result.code == 1, result.text
+    assert result.err.splitlines()[0] == (
+        f"error: {B}_teams.sql released the deploy lock (pg_advisory_unlock_all(), "
+        "pg_advisory_unlock or DISCARD ALL); it was rolled back, and the deploy stopped"
+    )
+    assert ledger_rows(staging.url) == [(A, f"{A}_first")]
+    assert tables(staging.url) == set()

@@ -72,9 +72,14 @@ def take_backup(
         with pgtools.child_env(client.password) as env:
             if "full" in kinds:
                 hashes["full"] = _dump(
-                    pg_dump, client, ["--format=custom"], paths["full"], env, config
+                    pg_dump,
+                    client,
+                    ["--format=custom"],
+                    paths["full"],
+                    env,
+                    config,
+                    read_back=pg_restore,
                 )
-                _check_archive(pg_restore, paths["full"], env)
                 if "schema" in kinds:  # the snapshot of the same dump: consistent and cheap
                     _schema_from_dump(pg_restore, paths["full"], paths["schema"], env)
             else:
@@ -131,27 +136,49 @@ def _dump(
     path: Path,
     env: dict[str, str],
     config: Config,
+    *,
+    read_back: pgtools.Tool | None = None,
 ) -> str:
     """Run pg_dump into ``path``, hashing the bytes as they stream by; their sha256.
 
     Hashing the stream costs no second read of the file. The file is fsynced, like pg_dump's own
-    ``--file`` output.
+    ``--file`` output. With ``read_back`` (pg_restore), the same bytes are fed to ``pg_restore
+    -f /dev/null`` as they are written: it reads the whole archive, every data block, so a dump
+    cut short (pg_dump exiting 0 with part of it written) fails here, not at restore time.
+    Running alongside pg_dump, it costs little more than pg_dump alone.
     """
     lock_wait = f"--lock-wait-timeout={int(config.deploy_lock_wait * 1000)}"
     argv = [str(tool.path), *options, lock_wait, "--dbname", client.conninfo]
     digest = hashlib.sha256()
-    with tempfile.TemporaryFile() as errors:
+    with tempfile.TemporaryFile() as errors, tempfile.TemporaryFile() as read_errors:
         proc = pgtools.start(
             argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
         )
+        reader = None
+        if read_back is not None:
+            reader = pgtools.start(
+                [str(read_back.path), "--file", os.devnull],
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=read_errors,
+            )
         assert proc.stdout is not None
         with contextlib.suppress(OSError, AttributeError):  # fewer wake-ups; Linux only
             fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, _CHUNK)
+            if reader is not None and reader.stdin is not None:
+                fcntl.fcntl(reader.stdin.fileno(), fcntl.F_SETPIPE_SZ, _CHUNK)
         try:
             with open(path, "wb") as out:
+                feed = reader.stdin if reader is not None else None
                 while chunk := proc.stdout.read(_CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
+                    if feed is not None:
+                        try:
+                            feed.write(chunk)
+                        except BrokenPipeError:  # it stopped reading: its exit code says why
+                            feed = None
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
@@ -160,24 +187,30 @@ def _dump(
         finally:
             proc.stdout.close()
             proc.wait()
+            if reader is not None:
+                _close(reader)
         if proc.returncode != 0:
             errors.seek(0)
             raise RallyError(
                 f"pg_dump failed (exit {proc.returncode}): {pgtools.last_lines(errors.read())}"
             )
-    if path.stat().st_size == 0:
-        raise RallyError(f"pg_dump exited 0 but wrote nothing to {path}")
+        if path.stat().st_size == 0:
+            raise RallyError(f"pg_dump exited 0 but wrote nothing to {path}")
+        if reader is not None and reader.returncode != 0:
+            read_errors.seek(0)
+            raise RallyError(
+                f"{path.name}: pg_restore cannot read the archive to its end (the dump is "
+                f"incomplete or damaged): {pgtools.last_lines(read_errors.read())}"
+            )
     return digest.hexdigest()
 
 
-def _check_archive(pg_restore: pgtools.Tool, path: Path, env: dict[str, str]) -> None:
-    listing = pgtools.run(
-        [str(pg_restore.path), "--list", str(path)],
-        env=env,
-        what=f"pg_restore --list {path.name} (the dump is unreadable)",
-    )
-    if "Format: CUSTOM" not in listing:
-        raise RallyError(f"{path}: pg_restore --list does not recognise the archive")
+def _close(reader: subprocess.Popen[bytes]) -> None:
+    """End pg_restore's input and wait for it to finish reading."""
+    with contextlib.suppress(BrokenPipeError):
+        if reader.stdin is not None:
+            reader.stdin.close()
+    reader.wait()
 
 
 def _schema_from_dump(

@@ -111,7 +111,8 @@ def _tiny_tmpfs(path: Path) -> bool:
 
 
 @pytest.mark.parametrize(
-    "failure", ["bad_path", "too_old", "garbage", "empty", "dir_is_file", "disk_full"]
+    "failure",
+    ["bad_path", "too_old", "garbage", "empty", "dir_is_file", "disk_full", "truncated"],
 )
 def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(
     cli, project, database_url, tmp_path, failure
@@ -120,10 +121,11 @@ def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(
     expected = {
         "bad_path": "not an executable pg_dump",
         "too_old": "must be at least the server's major version",
-        "garbage": "pg_restore --list",
+        "garbage": "pg_restore cannot read the archive to its end",
         "empty": "pg_dump exited 0 but wrote nothing",
         "dir_is_file": "cannot write backups",
         "disk_full": "No space left on device",
+        "truncated": "pg_restore cannot read the archive to its end (the dump is incomplete",
     }[failure]
     if failure == "bad_path":
         add_backup_config(project, f'pg_dump = "{tmp_path}/nowhere/pg_dump"')
@@ -136,6 +138,32 @@ def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(
         add_backup_config(project, f'pg_dump = "{fake}"')
     elif failure == "empty":  # exits 0 and writes nothing
         fake = fake_pg_dump(tmp_path / "empty", version="18.6", body="exit 0")
+        add_backup_config(project, f'pg_dump = "{fake}"')
+    elif failure == "truncated":  # exits 0 with 60% of a real archive: its TOC still reads
+        assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO teams (name, slug) SELECT md5(g::text), md5((-g)::text)"
+                " FROM generate_series(1, 20000) g"
+            )
+        (project / "migrations" / "20250101_000000_more.sql").write_text(
+            "CREATE TABLE more_things (id int);\n"
+        )
+        real = bin_dir() / "pg_dump"
+        fake = fake_pg_dump(
+            tmp_path / "cut",
+            version=str(pgtools.tool_version(str(real))),
+            body=f'"{real}" "$@" > "$0.out" || exit 1\n'
+            'head -c $(( $(stat -c %s "$0.out") * 6 / 10 )) "$0.out"',
+        )
+        os.symlink(bin_dir() / "pg_restore", tmp_path / "cut" / "pg_restore")
+        cut = tmp_path / "cut.dump"
+        with open(cut, "wb") as out:
+            subprocess.run(
+                [fake, "--format=custom", "--dbname", database_url], stdout=out, check=True
+            )
+        listing = subprocess.run([bin_dir() / "pg_restore", "--list", cut], capture_output=True)
+        assert listing.returncode == 0 and b"TABLE DATA public teams" in listing.stdout
         add_backup_config(project, f'pg_dump = "{fake}"')
     elif failure == "dir_is_file":
         (tmp_path / "blocker").write_text("a file where the backup directory should be")

@@ -252,3 +252,20 @@ def test_a_cut_short_schema_backup_is_not_reported_as_restored(cli, project, dat
         "the restored ledger has 0 applied migration(s) (newest none), the manifest says 6" in line
     )
     assert schema_dump(database_url) == before  # after_backup still there: nothing changed
+
+
+def test_restore_puts_no_password_on_any_command_line(cli, project, pw_url, started_argv):  # type: ignore[no-untyped-def]
+    env = {"DATABASE_STAGING_URL": pw_url}
+    assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
+    assert cli("backup", "--env", "staging", "--kind", "full").code == 0
+    chosen = latest(project)
+    started_argv.clear()  # the restore's programs only
+    result = cli("restore", "--env", "staging", chosen.stem, "--yes", stdin="")
+    assert result.code == 0, result.text
+    programs = [Path(argv[0]).name for argv in started_argv]
+    # the pre-restore backup (pg_dump, its read-back), then pg_restore piped into psql
+    assert programs[-2:] == ["pg_restore", "psql"], programs
+    psql = started_argv[-1]
+    assert "host=127.0.0.1" in psql[psql.index("--dbname") + 1]  # it does connect
+    for argv in started_argv:
+        assert TEST_PASSWORD not in " ".join(argv), argv

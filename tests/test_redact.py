@@ -148,6 +148,7 @@ def test_a_url_with_an_unencoded_password_is_a_configuration_error(
         (["deploy", "--env", "staging"], {"DATABASE_STAGING_URL": url}, 2),
         (["backup", "--env", "local"], {"DATABASE_URL": url}, 2),
         (["check", "--env", "production"], {"DATABASE_PUBLIC_URL": url}, 2),
+        (["validate", "--all"], {"RALLY_REPLAY_DATABASE_URL": url}, 2),
     ]
     for args, env, code in runs:
         result = run_process(args, cwd=project, env=env)

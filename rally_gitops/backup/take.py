@@ -4,7 +4,7 @@
 plain schema-only SQL snapshot (human-readable, diffable). With both, the snapshot is rendered from
 the dump by ``pg_restore --schema-only``: one consistent snapshot, one pass over the data.
 
-Settings: ``rally_gitops.backup_settings``.
+Settings: ``rally_gitops.backup.settings``; running pg_dump and pg_restore: ``backup.dump``.
 """
 
 from __future__ import annotations

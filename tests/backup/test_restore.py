@@ -269,3 +269,37 @@ def test_restore_puts_no_password_on_any_command_line(cli, project, pw_url, star
     assert "host=127.0.0.1" in psql[psql.index("--dbname") + 1]  # it does connect
     for argv in started_argv:
         assert TEST_PASSWORD not in " ".join(argv), argv
+
+
+def test_a_restore_brings_back_the_backups_blocked_state_not_a_later_one(
+    cli, project, database_url
+):  # type: ignore[no-untyped-def]
+    from rally_gitops.deploy.ledger import Ledger
+
+    def blocked_version() -> str | None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            event = Ledger(conn).blocking_event()
+        return event.version if event else None
+
+    env = {"DATABASE_STAGING_URL": database_url}
+    assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
+    assert cli("backup", "--env", "staging", "--kind", "full").code == 0
+    clean = latest(project)
+    (project / "migrations" / "20250101_000000_bad_index.sql").write_text(
+        "-- rally:no-transaction\nCREATE INDEX CONCURRENTLY bad_idx ON no_such_table (id);\n"
+    )
+    assert cli("deploy", "--env", "staging", "--no-backup").code == 1
+    assert blocked_version() == "20250101_000000"
+    assert cli("backup", "--env", "staging", "--kind", "full").code == 0
+    blocked = latest(project)
+    # the block came after the clean backup: restoring it clears the block, history kept
+    assert cli("restore", "--env", "staging", clean.stem, "--yes", stdin="").code == 0
+    assert blocked_version() is None
+    events = [e for _, e, _ in history_rows(database_url)]
+    assert events[-3:] == ["start", "failure", "restore"], events
+    # the blocked backup's own state comes back with it, for `repair` to clear
+    assert cli("restore", "--env", "staging", blocked.stem, "--yes", stdin="").code == 0
+    assert blocked_version() == "20250101_000000"
+    repaired = cli("repair", "--env", "staging")
+    assert repaired.code == 0 and "repaired 20250101_000000_bad_index" in repaired.out
+    assert blocked_version() is None

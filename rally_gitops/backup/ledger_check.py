@@ -21,6 +21,7 @@ from typing import Any
 
 from rally_gitops import __version__
 from rally_gitops.backup.store import BackupSet
+from rally_gitops.deploy.ledger import LEDGER_DDL, context
 
 MISMATCH = "rally-gitops restore check:"  # the check's exception, told apart from others
 COLUMNS = (
@@ -57,8 +58,6 @@ def ledger_sql(
 ) -> str:
     """The postamble: check the restored ledger, carry ``rows`` newer than it, add the event."""
     from psycopg import sql
-
-    from rally_gitops.deploy.ledger import LEDGER_DDL, context
 
     s = sql.Identifier(schema)
     head = backup.manifest.get("ledger_head") or {}

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
+from rally_gitops.postgres.embedded import EmbeddedServer
 from rally_gitops.redact import child_environ
 
 DEFAULT_IDLE = 15 * 60.0
@@ -109,8 +110,6 @@ def main(argv: list[str] | None = None) -> int:
             if _clients(directory):
                 touch(directory)  # a replay is running: idle only once it is done
                 continue
-            from rally_gitops.postgres.embedded import EmbeddedServer
-
             with contextlib.suppress(Exception):
                 EmbeddedServer(directory).stop()
             _kill(postmaster, signal.SIGINT)  # in case pg_ctl could not (fast shutdown)
@@ -156,8 +155,6 @@ def _kill(pid: int, sig: signal.Signals) -> None:
 
 def _clients(directory: Path) -> int:
     """Client sessions other than ours (0 when the server cannot be asked)."""
-    from rally_gitops.postgres.embedded import EmbeddedServer
-
     running = EmbeddedServer(directory).running()
     if running is None:
         return 0

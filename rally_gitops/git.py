@@ -167,7 +167,12 @@ def staged_changes_under(root: Path, paths: list[Path]) -> bool | None:
     argv += ["--no-textconv", "--ignore-submodules", "--", *(str(p) for p in paths)]
     try:
         proc = subprocess.run(
-            argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL, check=False
+            argv,
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env=child_environ(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -184,7 +189,12 @@ def committed_blobs(directory: Path) -> dict[str, str] | None:
     argv = ["git", "-C", str(directory), "ls-tree", "-z", "HEAD", "--", "."]
     try:
         proc = subprocess.run(
-            argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL, check=False
+            argv,
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env=child_environ(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

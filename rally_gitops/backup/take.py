@@ -53,7 +53,9 @@ def take_backup(
         version = server_version(conn)
         # one snapshot for the ledger head recorded in the manifest and every pg_dump run
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        snapshot = str(conn.execute("SELECT pg_export_snapshot()").fetchone()[0])
+        exported = conn.execute("SELECT pg_export_snapshot()").fetchone()
+        assert exported is not None  # one row, always
+        snapshot = str(exported[0])
         head = _ledger_head(conn, config.ledger_schema)
         major = int(version.split(".")[0])
         pg_dump = pgtools.find_tool("pg_dump", server_major=major, configured=opts.pg_dump)

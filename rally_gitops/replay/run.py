@@ -34,7 +34,7 @@ from rally_gitops.postgres.embedded import EmbeddedServer
 from rally_gitops.redact import redact_url
 from rally_gitops.replay import cache, watchdog
 from rally_gitops.replay.cache import PREFIX, REPLAY_ENV, TEMPLATE
-from rally_gitops.replay.settings import server_bin
+from rally_gitops.replay.settings import idle_timeout, server_bin
 from rally_gitops.replay.steps import ReplayFailure, apply_checked, round_trip
 
 if TYPE_CHECKING:
@@ -86,12 +86,12 @@ def replay_server(config: Config) -> ReplayServer:
         digest = hashlib.sha256(str(installation).encode()).hexdigest()[:8]
         data = config.state_dir / f"replay-pgdata-{digest}"
         running = EmbeddedServer(data, fast=True, bin_path=installation).ensure_running()
-        watchdog.watch(data, watchdog.idle_timeout(config))  # it stops the server when idle
+        watchdog.watch(data, idle_timeout(config))  # it stops the server when idle
         label = f"the PostgreSQL in {installation}"
         return ReplayServer(running.url("postgres"), label, embedded=True, data_dir=data)
     data = watchdog.data_dir(config)
     running = EmbeddedServer(data, fast=True).ensure_running()
-    watchdog.watch(data, watchdog.idle_timeout(config))
+    watchdog.watch(data, idle_timeout(config))
     return ReplayServer(
         running.url("postgres"), "the embedded PostgreSQL", embedded=True, data_dir=data
     )

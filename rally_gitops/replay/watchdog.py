@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -22,13 +21,10 @@ import time
 from pathlib import Path
 
 from rally_gitops.config import Config
-from rally_gitops.errors import ConfigError
 from rally_gitops.postgres.embedded import EmbeddedServer
 from rally_gitops.redact import child_environ
 
-DEFAULT_IDLE = 15 * 60.0
 MAX_NAP = 10.0  # a deleted data directory is noticed within this many seconds
-_UNITS = {"s": 1, "min": 60, "m": 60, "h": 3600}
 
 
 def data_dir(config: Config) -> Path:
@@ -40,18 +36,6 @@ def data_dirs(config: Config) -> list[Path]:
     """Every replay data directory: the bundled server's, and one per configured ``server_bin``."""
     found = sorted(config.state_dir.glob("replay-pgdata-*"))
     return [data_dir(config), *(path for path in found if path.is_dir())]
-
-
-def idle_timeout(config: Config) -> float:
-    """``[tool.rally_gitops.replay] idle_timeout``: seconds (``900``) or ``"15min"``/``"30s"``."""
-    value = config.section("replay").get("idle_timeout", DEFAULT_IDLE)
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|min|m|h)?\s*", str(value))
-    if isinstance(value, bool) or match is None or float(match[1]) <= 0:
-        raise ConfigError(
-            '[tool.rally_gitops.replay] idle_timeout: a time above 0 such as 900, "15min" '
-            f'or "30s" (got {value!r})'
-        )
-    return float(match[1]) * _UNITS[match[2] or "s"]
 
 
 def touch(directory: Path) -> None:

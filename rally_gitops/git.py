@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError, RallyError
+from rally_gitops.redact import child_environ
 
 if TYPE_CHECKING:
     from git import Repo
@@ -56,17 +57,45 @@ def _gitpython() -> ModuleType:
     # "quiet": a missing git executable must not fail the import; the first command that needs
     # it raises GitCommandNotFound, which _translated turns into a RallyError. Read only by the
     # import, so it is not left behind for child processes.
+    import sys
+
+    if "git" in sys.modules:  # imported already (by us, or by whoever imported gitpython first)
+        _clean_children(sys.modules["git"])
+        return sys.modules["git"]
     ours = "GIT_PYTHON_REFRESH" not in os.environ
     if ours:
         os.environ["GIT_PYTHON_REFRESH"] = "quiet"
+    # the import itself runs `git version`, before the children can be cleaned (below)
+    hidden = {name: os.environ.pop(name) for name in set(os.environ) - set(child_environ())}
     try:
         import git
     except ImportError as exc:  # GIT_PYTHON_REFRESH=error set by the user, and no git
         raise RallyError(_GIT_MISSING) from exc
     finally:
+        os.environ.update(hidden)
         if ours:
             os.environ.pop("GIT_PYTHON_REFRESH", None)
+    _clean_children(git)
     return git
+
+
+def _clean_children(git: ModuleType) -> None:
+    """Make every git process gitpython starts get ``child_environ()``.
+
+    gitpython builds each child's environment from ``os.environ`` (plus additions, never
+    removals), so the database URLs would reach git, its hooks and its helpers. Its one process
+    factory (``git.cmd.safer_popen``, ``Popen`` before 3.1.41) is wrapped once to drop them.
+    """
+    name = "safer_popen" if hasattr(git.cmd, "safer_popen") else "Popen"
+    popen = getattr(git.cmd, name)
+    if getattr(popen, "_rally_clean", False):
+        return
+
+    def clean_popen(*args: Any, env: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
+        return popen(*args, env=child_environ(env), **kwargs)
+
+    clean_popen._rally_clean = True  # type: ignore[attr-defined]
+    setattr(git.cmd, name, clean_popen)
 
 
 def repository(root: Path) -> Repo:
@@ -120,6 +149,7 @@ def head_sha(root: Path) -> str | None:
             text=True,
             timeout=10,
             stdin=subprocess.DEVNULL,
+            env=child_environ(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -137,7 +167,12 @@ def staged_changes_under(root: Path, paths: list[Path]) -> bool | None:
     argv += ["--no-textconv", "--ignore-submodules", "--", *(str(p) for p in paths)]
     try:
         proc = subprocess.run(
-            argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL, check=False
+            argv,
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env=child_environ(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -154,7 +189,12 @@ def committed_blobs(directory: Path) -> dict[str, str] | None:
     argv = ["git", "-C", str(directory), "ls-tree", "-z", "HEAD", "--", "."]
     try:
         proc = subprocess.run(
-            argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL, check=False
+            argv,
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env=child_environ(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

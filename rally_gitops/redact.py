@@ -1,8 +1,14 @@
-"""Keep passwords out of every message: URLs are shown redacted, known secrets are scrubbed."""
+"""Keep passwords out of every message and every child process.
+
+URLs are shown redacted, known secrets are scrubbed, and child processes get an environment
+without the database URLs (``child_environ``).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 _SECRETS: set[str] = set()
@@ -12,6 +18,9 @@ _URL_PASSWORD = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>\S*)@", re.I
 )
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.I)
+# DATABASE_URL, DATABASE_STAGING_URL, DATABASE_PUBLIC_URL, RALLY_REPLAY_DATABASE_URL, and any
+# other environment's DATABASE_<NAME>_URL
+_URL_VARIABLE = re.compile(r"(\w+_)?DATABASE(_\w+)?_URL")
 
 
 def register_secret(secret: str | None) -> None:
@@ -72,3 +81,21 @@ def scrub(text: str) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
+
+
+def child_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) without the database URLs and secrets.
+
+    Every child process (git, pg_dump, psql, the embedded server, a deploy command) gets this:
+    none of them needs a database URL, and a server would let SQL read its own environment
+    (``pg_read_file('/proc/<pid>/environ')``). Dropped: every ``*DATABASE*_URL`` variable, any
+    value that is a ``postgres://`` URL, and any value holding a registered secret.
+    """
+    env = dict(os.environ if base is None else base)
+    return {
+        name: value
+        for name, value in env.items()
+        if not _URL_VARIABLE.fullmatch(name)
+        and not value.lstrip().lower().startswith(("postgres://", "postgresql://"))
+        and not any(secret in value for secret in _SECRETS if len(secret) >= 6)
+    }

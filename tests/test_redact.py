@@ -148,6 +148,7 @@ def test_a_url_with_an_unencoded_password_is_a_configuration_error(
         (["deploy", "--env", "staging"], {"DATABASE_STAGING_URL": url}, 2),
         (["backup", "--env", "local"], {"DATABASE_URL": url}, 2),
         (["check", "--env", "production"], {"DATABASE_PUBLIC_URL": url}, 2),
+        (["validate", "--all"], {"RALLY_REPLAY_DATABASE_URL": url}, 2),
     ]
     for args, env, code in runs:
         result = run_process(args, cwd=project, env=env)
@@ -168,3 +169,88 @@ def test_scrub_hides_an_unencoded_password_up_to_the_last_at_sign() -> None:
     text = "cannot connect to postgresql://u:Pa55@ss9xyz@127.0.0.1:5432/db: refused"
     assert scrub(text) == "cannot connect to postgresql://u:***@127.0.0.1:5432/db: refused"
     assert redact_url("postgresql://u:Pa55/ss9xyz@h/db") == "postgresql://u:***@h/db"
+
+
+URL_NAMES = (b"DATABASE_URL=", b"DATABASE_STAGING_URL=", b"DATABASE_PUBLIC_URL=")
+
+
+def _spy(path: Path, real: str, record: Path) -> None:
+    """An executable at ``path`` that saves its environment under ``record`` and runs ``real``."""
+    path.write_text(f'#!/bin/sh\nenv -0 > "{record}/$(basename "$0").$$"\nexec "{real}" "$@"\n')
+    path.chmod(0o755)
+
+
+def test_child_processes_get_no_database_urls(pg_server, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    """git (gitpython and plain), pg_dump (--version too), the replay server's postmaster."""
+    import os
+    import shutil
+    import tempfile
+
+    from rally_gitops.postgres.embedded import EmbeddedServer, bin_dir
+    from testing.gitrepo import git
+    from testing.migration_files import make_project
+    from testing.process import SAMPLE_MIGRATIONS
+
+    base = Path(tempfile.mkdtemp(prefix="rally-childenv-"))  # outside basetemp (see conftest)
+    root = make_project(base / "proj")
+    shutil.rmtree(root / "migrations")
+    shutil.copytree(SAMPLE_MIGRATIONS, root / "migrations")
+    spies, record = base / "bin", base / "record"
+    spies.mkdir()
+    record.mkdir()
+    _spy(spies / "git", shutil.which("git") or "git", record)
+    _spy(spies / "pg_dump", str(bin_dir() / "pg_dump"), record)
+    os.symlink(bin_dir() / "pg_restore", spies / "pg_restore")
+    with (root / "pyproject.toml").open("a") as handle:
+        handle.write(f'\n[tool.rally_gitops.backup]\npg_dump = "{spies / "pg_dump"}"\n')
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "init")
+    url = pg_server.password_url(urlsplit(database_url).path.lstrip("/"))
+    env = {
+        "DATABASE_URL": url,
+        "DATABASE_STAGING_URL": url,
+        "DATABASE_PUBLIC_URL": url,
+        "PATH": f"{spies}{os.pathsep}{os.environ['PATH']}",
+    }
+    replay_server = EmbeddedServer(root / ".rally" / "replay-pgdata")
+    try:
+        for args in (
+            ["lint", "--base", "main"],
+            ["deploy", "--env", "staging"],
+            ["validate", "--all"],
+        ):
+            result = run_process(args, cwd=root, env=env)
+            assert result.code == 0, (args, result.text)
+        pid = (root / ".rally" / "replay-pgdata" / "postmaster.pid").read_text().split()[0]
+        postmaster = Path(f"/proc/{pid}/environ").read_bytes()
+    finally:
+        if replay_server.data_dir.exists():
+            replay_server.stop()
+    assert b"PATH=" in postmaster  # it is the real environment, just without the URLs
+    recorded = {path.name.split(".")[0]: path.read_bytes() for path in record.iterdir()}
+    assert set(recorded) == {"git", "pg_dump"}  # gitpython's, head_sha's git; pg_dump --version
+    assert len(list(record.glob("pg_dump.*"))) == 2  # --version, then the dump itself
+    for environ in [postmaster, *(p.read_bytes() for p in record.iterdir())]:
+        entries = environ.split(b"\0")
+        assert not [e for e in entries if e.startswith(URL_NAMES)]
+        assert TEST_PASSWORD.encode() not in environ
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_child_environ_drops_every_database_url_and_secret() -> None:
+    from rally_gitops.redact import child_environ
+
+    register_secret("child-secret-991")
+    base = {
+        "PATH": "/usr/bin",
+        "DATABASE_URL": "x",
+        "DATABASE_STAGING_URL": "x",
+        "DATABASE_PUBLIC_URL": "x",
+        "DATABASE_QA_URL": "x",
+        "RALLY_REPLAY_DATABASE_URL": "x",
+        "MY_DB": "postgresql://u:p@h/db",
+        "TOKEN": "prefix-child-secret-991",
+        "DATABASE_NAME": "kept",
+    }
+    assert child_environ(base) == {"PATH": "/usr/bin", "DATABASE_NAME": "kept"}

@@ -1,7 +1,10 @@
 """Restore a backup into a database: all or nothing, after a fresh backup of what it replaces.
 
-The database is emptied (every non-system schema dropped; ``public`` recreated with its owner and
-privileges) and the backup replayed by ``psql --single-transaction`` from ``pg_restore -f -``: if
+One ``psql --single-transaction`` runs three parts: the preamble empties the database (every
+non-system schema dropped; ``public`` recreated with its owner and privileges), then the backup
+(``pg_restore -f -`` of the dump, or the schema snapshot), then the postamble
+(``ledger_check.ledger_sql``): it checks the restored ledger against the manifest's ledger head,
+carries the history events newer than the backup across and appends the ``restore`` event. If
 anything fails, the transaction rolls back and the database is exactly as it was.
 """
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rally_gitops.backup.ledger_check import MISMATCH
 from rally_gitops.backup.store import BackupSet
 from rally_gitops.errors import RallyError
 from rally_gitops.postgres import tools as pgtools
@@ -68,15 +72,19 @@ def clean_sql(conn: Any) -> str:
     return "\n".join(part.as_string(conn) for part in parts) + "\n"
 
 
-def replay(
+def restore_backup(
     backup: BackupSet,
     url: str,
     conn: Any,
     *,
     owners: bool,
     configured: str | None,
+    postamble: str,
 ) -> str:
-    """Empty the database behind ``url`` and replay ``backup`` in one transaction; the kind used."""
+    """Empty the database behind ``url``, load ``backup``, run ``postamble``; the kind used.
+
+    All in one transaction (see the module).
+    """
     kind = "full" if backup.path("full") is not None else "schema"
     source = backup.path(kind)
     assert source is not None
@@ -85,6 +93,8 @@ def replay(
     with tempfile.TemporaryDirectory(prefix="rally-restore-") as tmp:
         preamble = Path(tmp) / "clean.sql"
         preamble.write_text(clean_sql(conn), encoding="utf-8")
+        ending = Path(tmp) / "ledger.sql"
+        ending.write_text(postamble, encoding="utf-8")
         psql_argv = [
             str(psql.path),
             "--no-psqlrc",
@@ -111,10 +121,10 @@ def replay(
                     stdout=subprocess.PIPE,
                     stderr=producer_err,
                 )
-                psql_argv += ["--file", "-"]
+                psql_argv += ["--file", "-", "--file", str(ending)]
             else:
                 producer = None
-                psql_argv += ["--file", str(source)]
+                psql_argv += ["--file", str(source), "--file", str(ending)]
             consumer = pgtools.start(
                 [*psql_argv, "--dbname", client.conninfo],
                 env=env,
@@ -132,6 +142,12 @@ def replay(
         raise RallyError(
             f"pg_restore could not read {source.name}: {producer_msg}; the restore was "
             "abandoned and the database is unchanged"
+        )
+    if consumer.returncode != 0 and MISMATCH in psql_msg:
+        raise RallyError(
+            f"restore of {source.name} is incomplete and was rolled back, the database is "
+            f"unchanged: {psql_msg.split(MISMATCH, 1)[1].strip()}; the backup file is probably cut "
+            "short: use another backup"
         )
     if consumer.returncode != 0:
         raise RallyError(

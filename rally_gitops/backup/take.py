@@ -4,25 +4,22 @@
 plain schema-only SQL snapshot (human-readable, diffable). With both, the snapshot is rendered from
 the dump by ``pg_restore --schema-only``: one consistent snapshot, one pass over the data.
 
-Settings: ``rally_gitops.backup_settings``.
+Settings: ``rally_gitops.backup.settings``; running pg_dump and pg_restore: ``backup.dump``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import hashlib
 import os
 import re
-import subprocess
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rally_gitops import __version__
 from rally_gitops.backup import store as backup_store
+from rally_gitops.backup.dump import check_complete, describe_file, schema_from_dump, stream_dump
 from rally_gitops.backup.settings import KINDS, check_no_backup, settings
 from rally_gitops.backup.store import EXTENSIONS, BackupSet
 from rally_gitops.config import Config
@@ -32,8 +29,6 @@ from rally_gitops.git import head_sha
 from rally_gitops.postgres import tools as pgtools
 from rally_gitops.postgres.db import Target, connect, server_version
 from rally_gitops.steps import Report
-
-_CHUNK = 1 << 20
 
 
 def take_backup(
@@ -51,54 +46,46 @@ def take_backup(
     opts = settings(config)
     kinds = tuple(k for k in KINDS if k in (kinds or opts.kinds_for(target.env.name)))
     client = pgtools.client_conn(target.url)
+    directory = opts.directory(config.root, target.env.name)
+    now = dt.datetime.now(dt.UTC)
+    started = time.perf_counter()
     with connect(target.url, autocommit=True, purpose="backup") as conn:
         version = server_version(conn)
+        # one snapshot for the ledger head recorded in the manifest and every pg_dump run
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        exported = conn.execute("SELECT pg_export_snapshot()").fetchone()
+        assert exported is not None  # one row, always
+        snapshot = str(exported[0])
         head = _ledger_head(conn, config.ledger_schema)
-    major = int(version.split(".")[0])
-    pg_dump = pgtools.find_tool("pg_dump", server_major=major, configured=opts.pg_dump)
-    pg_restore = pgtools.find_tool(
-        "pg_restore", server_major=pg_dump.major, configured=str(pg_dump.path)
-    )
-    directory = opts.directory(config.root, target.env.name)
-    _prepare(directory)
-    now = dt.datetime.now(dt.UTC)
-    stem = backup_store.new_stem(directory, target.env.name, _short_sha(config.root), now)
-    paths = {kind: directory / f"{stem}.{EXTENSIONS[kind]}" for kind in kinds}
-    started = time.perf_counter()
-    try:
-        for path in paths.values():  # created 0600 first: the programs keep the mode
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        hashes: dict[str, str] = {}
-        with pgtools.child_env(client.password) as env:
-            if "full" in kinds:
-                hashes["full"] = _dump(
-                    pg_dump, client, ["--format=custom"], paths["full"], env, config
-                )
-                _check_archive(pg_restore, paths["full"], env)
-                if "schema" in kinds:  # the snapshot of the same dump: consistent and cheap
-                    _schema_from_dump(pg_restore, paths["full"], paths["schema"], env)
-            else:
-                hashes["schema"] = _dump(
-                    pg_dump, client, ["--schema-only"], paths["schema"], env, config
-                )
-        files = [_describe_file(kind, path, hashes.get(kind)) for kind, path in paths.items()]
-        manifest = {
-            "environment": target.env.name,
-            "database": client.shown,
-            "server_version": version,
-            "pg_dump_version": pg_dump.version,
-            "created_at": now.isoformat(timespec="seconds"),
-            "ledger_head": head,
-            "files": files,
-            "reason": reason,
-            "tool_version": __version__,
-        }
-        backup = backup_store.write_manifest(directory, stem, manifest)
-        backup_store.check_written(backup)
-    except BaseException:
-        for path in (*paths.values(), directory / f"{stem}.json"):
-            path.unlink(missing_ok=True)
-        raise
+        major = int(version.split(".")[0])
+        pg_dump = pgtools.find_tool("pg_dump", server_major=major, configured=opts.pg_dump)
+        pg_restore = pgtools.find_tool(
+            "pg_restore", server_major=pg_dump.major, configured=str(pg_dump.path)
+        )
+        _prepare(directory)
+        stem = backup_store.new_stem(directory, target.env.name, _short_sha(config.root), now)
+        paths = {kind: directory / f"{stem}.{EXTENSIONS[kind]}" for kind in kinds}
+        try:
+            ledger = config.ledger_schema if head["exists"] else None
+            dumper = _Dumper(pg_dump, client, config.deploy_lock_wait, snapshot)
+            files = _write_files(dumper, pg_restore, paths, ledger)
+            manifest = {
+                "environment": target.env.name,
+                "database": client.shown,
+                "server_version": version,
+                "pg_dump_version": pg_dump.version,
+                "created_at": now.isoformat(timespec="seconds"),
+                "ledger_head": {k: v for k, v in head.items() if k != "exists"},
+                "files": files,
+                "reason": reason,
+                "tool_version": __version__,
+            }
+            backup = backup_store.write_manifest(directory, stem, manifest)
+            backup_store.check_written(backup)
+        except BaseException:
+            for path in (*paths.values(), directory / f"{stem}.json"):
+                path.unlink(missing_ok=True)
+            raise
     pruned = backup_store.prune(directory, target.env.name, opts.keep)
     if report is not None:
         sizes = ", ".join(f"{f['kind']} {backup_store.human_size(f['size'])}" for f in files)
@@ -124,93 +111,62 @@ def _prepare(directory: Path) -> None:
         ) from None
 
 
-def _dump(
-    tool: pgtools.Tool,
-    client: pgtools.ClientConn,
-    options: list[str],
-    path: Path,
-    env: dict[str, str],
-    config: Config,
-) -> str:
-    """Run pg_dump into ``path``, hashing the bytes as they stream by; their sha256.
+@dataclass(frozen=True)
+class _Dumper:
+    """pg_dump with the connection, lock wait and snapshot every run of one backup shares."""
 
-    Hashing the stream costs no second read of the file. The file is fsynced, like pg_dump's own
-    ``--file`` output.
-    """
-    lock_wait = f"--lock-wait-timeout={int(config.deploy_lock_wait * 1000)}"
-    argv = [str(tool.path), *options, lock_wait, "--dbname", client.conninfo]
-    digest = hashlib.sha256()
-    with tempfile.TemporaryFile() as errors:
-        proc = pgtools.start(
-            argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+    tool: pgtools.Tool
+    client: pgtools.ClientConn
+    lock_wait_s: float
+    snapshot: str
+
+    def run(self, options: list[str], path: Path, env: dict[str, str], **kwargs: Any) -> str:
+        """One pg_dump run into ``path``; the sha256 of what it wrote."""
+        return stream_dump(
+            self.tool,
+            self.client,
+            [*options, f"--snapshot={self.snapshot}"],
+            path,
+            env,
+            self.lock_wait_s,
+            **kwargs,
         )
-        assert proc.stdout is not None
-        with contextlib.suppress(OSError, AttributeError):  # fewer wake-ups; Linux only
-            fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, _CHUNK)
-        try:
-            with open(path, "wb") as out:
-                while chunk := proc.stdout.read(_CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-        except OSError as exc:
-            proc.kill()
-            raise RallyError(f"cannot write {path}: {exc.strerror or exc}") from None
-        finally:
-            proc.stdout.close()
-            proc.wait()
-        if proc.returncode != 0:
-            errors.seek(0)
-            raise RallyError(
-                f"pg_dump failed (exit {proc.returncode}): {pgtools.last_lines(errors.read())}"
+
+
+def _write_files(
+    dumper: _Dumper, pg_restore: pgtools.Tool, paths: dict[str, Path], ledger: str | None
+) -> list[dict[str, Any]]:
+    """Dump into ``paths`` (created 0600 first: the programs keep the mode); their entries."""
+    for path in paths.values():
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    hashes: dict[str, str] = {}
+    with pgtools.child_env(dumper.client.password) as env:
+        if "full" in paths:
+            hashes["full"] = dumper.run(
+                ["--format=custom"], paths["full"], env, read_back=pg_restore
             )
-    if path.stat().st_size == 0:
-        raise RallyError(f"pg_dump exited 0 but wrote nothing to {path}")
-    return digest.hexdigest()
-
-
-def _check_archive(pg_restore: pgtools.Tool, path: Path, env: dict[str, str]) -> None:
-    listing = pgtools.run(
-        [str(pg_restore.path), "--list", str(path)],
-        env=env,
-        what=f"pg_restore --list {path.name} (the dump is unreadable)",
-    )
-    if "Format: CUSTOM" not in listing:
-        raise RallyError(f"{path}: pg_restore --list does not recognise the archive")
-
-
-def _schema_from_dump(
-    pg_restore: pgtools.Tool, dump: Path, target: Path, env: dict[str, str]
-) -> None:
-    argv = [str(pg_restore.path), "--schema-only", "--file", str(target), str(dump)]
-    pgtools.run(argv, env=env, what="pg_restore --schema-only")
-
-
-def _describe_file(kind: str, path: Path, sha256: str | None) -> dict[str, Any]:
-    size = path.stat().st_size
-    if size == 0:
-        raise RallyError(f"{path} is empty")
-    if kind == "schema":
-        with open(path, "rb") as handle:
-            handle.seek(max(0, size - 4096))
-            if b"PostgreSQL database dump complete" not in handle.read():
-                raise RallyError(f"{path}: the schema snapshot is incomplete")
-    return {
-        "kind": kind,
-        "file": path.name,
-        "format": "custom" if kind == "full" else "plain",
-        "size": size,
-        "sha256": sha256 or backup_store.sha256_of(path),
-    }
+            if "schema" in paths:  # the snapshot of the same dump: consistent and cheap
+                schema_from_dump(pg_restore, paths["full"], paths["schema"], env, ledger)
+        else:
+            dumper.run(["--schema-only"], paths["schema"], env)
+            if ledger is not None:  # the ledger's rows, in the same snapshot
+                check_complete(paths["schema"])
+                dumper.run(["--data-only", f"--schema={ledger}"], paths["schema"], env, append=True)
+    return [describe_file(kind, path, hashes.get(kind)) for kind, path in paths.items()]
 
 
 def _ledger_head(conn: Any, schema: str) -> dict[str, Any]:
-    applied = Ledger(conn, schema).applied()
+    ledger = Ledger(conn, schema)
+    applied = ledger.applied()
     if not applied:
-        return {"version": None, "name": None, "applied": 0}
+        return {"version": None, "name": None, "applied": 0, "exists": ledger.exists()}
     newest = applied[max(applied)]
-    return {"version": newest.version, "name": newest.name, "applied": len(applied)}
+    return {
+        "version": newest.version,
+        "name": newest.name,
+        "applied": len(applied),
+        "exists": True,
+    }
 
 
 def _short_sha(root: Path) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 from rally_gitops.backup import store as backup_store
-from rally_gitops.backup.restore import replay
+from rally_gitops.backup.ledger_check import current_history, ledger_sql
+from rally_gitops.backup.restore import restore_backup
 from rally_gitops.backup.settings import settings
 from rally_gitops.backup.take import take_backup
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, out
 from rally_gitops.config import Config
-from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.deploy.lock import deploy_lock
 from rally_gitops.postgres.db import Target, connect, resolve, validate_url
 from rally_gitops.postgres.tools import client_conn
@@ -75,20 +75,21 @@ def restore(
                     report=out,
                 )
             out(f"Restoring {chosen.stem} into {database} (one transaction)...")
-            replay(
+            # read under the lock: no event can be added between this and the restore
+            carried = current_history(conn, config.ledger_schema)
+            detail = f"restored backup {chosen.stem}" + (
+                f"; state before it: backup {undo.stem}" if undo else ""
+            )
+            restore_backup(
                 chosen,
                 target.url,
                 conn,
                 owners=into is None,
                 configured=opts.pg_dump,
+                postamble=ledger_sql(
+                    conn, config.ledger_schema, chosen, carried, detail, config.root
+                ),
             )
-            ledger = Ledger.for_config(conn, config)
-            if ledger.exists():
-                ledger.record_event(
-                    "restore",
-                    detail=f"restored backup {chosen.stem}"
-                    + (f"; state before it: backup {undo.stem}" if undo else ""),
-                )
     out(f"Restored {chosen.stem} into {database} ({chosen.head}).")
     if undo is not None:
         out(f"To undo: rally-gitops restore --env {env} {undo.stem}")

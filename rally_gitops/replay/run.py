@@ -19,6 +19,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
@@ -31,9 +32,9 @@ from rally_gitops.lint.model import Finding
 from rally_gitops.postgres.db import connect, describe, validate_url
 from rally_gitops.postgres.embedded import EmbeddedServer
 from rally_gitops.redact import redact_url
-from rally_gitops.replay import cache
+from rally_gitops.replay import cache, watchdog
 from rally_gitops.replay.cache import PREFIX, REPLAY_ENV, TEMPLATE
-from rally_gitops.replay.settings import server_bin
+from rally_gitops.replay.settings import idle_timeout, server_bin
 from rally_gitops.replay.steps import ReplayFailure, apply_checked, round_trip
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class ReplayServer:
     admin_url: str
     label: str
     embedded: bool = False
+    data_dir: Path | None = None  # an embedded server's, which its watchdog stops when idle
 
     def url(self, database: str) -> str:
         """The maintenance URL pointed at ``database`` (same host, user and options)."""
@@ -84,10 +86,15 @@ def replay_server(config: Config) -> ReplayServer:
         digest = hashlib.sha256(str(installation).encode()).hexdigest()[:8]
         data = config.state_dir / f"replay-pgdata-{digest}"
         running = EmbeddedServer(data, fast=True, bin_path=installation).ensure_running()
+        watchdog.watch(data, idle_timeout(config))  # it stops the server when idle
         label = f"the PostgreSQL in {installation}"
-        return ReplayServer(running.url("postgres"), label, embedded=True)
-    running = EmbeddedServer(config.state_dir / "replay-pgdata", fast=True).ensure_running()
-    return ReplayServer(running.url("postgres"), "the embedded PostgreSQL", embedded=True)
+        return ReplayServer(running.url("postgres"), label, embedded=True, data_dir=data)
+    data = watchdog.data_dir(config)
+    running = EmbeddedServer(data, fast=True).ensure_running()
+    watchdog.watch(data, idle_timeout(config))
+    return ReplayServer(
+        running.url("postgres"), "the embedded PostgreSQL", embedded=True, data_dir=data
+    )
 
 
 def cache_key(config: Config, prefix: list[Migration]) -> str:
@@ -117,6 +124,9 @@ def replay(
         return _replay(config, server, migrations, new, with_round_trip)
     except psycopg.Error as exc:
         raise DatabaseError(f"replay on {server.label}: {describe(exc)}") from None
+    finally:
+        if server.data_dir is not None:
+            watchdog.touch(server.data_dir)  # the idle time counts from here
 
 
 def _replay(

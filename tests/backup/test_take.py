@@ -22,6 +22,7 @@ from testing.backups import (
     user_tables,
 )
 from testing.pg import TEST_PASSWORD
+from testing.process import Result
 
 
 def db_name(url: str) -> str:
@@ -110,8 +111,33 @@ def _tiny_tmpfs(path: Path) -> bool:
     return done.returncode == 0
 
 
+def _deploy_with_file_size_limit(project: Path, env: dict[str, str], limit: int) -> Result:
+    """``deploy --env staging`` as a process whose files cannot grow beyond ``limit`` bytes.
+
+    Python ignores SIGXFSZ, so the write past the limit fails with EFBIG: the same path as a
+    full disk (a failed write mid-dump), where a tmpfs cannot be mounted.
+    """
+    import resource
+    import sys
+
+    def limit_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "rally_gitops", "-C", str(project), "deploy", "--env", "staging"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=limit_files,
+        timeout=120,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
 @pytest.mark.parametrize(
-    "failure", ["bad_path", "too_old", "garbage", "empty", "dir_is_file", "disk_full"]
+    "failure",
+    ["bad_path", "too_old", "garbage", "empty", "dir_is_file", "disk_full", "truncated"],
 )
 def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(
     cli, project, database_url, tmp_path, failure
@@ -120,10 +146,11 @@ def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(
     expected = {
         "bad_path": "not an executable pg_dump",
         "too_old": "must be at least the server's major version",
-        "garbage": "pg_restore --list",
+        "garbage": "pg_restore cannot read the archive to its end",
         "empty": "pg_dump exited 0 but wrote nothing",
         "dir_is_file": "cannot write backups",
         "disk_full": "No space left on device",
+        "truncated": "pg_restore cannot read the archive to its end (the dump is incomplete",
     }[failure]
     if failure == "bad_path":
         add_backup_config(project, f'pg_dump = "{tmp_path}/nowhere/pg_dump"')
@@ -136,6 +163,32 @@ def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(
         add_backup_config(project, f'pg_dump = "{fake}"')
     elif failure == "empty":  # exits 0 and writes nothing
         fake = fake_pg_dump(tmp_path / "empty", version="18.6", body="exit 0")
+        add_backup_config(project, f'pg_dump = "{fake}"')
+    elif failure == "truncated":  # exits 0 with 60% of a real archive: its TOC still reads
+        assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO teams (name, slug) SELECT md5(g::text), md5((-g)::text)"
+                " FROM generate_series(1, 20000) g"
+            )
+        (project / "migrations" / "20250101_000000_more.sql").write_text(
+            "CREATE TABLE more_things (id int);\n"
+        )
+        real = bin_dir() / "pg_dump"
+        fake = fake_pg_dump(
+            tmp_path / "cut",
+            version=str(pgtools.tool_version(str(real))),
+            body=f'"{real}" "$@" > "$0.out" || exit 1\n'
+            'head -c $(( $(stat -c %s "$0.out") * 6 / 10 )) "$0.out"',
+        )
+        os.symlink(bin_dir() / "pg_restore", tmp_path / "cut" / "pg_restore")
+        cut = tmp_path / "cut.dump"
+        with open(cut, "wb") as out:
+            subprocess.run(
+                [fake, "--format=custom", "--dbname", database_url], stdout=out, check=True
+            )
+        listing = subprocess.run([bin_dir() / "pg_restore", "--list", cut], capture_output=True)
+        assert listing.returncode == 0 and b"TABLE DATA public teams" in listing.stdout
         add_backup_config(project, f'pg_dump = "{fake}"')
     elif failure == "dir_is_file":
         (tmp_path / "blocker").write_text("a file where the backup directory should be")
@@ -152,15 +205,17 @@ def test_a_failed_backup_aborts_the_deploy_with_nothing_applied(
             "CREATE TABLE more_things (id int);\n"
         )
         mount_point = tmp_path / "tiny"
-        if not _tiny_tmpfs(mount_point):
-            (tmp_path / "tinyfile").write_text("x")  # fall back: a file in place of the dir
-            mount_point = tmp_path / "tinyfile"
-            expected = "cannot write backups"
-        add_backup_config(project, f'dir = "{mount_point}/{{env}}"')
+        if _tiny_tmpfs(mount_point):
+            add_backup_config(project, f'dir = "{mount_point}/{{env}}"')
+        else:  # no right to mount: the process may write no file beyond 64 kB (RLIMIT_FSIZE)
+            expected = "File too large"
     before_rows = ledger_rows(database_url)
     before_tables = user_tables(database_url)
     try:
-        result = cli("deploy", "--env", "staging", env=env)
+        if failure == "disk_full" and expected == "File too large":
+            result = _deploy_with_file_size_limit(project, env, 64 * 1024)
+        else:
+            result = cli("deploy", "--env", "staging", env=env)
     finally:
         if failure == "disk_full":
             subprocess.run(["umount", str(tmp_path / "tiny")], capture_output=True)
@@ -249,7 +304,9 @@ def test_the_password_reaches_pg_dump_through_a_passfile_never_argv(cli, project
     assert TEST_PASSWORD.encode() not in seen["environ"]  # not PGPASSWORD either
     assert seen["passfile_mode"] == b"0o600"
     assert not Path(seen["passfile"].decode()).exists()  # removed afterwards
-    assert pgtools.STARTED and all(TEST_PASSWORD not in " ".join(a) for a in pgtools.STARTED)
+    programs = [Path(argv[0]).name for argv in pgtools.STARTED]  # this test's only (conftest)
+    assert programs.count("pg_dump") == 1 and programs.count("pg_restore") >= 2, programs
+    assert all(TEST_PASSWORD not in " ".join(argv) for argv in pgtools.STARTED)
     files = backup_files(backup_dir(project))
     assert files and all(TEST_PASSWORD not in name for name in files)
     for name in files:
@@ -269,3 +326,41 @@ def test_backups_lists_as_json_and_refuses_unknown_environments(cli, project, da
     assert {f["kind"] for f in entry["files"]} == {"full", "schema"}
     unknown = cli("backups", "--env", "qa")
     assert unknown.code == 2 and "unknown environment 'qa'" in unknown.err
+
+
+def test_a_schema_snapshot_without_its_trailer_is_refused(cli, project, database_url, tmp_path):  # type: ignore[no-untyped-def]
+    """pg_dump exiting 0 with the end of the snapshot missing: no backup, nothing left behind."""
+    real = bin_dir() / "pg_dump"
+    fake = fake_pg_dump(
+        tmp_path / "short",
+        version=str(pgtools.tool_version(str(real))),
+        body=f'"{real}" "$@" | grep -v "dump complete"',
+    )
+    add_backup_config(project, f'pg_dump = "{fake}"')
+    result = cli(
+        "backup", "--env", "staging", "--kind", "schema", env={"DATABASE_STAGING_URL": database_url}
+    )
+    assert result.code == 1
+    (line,) = result.err.splitlines()
+    assert line.startswith("error: ") and line.endswith(": the schema snapshot is incomplete")
+    assert backup_files(backup_dir(project)) == []
+
+
+def test_a_manifest_that_reads_back_differently_fails_the_backup(  # type: ignore[no-untyped-def]
+    cli, project, database_url, monkeypatch
+):
+    """A disk that returns other bytes than were written (the manifest read back from disk)."""
+    written = backup_store.write_manifest
+
+    def lying_disk(directory, stem, manifest):  # type: ignore[no-untyped-def]
+        backup = written(directory, stem, manifest)
+        on_disk = json.loads(backup.manifest_path.read_text())
+        on_disk["files"][0]["sha256"] = "0" * 64
+        backup.manifest_path.write_text(json.dumps(on_disk))
+        return backup
+
+    monkeypatch.setattr(backup_store, "write_manifest", lying_disk)
+    result = cli("backup", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
+    assert result.code == 1
+    assert result.err.strip().endswith("the manifest read back differs from the one written")
+    assert backup_files(backup_dir(project)) == []  # no set that could be offered for restore

@@ -37,6 +37,24 @@ def wait_for_backends_to_go(url: str, timeout: float = 30) -> None:
     raise AssertionError("the killed deploy's backend did not go away")
 
 
+def wait_for_statement(url: str, text: str, proc: object, timeout: float = 60) -> None:
+    """Until the server runs a statement containing ``text``: the child's own signal that it is
+    there (no guess at how long start-up takes under load)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            running = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                " AND pid <> pg_backend_pid() AND strpos(query, %s) > 0",
+                (text,),
+            ).fetchone()
+            if running and running[0]:
+                return
+            assert proc.poll() is None, "the deploy ended before the statement ran"  # type: ignore[attr-defined]
+            assert time.monotonic() < deadline, f"no statement with {text!r} after {timeout}s"
+            time.sleep(0.02)
+
+
 def assert_schema_matches_ledger(url: str) -> int:
     rows = ledger_rows(url)
     in_ledger = {f"t_{int(name.rsplit('_', 1)[1])}" for _, name in rows}
@@ -89,10 +107,7 @@ def test_ctrl_c_mid_migration_rolls_it_back(tmp_path: Path, database_url: str) -
     slow.write_text(slow.read_text().replace("\nCOMMIT;", "\nSELECT pg_sleep(30);\nCOMMIT;", 1))
     proc = start_deploy(project, database_url)
     assert proc.stdout is not None
-    line = "-"
-    while line and "applied 20250101_000000" not in line:
-        line = proc.stdout.readline()
-    time.sleep(0.3)  # inside pg_sleep now
+    wait_for_statement(database_url, "pg_sleep(30)", proc)  # the child is inside pg_sleep now
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)  # well before pg_sleep(30) would end
     assert proc.returncode == 130, out + err

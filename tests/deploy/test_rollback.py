@@ -133,3 +133,38 @@ def test_production_rollback_needs_the_typed_confirmation_and_a_backup(cli, proj
     assert done.code == 0, done.text
     assert "Backup production_backup_" in done.out
     assert ledger_rows(database_url) == 5
+
+
+def test_rollback_stops_before_a_migration_edited_after_it_was_applied(cli, project, database_url):  # type: ignore[no-untyped-def]
+    """Its rollback section may no longer undo what was applied: only a restore can."""
+    path = project / "migrations" / "20250101_000000_add_logo.sql"
+    write(
+        project,
+        path.name,
+        "ALTER TABLE teams ADD COLUMN logo text;\n\n-- Rollback:\n"
+        "-- ALTER TABLE teams DROP COLUMN logo;\n",
+    )
+    env = {"DATABASE_STAGING_URL": database_url}
+    assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
+    # edited after deploy: the rollback now names a column the database never got
+    write(
+        project,
+        path.name,
+        "ALTER TABLE teams ADD COLUMN banner text;\n\n-- Rollback:\n"
+        "-- ALTER TABLE teams DROP COLUMN banner;\n",
+    )
+    result = cli("rollback", "--env", "staging", "--steps", "1", "--no-backup")
+    assert result.code == 1
+    assert (
+        "rollback stopped before 20250101_000000_add_logo.sql: its file was edited after it was "
+        "applied" in result.err
+    )
+    assert "(0 of 1 step(s) done)" in result.err
+    assert ledger_rows(database_url) == 7
+    assert ("rollback", "20250101_000000") not in events(database_url)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('teams')").fetchone()[0] == "teams"
+        logo = conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE column_name = 'logo'"
+        ).fetchone()
+    assert logo == (1,)

@@ -354,3 +354,17 @@ def test_sample_migrations_parse() -> None:
 def test_unterminated_strings_and_comments_are_named(text: str, line: int, message: str) -> None:
     with pytest.raises(MigrationFileError, match=rf"\.sql:{line}: {re.escape(message)}"):
         migration(text).body()
+
+
+def test_checksum_is_the_sha256_of_the_up_part_as_written() -> None:
+    """Ledgers compare it across versions of the tool: its definition must not drift."""
+    import hashlib
+
+    up = SEED[: SEED.index("-- Rollback script")]  # everything before the rollback marker
+    expected = hashlib.sha256(up.encode("utf-8")).hexdigest()
+    assert expected == "7b9f4476742e378e8e460089bb5b847d29f39c45ca2aec1e62befd4a305c62a0"
+    assert migration(SEED).checksum == expected
+    # BOM and CRLF are removed before hashing: the same bytes as the LF file's up part
+    assert migration(b"\xef\xbb\xbf" + SEED.replace("\n", "\r\n").encode()).checksum == expected
+    ends = "-- Migration ends here\n-- anything after this line is not part of the migration\n"
+    assert migration(up + ends).checksum == expected

@@ -35,7 +35,7 @@ def postmaster(root: Path) -> tuple[str, str]:
 def test_local_default_starts_and_reuses_an_embedded_server(local_project: Path) -> None:
     root = local_project
     before = run_process(["server", "status"], cwd=root)
-    assert before.code == 0 and before.out.startswith("not running")
+    assert before.code == 0 and before.out.startswith("local: not running")
     deployed = run_process(["deploy", "--env", "local", "--no-backup"], cwd=root)
     assert deployed.code == 0, deployed.text
     assert "local (embedded PostgreSQL)" in deployed.out
@@ -47,11 +47,11 @@ def test_local_default_starts_and_reuses_an_embedded_server(local_project: Path)
     assert "local (embedded PostgreSQL): 6 applied, 0 pending" in status.out
     assert postmaster(root) == first  # the same server, not a new one
     running = run_process(["server", "status"], cwd=root)
-    assert running.out.startswith(f"running on port {first[1]}")
+    assert running.out.startswith(f"local: running on port {first[1]}")
     stopped = run_process(["server", "stop"], cwd=root)
-    assert stopped.code == 0 and stopped.out.strip() == "stopped"
+    assert stopped.code == 0 and stopped.out.splitlines()[0] == "local: stopped"
     assert not (root / ".rally" / "pgdata" / "postmaster.pid").exists()
-    assert run_process(["server", "stop"], cwd=root).out.strip() == "not running"
+    assert run_process(["server", "stop"], cwd=root).out.splitlines()[0] == "local: not running"
     # data survives a restart: the next command starts the server again on the same data
     again = run_process(["status", "--env", "local"], cwd=root)
     assert again.code == 0 and "6 applied, 0 pending" in again.out

@@ -6,16 +6,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
 from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
 from rally_gitops.files.migrations import discover
 from rally_gitops.files.template import slugify
-from rally_gitops.schema import filters, hazards, renames, sources
+from rally_gitops.schema import filters, hazards, sources
 from rally_gitops.schema.diff import diff
-from rally_gitops.schema.plan import Plan, plan
-from rally_gitops.schema.verify import source_copy, verify
+
+if TYPE_CHECKING:
+    from rally_gitops.schema import renames
+    from rally_gitops.schema.plan import Plan
 
 HEADER = "-- Migration: {name}\n-- Description: {description}\n-- Generated: {generated}\n"
 
@@ -68,6 +71,11 @@ def generate(
     now: dt.datetime | None = None,
 ) -> int:
     """Verify and write the migration; 0 when written or nothing to generate."""
+    # renames, the planner and the verifier load pglast: not for building the parser
+    from rally_gitops.schema import renames
+    from rally_gitops.schema.plan import plan
+    from rally_gitops.schema.verify import source_copy, verify
+
     description = " ".join(description.split())
     slug = slugify(description)
     asked = [renames.parse(spec) for spec in rename or []]
@@ -126,7 +134,7 @@ def generate(
 def _back(asked: list[renames.Rename]) -> tuple[str, ...]:
     """The renames undone, last first (the rollback's prelude)."""
     return tuple(
-        renames.Rename(r.kind, r.schema, r.table, r.new, r.old).statement() for r in reversed(asked)
+        type(r)(r.kind, r.schema, r.table, r.new, r.old).statement() for r in reversed(asked)
     )
 
 

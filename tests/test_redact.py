@@ -180,7 +180,7 @@ def _spy(path: Path, real: str, record: Path) -> None:
     path.chmod(0o755)
 
 
-def test_child_processes_get_no_database_urls(pg_server, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_child_processes_get_no_database_urls(pg_server, database_url: str) -> None:
     """git (gitpython and plain), pg_dump (--version too), the replay server's postmaster."""
     import os
     import shutil

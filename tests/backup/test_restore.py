@@ -177,7 +177,7 @@ def history_rows(url: str) -> list[tuple[int, str, str | None]]:
         ).fetchall()
 
 
-def test_restore_keeps_the_history_newer_than_the_backup(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_restore_keeps_the_history_newer_than_the_backup(cli, project, database_url):
     env = {"DATABASE_STAGING_URL": database_url}
     assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
     assert cli("backup", "--env", "staging", "--kind", "full").code == 0
@@ -224,7 +224,7 @@ def test_restore_keeps_the_history_newer_than_the_backup(cli, project, database_
     assert again[:-1] == after and again[-1][1] == "restore"
 
 
-def test_a_cut_short_schema_backup_is_not_reported_as_restored(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_a_cut_short_schema_backup_is_not_reported_as_restored(cli, project, database_url):
     env = {"DATABASE_STAGING_URL": database_url}
     assert cli("deploy", "--env", "staging", env=env).code == 0
     assert cli("backup", "--env", "staging", "--kind", "schema").code == 0
@@ -254,7 +254,7 @@ def test_a_cut_short_schema_backup_is_not_reported_as_restored(cli, project, dat
     assert schema_dump(database_url) == before  # after_backup still there: nothing changed
 
 
-def test_restore_puts_no_password_on_any_command_line(cli, project, pw_url, started_argv):  # type: ignore[no-untyped-def]
+def test_restore_puts_no_password_on_any_command_line(cli, project, pw_url, started_argv):
     env = {"DATABASE_STAGING_URL": pw_url}
     assert cli("deploy", "--env", "staging", "--no-backup", env=env).code == 0
     assert cli("backup", "--env", "staging", "--kind", "full").code == 0
@@ -273,7 +273,7 @@ def test_restore_puts_no_password_on_any_command_line(cli, project, pw_url, star
 
 def test_a_restore_brings_back_the_backups_blocked_state_not_a_later_one(
     cli, project, database_url
-):  # type: ignore[no-untyped-def]
+):
     from rally_gitops.deploy.ledger import Ledger
 
     def blocked_version() -> str | None:

@@ -328,7 +328,7 @@ def test_backups_lists_as_json_and_refuses_unknown_environments(cli, project, da
     assert unknown.code == 2 and "unknown environment 'qa'" in unknown.err
 
 
-def test_a_schema_snapshot_without_its_trailer_is_refused(cli, project, database_url, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_schema_snapshot_without_its_trailer_is_refused(cli, project, database_url, tmp_path):
     """pg_dump exiting 0 with the end of the snapshot missing: no backup, nothing left behind."""
     real = bin_dir() / "pg_dump"
     fake = fake_pg_dump(
@@ -346,13 +346,13 @@ def test_a_schema_snapshot_without_its_trailer_is_refused(cli, project, database
     assert backup_files(backup_dir(project)) == []
 
 
-def test_a_manifest_that_reads_back_differently_fails_the_backup(  # type: ignore[no-untyped-def]
+def test_a_manifest_that_reads_back_differently_fails_the_backup(
     cli, project, database_url, monkeypatch
 ):
     """A disk that returns other bytes than were written (the manifest read back from disk)."""
     written = backup_store.write_manifest
 
-    def lying_disk(directory, stem, manifest):  # type: ignore[no-untyped-def]
+    def lying_disk(directory, stem, manifest):
         backup = written(directory, stem, manifest)
         on_disk = json.loads(backup.manifest_path.read_text())
         on_disk["files"][0]["sha256"] = "0" * 64

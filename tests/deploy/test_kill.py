@@ -50,7 +50,7 @@ def wait_for_statement(url: str, text: str, proc: object, timeout: float = 60) -
             ).fetchone()
             if running and running[0]:
                 return
-            assert proc.poll() is None, "the deploy ended before the statement ran"  # type: ignore[attr-defined]
+            assert proc.poll() is None, "the deploy ended before the statement ran"
             assert time.monotonic() < deadline, f"no statement with {text!r} after {timeout}s"
             time.sleep(0.02)
 

@@ -135,7 +135,7 @@ def test_production_rollback_needs_the_typed_confirmation_and_a_backup(cli, proj
     assert ledger_rows(database_url) == 5
 
 
-def test_rollback_stops_before_a_migration_edited_after_it_was_applied(cli, project, database_url):  # type: ignore[no-untyped-def]
+def test_rollback_stops_before_a_migration_edited_after_it_was_applied(cli, project, database_url):
     """Its rollback section may no longer undo what was applied: only a restore can."""
     path = project / "migrations" / "20250101_000000_add_logo.sql"
     write(

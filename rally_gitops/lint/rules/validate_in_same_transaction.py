@@ -41,7 +41,7 @@ def validate_in_same_transaction(ctx: FileContext) -> Iterator[Violation]:
             if constraint is not None and constraint.skip_validation and constraint.conname:
                 not_valid.add((key(ctx, st, table), constraint.conname))
             if cmd.subtype == AlterTableType.AT_ValidateConstraint:
-                if (key(ctx, st, table), cmd.name) in not_valid:
+                if (key(ctx, st, table), cmd.name or "") in not_valid:
                     yield Violation(
                         st,
                         f"validating {quote(cmd.name)} in the transaction that added it NOT "

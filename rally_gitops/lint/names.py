@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pglast import ast
 from pglast.enums import VariableSetKind
-from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
 from rally_gitops.lint.parsing import parse_pg
 
@@ -34,19 +34,28 @@ if TYPE_CHECKING:
 
 DEFAULT_SCHEMA = "public"
 _PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
-# PostgreSQL's quote_ident quotes every keyword that is not unreserved
-_KEYWORDS = (
-    frozenset(RESERVED_KEYWORDS) | frozenset(COL_NAME_KEYWORDS) | frozenset(TYPE_FUNC_NAME_KEYWORDS)
-)
 
 
 def quote(part: str | None) -> str:
     """One identifier as SQL writes it: bare when PostgreSQL would fold it to itself."""
     if not part:
         return ""
-    if _PLAIN.fullmatch(part) and part not in _KEYWORDS:
+    if _PLAIN.fullmatch(part) and part not in _keywords():
         return part
     return '"' + part.replace('"', '""') + '"'
+
+
+@cache
+def _keywords() -> frozenset[str]:
+    """The keywords PostgreSQL's quote_ident quotes (all but the unreserved ones); pglast's
+    tables load with the first name a message shows, not at every hook start."""
+    from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+    return (
+        frozenset(RESERVED_KEYWORDS)
+        | frozenset(COL_NAME_KEYWORDS)
+        | frozenset(TYPE_FUNC_NAME_KEYWORDS)
+    )
 
 
 def shown(parts: Iterable[str | None]) -> str:

@@ -13,7 +13,6 @@ run folds only the files that are new since.
 from __future__ import annotations
 
 import bisect
-import json
 import os
 import re
 from collections.abc import Iterable
@@ -107,6 +106,8 @@ _FOLDED_ONCE: set[Path] = set()  # directories whose store this process read (wr
 
 def _load(store: Path) -> tuple[tuple[Version, ...], Catalog | None]:
     """The stored fold, or nothing when it is missing or unreadable (it is only a cache)."""
+    import json  # only when a rule needs the history: not at every hook start
+
     try:
         data = json.loads(store.read_text(encoding="utf-8"))
         if data.get("format") != STORE_FORMAT:
@@ -119,6 +120,8 @@ def _load(store: Path) -> tuple[tuple[Version, ...], Catalog | None]:
 
 def _save(store: Path, files: tuple[Version, ...], catalog: Catalog) -> None:
     """Write the fold atomically; a state directory that cannot be written is no error."""
+    import json
+
     data = {"format": STORE_FORMAT, "files": [list(v) for v in files], "tables": to_json(catalog)}
     try:
         store.parent.mkdir(parents=True, exist_ok=True)

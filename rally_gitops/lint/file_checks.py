@@ -179,6 +179,10 @@ def check_sections(migration: Migration) -> list[Finding]:
 
 def duplicate_versions(paths: list[Path], others: list[Path]) -> list[Finding]:
     """A ``duplicate-version`` finding for each of ``paths`` whose version another file uses."""
+    # only files that share a version with one of ``paths`` can be its twin: the hook checks one
+    # file against hundreds, and resolving every neighbour would cost more than the lint
+    wanted = {m["version"] for m in map(NAME_RE.match, (p.name for p in paths)) if m}
+    others = [p for p in others if (m := NAME_RE.match(p.name)) and m["version"] in wanted]
     # resolve each path once: with --all, ``paths`` and ``others`` are the same few hundred files
     real = {p: resolved(p) for p in {*paths, *others}}
     by_version: dict[str, list[Path]] = {}

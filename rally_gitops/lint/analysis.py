@@ -100,15 +100,18 @@ def alter_table(st: AnalysedStatement) -> tuple[str, tuple[Any, ...]] | None:
 
 
 def alter_table_name(st: AnalysedStatement) -> str | None:
-    """The table of an ``ALTER TABLE`` from either AST (sqlglot first), else None."""
+    """The table of an ``ALTER TABLE`` from either AST (pglast's, exact, else sqlglot's), else
+    None."""
+    found = alter_table(st)
+    if found is not None:
+        return found[0]
     tree = sqlglot_for(st, table_nodes())
     if tree is not None:
         from sqlglot import exp
 
         if isinstance(tree, exp.Alter) and tree.args.get("kind") == "TABLE":
             return sg_table(tree.this)
-    found = alter_table(st)
-    return found[0] if found else None
+    return None
 
 
 def column_constraints(column_def: Any) -> tuple[Any, ...]:

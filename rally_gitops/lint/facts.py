@@ -141,10 +141,14 @@ def _pg_column_types(node: Any) -> list[ColumnType]:
 
 
 def dropped(st: AnalysedStatement) -> Dropped | None:
-    """What a DROP statement drops, from sqlglot's ``exp.Drop`` or pglast's DropStmt/DropdbStmt."""
+    """What a DROP statement drops, from pglast's DropStmt/DropdbStmt (exact names) or else
+    sqlglot's ``exp.Drop`` (a statement pglast cannot parse, or a kind it is not read for)."""
+    found = _pg_dropped(st.pg)
+    if found is not None:
+        return found
     tree = sqlglot_for(st, drop_nodes())
     if tree is None:
-        return _pg_dropped(st.pg)
+        return None
     from sqlglot import exp
 
     if isinstance(tree, exp.Drop) and tree.kind:
@@ -160,7 +164,7 @@ def dropped(st: AnalysedStatement) -> Dropped | None:
             else:
                 names.append(table.sql("postgres"))
         return Dropped("type" if kind == "domain" else kind, tuple(names))
-    return _pg_dropped(st.pg)
+    return None
 
 
 def _pg_dropped(node: Any) -> Dropped | None:

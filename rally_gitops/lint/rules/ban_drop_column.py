@@ -55,6 +55,12 @@ def ban_drop_column(ctx: FileContext) -> Iterator[Violation]:
 
 
 def _dropped_columns(st: AnalysedStatement) -> list[str]:
+    """The columns an ALTER TABLE drops: pglast's commands (exact names), else sqlglot's."""
+    found = alter_table(st)
+    if found is not None:
+        return [
+            quote(cmd.name or "") for cmd in found[1] if cmd.subtype == AlterTableType.AT_DropColumn
+        ]
     from sqlglot import exp
 
     if isinstance(st.sqlglot, exp.Alter):
@@ -64,12 +70,7 @@ def _dropped_columns(st: AnalysedStatement) -> list[str]:
             if isinstance(action, exp.Drop) and action.kind == "COLUMN"
             for column in action.args.get("tables") or ()
         ]
-    found = alter_table(st)
-    return [
-        quote(cmd.name or "")
-        for cmd in (found[1] if found else ())
-        if cmd.subtype == AlterTableType.AT_DropColumn
-    ]
+    return []
 
 
 RULE = Rule(

@@ -14,14 +14,19 @@ INTRO = """\
 # Migration lint rules
 
 `rally-gitops lint` (and the `rally-migration-lint` pre-commit hook) runs these safety rules on
-every statement of a migration's up part. Each rule reads the statement's sqlglot AST
-(`read="postgres"`) where sqlglot builds a real one, and PostgreSQL's own parse tree (pglast)
-where sqlglot falls back to an opaque command or fails, so no statement is skipped silently.
+every statement of a migration's up part. Each rule reads PostgreSQL's own parse tree (pglast)
+and, where it needs it or pglast has none, sqlglot's AST (`read="postgres"`), so no statement is
+skipped silently.
 
 - **error** findings fail the hook (exit 1); **warning** findings are shown but do not.
 - Context matters: an index, constraint, rewrite or drop on a table created earlier in the same
   file is not flagged (nobody else can see that table yet). Every migration runs in one
   transaction unless its header says `-- rally:no-transaction`.
+- Names resolve as PostgreSQL resolves them: unquoted folds to lower case, quoted keeps its case
+  (`"Users"` is not `users`), unqualified means the first schema of the search path (`public`
+  unless a `SET search_path` in the file says otherwise). Messages show names as SQL writes them.
+- Some verdicts need the schema before the statement (a column's current type, what a dropped
+  constraint is): it comes from the earlier migrations of the directory and the file itself.
 - Configure in `pyproject.toml`:
 
   ```toml

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,11 @@ def history(directory: Path, before_name: str, store: Path | None = None) -> Cat
     behind (each file starting from the default search path, as the engine runs it); the caller
     may change it (a fork of the cached one). ``store``: the JSON file kept between runs."""
     try:
-        stamp = directory.stat().st_mtime_ns
+        stamp = _trusted(directory.stat().st_mtime_ns)
         stamp_, done, catalog = _FOLDED.get(directory, (0, (), None))
         names = _listing(directory, stamp)
-        if catalog is not None and stamp == stamp_ and (not done or done[-1][0] < before_name):
+        fresh = stamp and stamp == stamp_
+        if catalog is not None and fresh and (not done or done[-1][0] < before_name):
             # no file added, removed or renamed (an editor saving in place is caught by the
             # next process: the cache lives for one run): only the files after the fold
             start = bisect.bisect_right(names, done[-1][0]) if done else 0
@@ -133,12 +135,19 @@ def _save(store: Path, files: tuple[Version, ...], catalog: Catalog) -> None:
 
 
 _LISTED: dict[Path, tuple[int, list[str]]] = {}  # directory → (its mtime, sorted *.sql names)
+RACY_NS = 2_000_000_000  # a directory changed this recently may change again within its mtime
+
+
+def _trusted(mtime_ns: int) -> int:
+    """The directory's mtime as a cache key, or 0 (matches nothing) while it is so recent that a
+    file created in the same clock tick would leave it unchanged (git's "racy" rule)."""
+    return mtime_ns if time.time_ns() - mtime_ns > RACY_NS else 0
 
 
 def _listing(directory: Path, stamp: int) -> list[str]:
     """The sorted ``*.sql`` names of the directory, listed again only when its mtime changed."""
     cached = _LISTED.get(directory)
-    if cached is None or cached[0] != stamp:
+    if cached is None or not stamp or cached[0] != stamp:
         with os.scandir(directory) as entries:
             names = sorted(e.name for e in entries if e.name.endswith(".sql") and e.is_file())
         cached = _LISTED[directory] = (stamp, names)

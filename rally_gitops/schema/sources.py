@@ -31,23 +31,30 @@ class Loaded:
     label: str
 
 
-def load(config: Config, spec: str, selection: Filter) -> Loaded:
-    """The model ``spec`` names (see the module); a usage error for an unknown name."""
-    if spec == MIGRATIONS or spec.startswith(MIGRATIONS + "@"):
-        ref = spec.partition("@")[2]
-        if spec.endswith("@") and not ref:
-            raise ConfigError(f"{spec!r}: name a git ref after @ (e.g. migrations@origin/main)")
-        migrations = migrations_at(config, ref) if ref else discover(config.migrations_dir)
-        return Loaded(replayed_model(config, migrations, selection), spec)
-    if "://" in spec:
-        validate_url(spec, "the URL")
-        return Loaded(read_url(spec, selection), redact_url(spec))
+def check(config: Config, spec: str) -> None:
+    """A usage error when ``spec`` names nothing ``load`` knows (checked before any work)."""
+    if spec == MIGRATIONS + "@":
+        raise ConfigError(f"{spec!r}: name a git ref after @ (e.g. migrations@origin/main)")
+    if spec == MIGRATIONS or spec.startswith(MIGRATIONS + "@") or "://" in spec:
+        return
     if spec not in config.environments:
         known = ", ".join(config.environments)
         raise ConfigError(
             f"{spec!r} is not an environment ({known}), a postgresql:// URL, "
             "'migrations' or 'migrations@REF'"
         )
+
+
+def load(config: Config, spec: str, selection: Filter) -> Loaded:
+    """The model ``spec`` names (see the module); a usage error for an unknown name."""
+    check(config, spec)
+    if spec == MIGRATIONS or spec.startswith(MIGRATIONS + "@"):
+        ref = spec.partition("@")[2]
+        migrations = migrations_at(config, ref) if ref else discover(config.migrations_dir)
+        return Loaded(replayed_model(config, migrations, selection), spec)
+    if "://" in spec:
+        validate_url(spec, "the URL")
+        return Loaded(read_url(spec, selection), redact_url(spec))
     target = resolve(config, spec)
     return Loaded(read_url(target.url, selection), target.label)
 

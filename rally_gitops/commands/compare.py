@@ -62,10 +62,7 @@ def compare(
 ) -> int:
     """Print what turns SRC's schema into DST's; 0 when identical, 1 when they differ."""
     selection = filters.for_config(config, schemas=schemas, exclude=exclude)
-    for spec in (source, target):  # usage errors before any server is started
-        sources.check(config, spec)
-    left = sources.load(config, source, selection)
-    right = sources.load(config, target, selection)
+    left, right = sources.load_pair(config, source, target, selection)
     result = diff(left.model, right.model, privileges=privileges, owners=owners)
     if as_sql:
         from rally_gitops.schema.plan import plan

@@ -11,6 +11,7 @@ repeat the other fields), reported only when nothing else explains a difference.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -74,11 +75,13 @@ class SchemaObject:
 
     def attributes(self) -> dict[str, Any]:
         """Every compared field (not the identity) and its value."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name not in self.IDENTITY
-        }
+        return {name: getattr(self, name) for name in _compared(type(self))}
+
+
+@functools.cache
+def _compared(kind: type[SchemaObject]) -> tuple[str, ...]:
+    """The names of the fields of ``kind`` that are not its identity (computed once per kind)."""
+    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in kind.IDENTITY)
 
 
 @dataclass(frozen=True)

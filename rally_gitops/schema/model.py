@@ -11,7 +11,6 @@ repeat the other fields), reported only when nothing else explains a difference.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -78,10 +77,16 @@ class SchemaObject:
         return {name: getattr(self, name) for name in _compared(type(self))}
 
 
-@functools.cache
+_COMPARED: dict[type, tuple[str, ...]] = {}
+
+
 def _compared(kind: type[SchemaObject]) -> tuple[str, ...]:
     """The names of the fields of ``kind`` that are not its identity (computed once per kind)."""
-    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in kind.IDENTITY)
+    names = _COMPARED.get(kind)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(kind) if f.name not in kind.IDENTITY)
+        _COMPARED[kind] = names
+    return names
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "RALLY_DEBUG",
     ):
         monkeypatch.delenv(name, raising=False)
+    # deploy and smoke check drift by replaying the migrations on a throwaway server; the tests
+    # that look at it (tests/deploy/test_drift_gate.py) turn it back on
+    monkeypatch.setenv("RALLY_DRIFT", "off")
 
 
 @pytest.fixture
@@ -74,9 +77,7 @@ def project(tmp_path: Path) -> Path:
     root.mkdir()
     (root / "pyproject.toml").write_text(
         '[project]\nname = "scratch"\nversion = "0"\n\n[tool.rally_gitops]\n'
-        # drift checks replay the migrations on a throwaway server: the tests of deploy and
-        # smoke that look at drift (tests/schema, tests/commands/test_drift.py) turn them on
-        'lock_timeout = "2s"\ndeploy_lock_wait = 30\ndrift = "off"\n'
+        'lock_timeout = "2s"\ndeploy_lock_wait = 30\n'
         # the tests' projects are no git repositories: test_committed.py turns it back on
         "require_committed = []\n",
         encoding="utf-8",

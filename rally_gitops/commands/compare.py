@@ -62,8 +62,7 @@ def compare(
 ) -> int:
     """Print what turns SRC's schema into DST's; 0 when identical, 1 when they differ."""
     selection = filters.for_config(config, schemas=schemas, exclude=exclude)
-    left = sources.load(config, source, selection)
-    right = sources.load(config, target, selection)
+    left, right = sources.load_pair(config, source, target, selection)
     result = diff(left.model, right.model, privileges=privileges, owners=owners)
     if as_sql:
         from rally_gitops.schema.plan import plan

@@ -67,11 +67,12 @@ def diff(source: Model, target: Model, *, privileges: bool = False, owners: bool
         f for f, wanted in zip(ACCESS_FIELDS, (owners, privileges), strict=True) if not wanted
     }
     keys = list(source.objects) + [k for k in target.objects if k not in source.objects]
-    order = {k: i for i, k in enumerate(sorted(keys, key=_sort_key))}
     changes: list[Change] = []
     unmoved = _tables_with_same_column_order(source, target)
-    for key in sorted(keys, key=order.__getitem__):
+    for key in sorted(keys, key=_sort_key):
         old, new = source.objects.get(key), target.objects.get(key)
+        if old == new:  # most objects: one tuple comparison, no field-by-field look
+            continue
         if old is None:
             changes.append(Change(ADDED, None, new))
         elif new is None:

@@ -8,6 +8,7 @@ is compared with it: every object added, changed or dropped since is drift.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from rally_gitops.config import Config
@@ -71,15 +72,18 @@ def recorded_migrations(
 
 
 DRIFT_MODES = ("warn", "fail", "off")
+DRIFT_ENV = "RALLY_DRIFT"
 
 
 def mode(config: Config) -> str:
-    """``[tool.rally_gitops] drift``: what deploy and smoke do about drift (default ``warn``)."""
-    value = config.raw.get("drift", "warn")
+    """What deploy and smoke do about drift: ``RALLY_DRIFT`` (one CI job can turn it off), else
+    ``[tool.rally_gitops] drift``, else ``warn``."""
+    override = os.environ.get(DRIFT_ENV, "").strip()
+    value = override or config.raw.get("drift", "warn")
     if value not in DRIFT_MODES:
+        where = DRIFT_ENV if override else "[tool.rally_gitops] drift"
         raise ConfigError(
-            f"[tool.rally_gitops] drift = {value!r}: expected one of "
-            + ", ".join(repr(m) for m in DRIFT_MODES)
+            f"{where} = {value!r}: expected one of " + ", ".join(repr(m) for m in DRIFT_MODES)
         )
     return str(value)
 

@@ -74,11 +74,19 @@ class SchemaObject:
 
     def attributes(self) -> dict[str, Any]:
         """Every compared field (not the identity) and its value."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if f.name not in self.IDENTITY
-        }
+        return {name: getattr(self, name) for name in _compared(type(self))}
+
+
+_COMPARED: dict[type, tuple[str, ...]] = {}
+
+
+def _compared(kind: type[SchemaObject]) -> tuple[str, ...]:
+    """The names of the fields of ``kind`` that are not its identity (computed once per kind)."""
+    names = _COMPARED.get(kind)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(kind) if f.name not in kind.IDENTITY)
+        _COMPARED[kind] = names
+    return names
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ throwaway server) or ``migrations@REF`` (the files as of a git ref, e.g. a pull 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rally_gitops import git
@@ -31,25 +32,53 @@ class Loaded:
     label: str
 
 
-def load(config: Config, spec: str, selection: Filter) -> Loaded:
-    """The model ``spec`` names (see the module); a usage error for an unknown name."""
-    if spec == MIGRATIONS or spec.startswith(MIGRATIONS + "@"):
-        ref = spec.partition("@")[2]
-        if spec.endswith("@") and not ref:
-            raise ConfigError(f"{spec!r}: name a git ref after @ (e.g. migrations@origin/main)")
-        migrations = migrations_at(config, ref) if ref else discover(config.migrations_dir)
-        return Loaded(replayed_model(config, migrations, selection), spec)
-    if "://" in spec:
-        validate_url(spec, "the URL")
-        return Loaded(read_url(spec, selection), redact_url(spec))
+def check(config: Config, spec: str) -> None:
+    """A usage error when ``spec`` names nothing ``load`` knows (checked before any work)."""
+    if spec == MIGRATIONS + "@":
+        raise ConfigError(f"{spec!r}: name a git ref after @ (e.g. migrations@origin/main)")
+    if spec == MIGRATIONS or spec.startswith(MIGRATIONS + "@") or "://" in spec:
+        return
     if spec not in config.environments:
         known = ", ".join(config.environments)
         raise ConfigError(
             f"{spec!r} is not an environment ({known}), a postgresql:// URL, "
             "'migrations' or 'migrations@REF'"
         )
+
+
+def load(config: Config, spec: str, selection: Filter) -> Loaded:
+    """The model ``spec`` names (see the module); a usage error for an unknown name."""
+    return reader(config, spec, selection)()
+
+
+def reader(config: Config, spec: str, selection: Filter) -> Callable[[], Loaded]:
+    """What ``load`` does in two halves: here, in the calling thread, everything that is not
+    thread-safe or may fail as usage (git reads, the environment, starting the local server);
+    the returned function does the database work."""
+    check(config, spec)
+    if spec == MIGRATIONS or spec.startswith(MIGRATIONS + "@"):
+        ref = spec.partition("@")[2]
+        migrations = migrations_at(config, ref) if ref else discover(config.migrations_dir)
+        return lambda: Loaded(replayed_model(config, migrations, selection), spec)
+    if "://" in spec:
+        validate_url(spec, "the URL")
+        return lambda: Loaded(read_url(spec, selection), redact_url(spec))
     target = resolve(config, spec)
-    return Loaded(read_url(target.url, selection), target.label)
+    return lambda: Loaded(read_url(target.url, selection), target.label)
+
+
+def load_pair(config: Config, source: str, target: str, selection: Filter) -> tuple[Loaded, Loaded]:
+    """Both models of a comparison, read at the same time (each mostly waits for its server);
+    usage errors in either come before any server is contacted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for spec in (source, target):
+        check(config, spec)
+    # gitpython's repository (one `git cat-file` process) is not thread-safe: read git here
+    readers = [reader(config, spec, selection) for spec in (source, target)]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="rally-schema") as pool:
+        futures = [pool.submit(read) for read in readers]
+        return futures[0].result(), futures[1].result()
 
 
 def read_url(url: str, selection: Filter) -> Model:

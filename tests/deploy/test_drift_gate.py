@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -13,14 +14,17 @@ NEW = "20250101_000000_venues"
 
 
 def set_drift(project: Path, line: str) -> None:
-    """Replace the scratch project's ``drift = "off"`` (``line`` empty: the default)."""
+    """Set the scratch project's drift to ``line`` (empty: the default)."""
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('drift = "off"\n', line))
+    text = re.sub(r"(?m)^drift = .*\n", "", pyproject.read_text())
+    pyproject.write_text(text.replace("[tool.rally_gitops]\n", f"[tool.rally_gitops]\n{line}"))
 
 
 @pytest.fixture
 def drifted(cli, project: Path, make_database, pg_server, monkeypatch):
     """Staging deployed, then a column dropped by hand, and one new migration pending."""
+    monkeypatch.delenv("RALLY_DRIFT")  # the tests' default: off
+    set_drift(project, 'drift = "off"\n')
     monkeypatch.setenv("RALLY_REPLAY_DATABASE_URL", make_database("replay"))
     env = {"DATABASE_STAGING_URL": make_database("stg")}
     assert cli("deploy", "--env", "staging", env=env).code == 0
@@ -81,13 +85,30 @@ def test_a_clean_deploy_checks_before_and_after(cli, project: Path, drifted) -> 
     assert "drift check after the deploy: none (staging matches its 7 migration(s))" in result.out
 
 
-def test_off_and_bad_values(cli, project: Path, drifted) -> None:
-    result = cli("deploy", "--env", "staging", env=drifted)  # the scratch project has "off"
+def test_off_and_bad_values(cli, project: Path, drifted, monkeypatch) -> None:
+    result = cli("deploy", "--env", "staging", env=drifted)  # the fixture set "off"
     assert result.code == 0
     assert "drift" not in result.out
+    # RALLY_DRIFT wins over the configuration
+    set_drift(project, 'drift = "fail"\n')
+    monkeypatch.setenv("RALLY_DRIFT", "off")
+    (project / "migrations" / "20250103_000000_x.sql").write_text(
+        migration_file("20250103_000000_x", "SELECT 1;")
+    )
+    assert cli("deploy", "--env", "staging", env=drifted).code == 0
+    monkeypatch.setenv("RALLY_DRIFT", "sometimes")
+    (project / "migrations" / "20250104_000000_y.sql").write_text(
+        migration_file("20250104_000000_y", "SELECT 1;")
+    )
+    wrong = cli("deploy", "--env", "staging", env=drifted)
+    assert (wrong.code, wrong.err) == (
+        2,
+        "error: RALLY_DRIFT = 'sometimes': expected one of 'warn', 'fail', 'off'\n",
+    )
+    monkeypatch.delenv("RALLY_DRIFT")
     set_drift(project, 'drift = "loud"\n')
-    (project / "migrations" / "20250102_000000_more.sql").write_text(
-        migration_file("20250102_000000_more", "SELECT 1;")
+    (project / "migrations" / "20250105_000000_more.sql").write_text(
+        migration_file("20250105_000000_more", "SELECT 1;")
     )
     bad = cli("deploy", "--env", "staging", env=drifted)
     assert (bad.code, bad.err) == (

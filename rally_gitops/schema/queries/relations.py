@@ -36,6 +36,7 @@ SELECT n.nspname AS schema, c.relname AS "table", a.attname AS name,
        a.attgenerated AS generated,
        CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid)
        END AS generated_expression,
+       CASE WHEN a.attidentity <> '' THEN
        (SELECT pg_catalog.format('AS %%s START %%s INCREMENT %%s MINVALUE %%s MAXVALUE %%s '
                                  'CACHE %%s%%s', pg_catalog.format_type(s.seqtypid, NULL),
                                  s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache,
@@ -44,7 +45,7 @@ SELECT n.nspname AS schema, c.relname AS "table", a.attname AS name,
         JOIN pg_catalog.pg_sequence s ON s.seqrelid = dep.objid
         WHERE dep.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
           AND dep.refobjid = c.oid AND dep.refobjsubid = a.attnum AND dep.deptype = 'i'
-       ) AS identity_options,
+       ) END AS identity_options,
        coalesce(a.attacl::text[], '{{}}') AS acl,
        pg_catalog.col_description(c.oid, a.attnum) AS comment
 FROM pg_catalog.pg_attribute a

@@ -35,8 +35,7 @@ def test_status_shows_every_environment_despite_bad_files(
     result = cli("status", env=env)
     assert result.code == 2
     assert result.err == (
-        "error: 3 bad migration file(s), listed above: deploy refuses to run until they are "
-        "fixed\n"
+        "error: 3 bad migration file(s), listed above: deploy refuses to run until they are fixed\n"
     )
     out = result.out.splitlines()
     assert out[:3] == lines

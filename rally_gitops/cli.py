@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,3 +138,22 @@ def confirm(prompt: str, word: str, *, yes: bool) -> None:
 def out(line: str = "") -> None:
     """Print progress to stdout, flushed (deploy logs are read live in CI)."""
     print(line, flush=True)
+
+
+def command_line(config: Config, *args: str | Path) -> str:
+    """A ``rally-gitops`` command that runs as printed from the current directory.
+
+    ``-C DIR`` when the project is not the one found from here; a ``Path`` argument relative
+    to here (absolute when outside); each word shell-quoted.
+    """
+    here = Path.cwd().resolve()
+    words = ["rally-gitops"]
+    if config_mod.find_root(here) != config.root.resolve():
+        words += ["-C", _from_here(config.root, here)]
+    words += [_from_here(arg, here) if isinstance(arg, Path) else arg for arg in args]
+    return shlex.join(words)
+
+
+def _from_here(path: Path, here: Path) -> str:
+    path = path.resolve()
+    return path.relative_to(here).as_posix() or "." if path.is_relative_to(here) else str(path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +73,11 @@ def load_config(args: argparse.Namespace) -> Config:
     root = project_root(args)
     if root is not None and not root.is_dir():
         raise ConfigError(f"project directory {root} does not exist")
+    if root is None and config_mod.find_project() is None:
+        # rather than name a migrations directory under the cwd that was never meant
+        raise ConfigError(
+            f"no project found (pyproject.toml or .git) in {Path.cwd()} or above; use -C DIR"
+        )
     return config_mod.load(root)
 
 
@@ -138,22 +142,3 @@ def confirm(prompt: str, word: str, *, yes: bool) -> None:
 def out(line: str = "") -> None:
     """Print progress to stdout, flushed (deploy logs are read live in CI)."""
     print(line, flush=True)
-
-
-def command_line(config: Config, *args: str | Path) -> str:
-    """A ``rally-gitops`` command that runs as printed from the current directory.
-
-    ``-C DIR`` when the project is not the one found from here; a ``Path`` argument relative
-    to here (absolute when outside); each word shell-quoted.
-    """
-    here = Path.cwd().resolve()
-    words = ["rally-gitops"]
-    if config_mod.find_root(here) != config.root.resolve():
-        words += ["-C", _from_here(config.root, here)]
-    words += [_from_here(arg, here) if isinstance(arg, Path) else arg for arg in args]
-    return shlex.join(words)
-
-
-def _from_here(path: Path, here: Path) -> str:
-    path = path.resolve()
-    return path.relative_to(here).as_posix() or "." if path.is_relative_to(here) else str(path)

@@ -15,14 +15,13 @@ from pathlib import Path
 
 from rally_gitops.cli import (
     add_yes,
-    command_line,
     confirm,
     confirm_deploy,
     load_config,
     load_migrations,
     out,
 )
-from rally_gitops.config import Config
+from rally_gitops.config import Config, command_line
 from rally_gitops.delivery import smoke as smoke_mod
 from rally_gitops.deploy.pipeline import deploy_pending
 from rally_gitops.deploy.status import read_status, status_lines

@@ -107,4 +107,3 @@ def test_outside_a_project_says_so(tmp_path: Path) -> None:
     assert result.err == (
         f"error: no project found (pyproject.toml or .git) in {nowhere} or above; use -C DIR\n"
     )
-

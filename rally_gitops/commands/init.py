@@ -11,10 +11,7 @@ with the action to use (``--action-ref``).
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
-import subprocess
 import sys
 import tomllib
 from importlib import resources
@@ -111,9 +108,9 @@ def init(
         raise ConfigError(f"cannot write in {root}: {exc.strerror} ({exc.filename})") from None
     if not hooked:
         return 1
-    _install_git_hook(root)
-    if hooks_repo is None:
-        _note_scripts_on_path()
+    out(precommit.install(root))
+    if hooks_repo is None and (note := precommit.scripts_missing()):
+        out(note)
     out("next: set the secrets, then `rally-gitops github setup` (docs/github.md of rally-gitops)")
     return 0
 
@@ -122,12 +119,15 @@ def _pre_commit_config(root: Path, text: str, force: bool) -> bool:
     """Write or merge ``.pre-commit-config.yaml``; False when the user must add our hooks."""
     name = ".pre-commit-config.yaml"
     path = root / name
-    if force or not path.exists():
+    if not path.exists():
         _write(root, name, text, force)
         return True
     existing = path.read_text(encoding="utf-8", errors="replace")
     if existing == text or precommit.has_our_hooks(existing):
-        _write(root, name, text, force)  # unchanged, or kept as the user has it
+        if force and precommit.other_hooks(existing):  # --force must not drop the team's hooks
+            out(f"kept (other hooks) {name}  (edit the rally-migration hooks in it by hand)")
+            return True
+        _write(root, name, text, force)  # unchanged, kept as the user has it, or overwritten
         return True
     merged = precommit.merge(existing, text)
     if merged is None:
@@ -157,39 +157,6 @@ def _workflows(root: Path, action_ref: str | None, migrations: str, force: bool)
         out(
             "skipped      .github/workflows/  (pass --action-ref OWNER/REPO@REF: the "
             "rally-gitops action your CI can reach, e.g. a tag of your fork)"
-        )
-
-
-def _install_git_hook(root: Path) -> None:
-    """``pre-commit install`` in a git repository, so that the next commit runs the hooks."""
-    if not (root / ".git").exists():
-        out("skipped      git hook  (not a git repository: run `pre-commit install` in one)")
-        return
-    from rally_gitops.config import DEFAULT_ENVIRONMENTS
-
-    secret = {values["url_env"] for values in DEFAULT_ENVIRONMENTS.values()}
-    env = {k: v for k, v in os.environ.items() if k not in secret}  # it needs no database
-    try:
-        done = subprocess.run(
-            (sys.executable, "-m", "pre_commit", "install"),
-            cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        out(f"not installed git hook  ({exc}): run `pre-commit install`")
-        return
-    said = (done.stdout + done.stderr).strip().splitlines() or [f"exit {done.returncode}"]
-    if done.returncode != 0:
-        out(f"not installed git hook  ({said[-1]}): run `pre-commit install`")
-        return
-    out(f"{'installed':<12} git hook  ({said[-1]})")
-
-
-def _note_scripts_on_path() -> None:
-    missing = [name for name in precommit.HOOK_IDS if shutil.which(name) is None]
-    if missing:
-        out(
-            f"note: {', '.join(missing)} not on PATH: the hooks run them, so activate the "
-            "environment rally-gitops is installed in before you commit (or use pipx)"
         )
 
 

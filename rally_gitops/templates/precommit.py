@@ -8,7 +8,12 @@ names a repository pre-commit fetches instead (any URL or path pre-commit accept
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from rally_gitops.errors import ConfigError
@@ -47,6 +52,44 @@ def render(template_text: str, migrations: str, remote: tuple[str, str] | None) 
 def has_our_hooks(text: str) -> bool:
     """True when the config already runs one of the rally-migration hooks."""
     return any(hook.get("id") in HOOK_IDS for hook in _hooks(_load(text)))
+
+
+def other_hooks(text: str) -> bool:
+    """True when the config runs hooks besides ours (``init --force`` keeps such a file)."""
+    return any(hook.get("id") not in HOOK_IDS for hook in _hooks(_load(text)))
+
+
+def install(root: Path) -> str:
+    """``pre-commit install`` in a git repository, so that the next commit runs the hooks;
+    returns the line to report (a failure is reported, not raised: the files are written)."""
+    from rally_gitops.config import DEFAULT_ENVIRONMENTS
+
+    if not (root / ".git").exists():
+        return "skipped      git hook  (not a git repository: run `pre-commit install` in one)"
+    secret = {str(values["url_env"]) for values in DEFAULT_ENVIRONMENTS.values()}
+    env = {k: v for k, v in os.environ.items() if k not in secret}  # it needs no database
+    try:
+        done = subprocess.run(
+            (sys.executable, "-m", "pre_commit", "install"),
+            cwd=root, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"not installed git hook  ({exc}): run `pre-commit install`"
+    said = (done.stdout + done.stderr).strip().splitlines() or [f"exit {done.returncode}"]
+    if done.returncode != 0:
+        return f"not installed git hook  ({said[-1]}): run `pre-commit install`"
+    return f"{'installed':<12} git hook  ({said[-1]})"
+
+
+def scripts_missing() -> str | None:
+    """A note when the local hooks' commands are not on PATH (they would not be found)."""
+    missing = [name for name in HOOK_IDS if shutil.which(name) is None]
+    if not missing:
+        return None
+    return (
+        f"note: {', '.join(missing)} not on PATH: the hooks run them, so activate the "
+        "environment rally-gitops is installed in before you commit (or use pipx)"
+    )
 
 
 def entry(config_text: str) -> str:

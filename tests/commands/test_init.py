@@ -338,6 +338,13 @@ def test_init_merges_into_an_existing_pre_commit_config(
     again = run_init(clone, capsys)
     assert again[0] == 0 and "merged" not in again[1]
     assert (clone / ".pre-commit-config.yaml").read_text(encoding="utf-8") == merged
+    forced = run_init(clone, capsys, "--force")  # --force must not drop the team's hooks
+    assert forced[0] == 0
+    assert (
+        "kept (other hooks) .pre-commit-config.yaml  (edit the rally-migration hooks in it by "
+        "hand)" in forced[1]
+    )
+    assert (clone / ".pre-commit-config.yaml").read_text(encoding="utf-8") == merged
 
     # both their hook and ours run at the commit
     (clone / "migrations/20300101_000000_tabbed.sql").write_text(

@@ -27,7 +27,7 @@ def spoil(project: Path) -> list[str]:
 
 def test_status_shows_every_environment_despite_bad_files(
     cli, project: Path, make_database
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = {"DATABASE_URL": make_database(), "DATABASE_STAGING_URL": make_database()}
     assert cli("deploy", "--env", "local", env=env).code == 0
     lines = spoil(project)
@@ -57,7 +57,7 @@ def test_status_shows_every_environment_despite_bad_files(
 
 def test_an_applied_file_made_unreadable_is_named_not_missing(
     cli, project: Path, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = {"DATABASE_URL": database_url}
     assert cli("deploy", "--env", "local", env=env).code == 0
     applied = sorted((project / "migrations").glob("*.sql"))[-1]

@@ -14,7 +14,7 @@ from testing.migration_files import generate_tables, make_project, start_deploy
 from testing.process import run_process
 
 
-def test_smoke_names_the_ledger_check_once(cli, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_smoke_names_the_ledger_check_once(cli, database_url: str) -> None:
     env = {"DATABASE_URL": database_url}
     assert cli("deploy", "--env", "local", "--no-backup", env=env).code == 0
     result = cli("smoke", "--env", "local", "--db-only", env=env)
@@ -25,7 +25,7 @@ def test_smoke_names_the_ledger_check_once(cli, database_url: str) -> None:  # t
 
 def test_an_empty_backup_is_described_without_double_parentheses(
     cli, project: Path, database_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = {"DATABASE_URL": database_url}
     assert cli("backup", "--env", "local", "--kind", "schema", env=env).code == 0
     listing = cli("backups", "--env", "local", env=env)
@@ -42,7 +42,7 @@ def test_an_empty_backup_is_described_without_double_parentheses(
     assert "  6 applied, newest 20241212_080000_index_matches_status  [manual]" in listing.out
 
 
-def test_missing_backup_lists_the_newest_first(cli, project: Path, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_missing_backup_lists_the_newest_first(cli, project: Path, database_url: str) -> None:
     env = {"DATABASE_URL": database_url}
     for _ in range(4):
         assert cli("backup", "--env", "local", "--kind", "schema", env=env).code == 0
@@ -52,7 +52,7 @@ def test_missing_backup_lists_the_newest_first(cli, project: Path, database_url:
     assert f"(newest: {stems[3]}, {stems[2]}, {stems[1]}); " in result.err
 
 
-def test_self_referencing_foreign_key_names_its_table_once(cli, project: Path) -> None:  # type: ignore[no-untyped-def]
+def test_self_referencing_foreign_key_names_its_table_once(cli, project: Path) -> None:
     name = "20300101_000000_add_manager"
     sql = (
         "ALTER TABLE users ADD CONSTRAINT users_manager_fk FOREIGN KEY (manager_id) "

@@ -42,7 +42,7 @@ def run_printed(command: str, cwd: Path, env: dict[str, str], stdin: str = "") -
 @pytest.mark.parametrize("where", ["root", "subdirectory", "elsewhere"])
 def test_every_printed_command_runs_as_printed(
     project: Path, tmp_path: Path, make_database, pg_server, where: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = {
         "DATABASE_STAGING_URL": make_database("staging"),
         "DATABASE_PUBLIC_URL": make_database("production"),

@@ -73,6 +73,11 @@ def load_config(args: argparse.Namespace) -> Config:
     root = project_root(args)
     if root is not None and not root.is_dir():
         raise ConfigError(f"project directory {root} does not exist")
+    if root is None and config_mod.find_project() is None:
+        # rather than name a migrations directory under the cwd that was never meant
+        raise ConfigError(
+            f"no project found (pyproject.toml or .git) in {Path.cwd()} or above; use -C DIR"
+        )
     return config_mod.load(root)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,13 +79,38 @@ class Config:
             raise ConfigError(f"unknown environment {name!r} (configured: {known})") from None
 
 
-def find_root(start: Path | None = None) -> Path:
-    """The nearest directory at or above ``start`` with a pyproject.toml or .git, else ``start``."""
+def find_project(start: Path | None = None) -> Path | None:
+    """The nearest directory at or above ``start`` with a pyproject.toml or .git, if any."""
     start = (start or Path.cwd()).resolve()
     for candidate in (start, *start.parents):
         if (candidate / "pyproject.toml").is_file() or (candidate / ".git").exists():
             return candidate
-    return start
+    return None
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest directory at or above ``start`` with a pyproject.toml or .git, else ``start``."""
+    start = (start or Path.cwd()).resolve()
+    return find_project(start) or start
+
+
+def command_line(config: Config, *args: str | Path) -> str:
+    """A ``rally-gitops`` command that runs as printed from the current directory.
+
+    ``-C DIR`` when the project is not the one found from here; a ``Path`` argument relative
+    to here (absolute when outside); each word shell-quoted.
+    """
+    here = Path.cwd().resolve()
+    words = ["rally-gitops"]
+    if find_root(here) != config.root.resolve():
+        words += ["-C", _from_here(config.root, here)]
+    words += [_from_here(arg, here) if isinstance(arg, Path) else arg for arg in args]
+    return shlex.join(words)
+
+
+def _from_here(path: Path, here: Path) -> str:
+    path = path.resolve()
+    return path.relative_to(here).as_posix() or "." if path.is_relative_to(here) else str(path)
 
 
 def load(root: Path | None = None) -> Config:

@@ -44,3 +44,9 @@ class DatabaseError(RallyError):
 
 class DeployError(RallyError):
     """A deploy was refused or a migration failed: exit 1."""
+
+
+class Interrupted(RallyError):
+    """Ctrl-C with something to say about the state it left (a deploy): exit 130."""
+
+    exit_code = EXIT_INTERRUPTED

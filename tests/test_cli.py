@@ -108,9 +108,13 @@ def test_bad_migration_files(
     project: Path, database_url: str, name: str, data: bytes, needle: str
 ) -> None:
     (project / "migrations" / name).write_bytes(data)
-    for command in (["deploy", "--env", "staging"], ["status", "--env", "staging"]):
-        result = run_process(command, cwd=project, env={"DATABASE_STAGING_URL": database_url})
-        assert_one_line_error(result, 2, needle)
+    env = {"DATABASE_STAGING_URL": database_url}
+    result = run_process(["deploy", "--env", "staging"], cwd=project, env=env)
+    assert_one_line_error(result, 2, needle)
+    # status names the file and still shows the environment (tests/commands/test_status.py)
+    result = run_process(["status", "--env", "staging"], cwd=project, env=env)
+    assert_one_line_error(result, 2, "1 bad migration file(s), listed above")
+    assert needle in result.out.splitlines()[0] and "staging (" in result.out
     assert ledger_rows(database_url) == []
 
 

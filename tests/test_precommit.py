@@ -70,6 +70,8 @@ def test_hooks_file_exports_the_three_hooks() -> None:
         assert hook["entry"] == hook_id and hook["language"] == "python"
         assert hook["files"] == r"^migrations/.*\.sql$"
     assert hooks["rally-migration-validate"]["require_serial"] is True
+    # each can warn, and pre-commit shows a passing hook's output only with verbose
+    assert [hook["verbose"] for hook in hooks.values()] == [True] * 3
 
 
 def test_try_repo_good_passes_bad_fails(snapshot: Path, hook_env: dict, tmp_path: Path) -> None:

@@ -62,8 +62,9 @@ class BackupSet:
         """The newest applied migration the backup captured, for display."""
         head = self.manifest.get("ledger_head") or {}
         if not head.get("version"):
-            return "(no migrations applied)"
-        return f"{head.get('name') or head['version']} ({head.get('applied', '?')} applied)"
+            return "no migrations applied"
+        # no parentheses of its own: callers put it in theirs
+        return f"{head.get('applied', '?')} applied, newest {head.get('name') or head['version']}"
 
 
 def new_stem(directory: Path, env: str, short_sha: str, now: dt.datetime) -> str:
@@ -168,7 +169,7 @@ def find(directory: Path, env: str, ref: str) -> BackupSet:
     for backup in sets:
         if backup.stem == ref.removesuffix(".json").removesuffix(".dump").removesuffix(".sql"):
             return backup
-    names = ", ".join(s.stem for s in sets[-3:]) or "none"
+    names = ", ".join(s.stem for s in reversed(sets[-3:])) or "none"  # newest first
     raise ConfigError(
         f"no backup {ref!r} of {env} in {directory} (newest: {names}); "
         f"see `rally-gitops backups --env {env}`"

@@ -56,7 +56,7 @@ def restore(
         assert row is not None  # one row, always
         database = str(row[0])
         confirm(
-            f"Restore {chosen.stem} (taken {chosen.created_at:%Y-%m-%d %H:%M} UTC, ledger head "
+            f"Restore {chosen.stem} (taken {chosen.created_at:%Y-%m-%d %H:%M} UTC; "
             f"{chosen.head}) into database {database} at {client.shown}.\n"
             f"Everything now in {database} is replaced"
             + (" and its data is LOST: this backup holds the schema only." if only_schema else ".")

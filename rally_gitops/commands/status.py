@@ -7,10 +7,11 @@ import json
 import os
 from typing import Any
 
-from rally_gitops.cli import add_env, load_config, load_migrations, out
+from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
 from rally_gitops.deploy.status import Status, read_status, status_lines
-from rally_gitops.errors import RallyError
+from rally_gitops.errors import MigrationFileError, RallyError
+from rally_gitops.files.migrations import scan
 from rally_gitops.postgres.db import connect, resolve
 
 
@@ -27,8 +28,18 @@ def default_envs(config: Config) -> list[str]:
 
 
 def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
-    """Print the status of each environment; exit 1 if one could not be read."""
-    migrations = load_migrations(config)
+    """Print the status of each environment; exit 1 if one could not be read.
+
+    A bad migration file (not UTF-8, too big, a version used twice...) is listed first and
+    every environment is still shown without it; the exit code is then 2, as for ``deploy``,
+    which refuses to run until the file is fixed.
+    """
+    found = scan(config.migrations_dir)
+    migrations = found.migrations
+    bad = [str(problem) for problem in found.problems]
+    if not as_json:
+        for problem in bad:
+            out(f"bad file: {problem}")
     report: dict[str, Any] = {}
     failed = False
     for name in envs or default_envs(config):
@@ -37,19 +48,26 @@ def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
             with connect(target.url, autocommit=True, purpose="status") as conn:
                 result = read_status(conn, config, migrations)
         except RallyError as exc:
-            if envs:  # asked for by name: its failure is the command's failure
+            if envs and not bad:  # asked for by name: its failure is the command's failure
                 raise
             failed = True
             report[name] = {"error": str(exc)}
             if not as_json:
                 out(f"{name}: {exc}")
             continue
-        report[name] = as_dict(result, target.label)
+        # an applied version whose file is unreadable is not missing: it is listed above
+        result.missing = [row for row in result.missing if row.version not in found.bad_versions]
+        report[name] = {**as_dict(result, target.label), **({"bad_files": bad} if bad else {})}
         if not as_json:
             for line in status_lines(name, target.label, result, migrations):
                 out(line)
     if as_json:
         out(json.dumps(report, indent=2))
+    if bad:
+        raise MigrationFileError(
+            f"{len(bad)} bad migration file(s), listed above: deploy refuses to run until "
+            "they are fixed"
+        )
     return 1 if failed else 0
 
 

@@ -9,6 +9,7 @@ section is tried (round trip). See docs/validate.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.lint import output
-from rally_gitops.lint.model import Finding
+from rally_gitops.lint.model import Finding, Severity
 from rally_gitops.lint.settings import CodeInfo
 from rally_gitops.replay.run import replay
 from rally_gitops.replay.steps import FAILED, ROUND_TRIP
@@ -68,13 +69,18 @@ def validate(
     fmt: str = "text",
 ) -> int:
     """Replay; print findings; exit 0 (warnings allowed), 1 on a failure, 2 on a usage error."""
+    severity = round_trip_severity(config)  # a bad setting fails before the replay starts
     migrations = load_migrations(config)
     if not migrations:
         print(f"no migrations in {config.migrations_dir}: nothing to replay", file=sys.stderr)
         return 0
     new = select_new(config, migrations, files or [], base=base, all_files=all_files)
     result = replay(config, migrations, new, with_round_trip=round_trip)
-    code = print_findings(result.findings, fmt, files=len(new))
+    findings = [
+        dataclasses.replace(f, severity=severity) if f.code == ROUND_TRIP else f
+        for f in result.findings
+    ]
+    code = print_findings(findings, fmt, files=len(new))
     if fmt == "text":
         cache = "cache hit" if result.cache_hit else "cache built"
         source = (
@@ -87,6 +93,17 @@ def validate(
             file=sys.stderr,
         )
     return code
+
+
+def round_trip_severity(config: Config) -> Severity:
+    """``[tool.rally_gitops.replay] round_trip``: a failed round trip is an ``error`` (the
+    default: pre-commit hides the warnings of a passing hook) or a ``warn``-ing."""
+    value = config.section("replay").get("round_trip", "error")
+    if value not in ("error", "warn"):
+        raise ConfigError(
+            f'[tool.rally_gitops.replay] round_trip = {value!r}: expected "error" or "warn"'
+        )
+    return "error" if value == "error" else "warning"
 
 
 def select_new(
@@ -139,6 +156,6 @@ def _catalog() -> dict[str, CodeInfo]:
 
     replay = (
         CodeInfo(FAILED, "error", True, "a migration fails when replayed in order", "replay"),
-        CodeInfo(ROUND_TRIP, "warning", True, "rollback, then re-apply, fails", "replay"),
+        CodeInfo(ROUND_TRIP, "error", True, "rollback, then re-apply, fails", "replay"),
     )
     return {**HISTORY_CODES, **{info.code: info for info in replay}}

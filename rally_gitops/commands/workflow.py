@@ -13,8 +13,15 @@ import os
 import sys
 from pathlib import Path
 
-from rally_gitops.cli import add_yes, confirm, confirm_deploy, load_config, load_migrations, out
-from rally_gitops.config import Config
+from rally_gitops.cli import (
+    add_yes,
+    confirm,
+    confirm_deploy,
+    load_config,
+    load_migrations,
+    out,
+)
+from rally_gitops.config import Config, command_line
 from rally_gitops.delivery import smoke as smoke_mod
 from rally_gitops.deploy.pipeline import deploy_pending
 from rally_gitops.deploy.status import read_status, status_lines
@@ -96,7 +103,8 @@ def workflow(
 
     _header(5, total, "production")
     if auto:
-        out("--auto: production is left alone. Promote with `rally-gitops workflow --production`.")
+        promote = command_line(config, "workflow", "--production")
+        out(f"--auto: production is left alone. Promote with `{promote}`.")
         return 0
     if not has_production:
         out(f"production is not configured ({prod_env.url_env} is not set): done after staging.")
@@ -119,9 +127,11 @@ def workflow(
 
     _header(6, total, "validate production (database smoke tests)")
     if not _smoke(config, PRODUCTION):
+        rollback = command_line(config, "rollback", "--env", PRODUCTION)
+        backups = command_line(config, "backups", "--env", PRODUCTION)
         out(
-            "Production failed its smoke tests. See `rally-gitops rollback --env production` "
-            "and `rally-gitops backups --env production` for the ways back."
+            f"Production failed its smoke tests. See `{rollback}` and `{backups}` "
+            "for the ways back."
         )
         return 1
     out("Workflow done: staging and production are deployed and pass their smoke tests.")
@@ -154,7 +164,7 @@ def ask_word(prompt: str, word: str) -> bool:
 def _lint_and_validate(config: Config, files: list[str], *, interactive: bool) -> bool:
     paths = [config.migrations_dir / name for name in files]
     for command, check in (("lint", _lint), ("validate", _validate)):
-        out(f"$ rally-gitops {command} {' '.join(files)}")
+        out(f"$ {command_line(config, command, *paths)}")  # runnable as printed
         try:
             code = check(config, paths)
         except RallyError as exc:

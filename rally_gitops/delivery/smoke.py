@@ -237,7 +237,9 @@ def run(config: Config, env: str, *, report: Report, http: bool = True) -> list[
     def done(result: CheckResult) -> None:
         results.append(result)
         mark = "ok  " if result.ok else "FAIL"
-        report(scrub(f"  {mark}  {result.kind:<6} {result.name}: {result.detail}"))
+        # the ledger check is its own kind: name it once ("ok    ledger: 6 applied ...")
+        label = result.name if result.name == result.kind else f"{result.kind:<6} {result.name}"
+        report(scrub(f"  {mark}  {label}: {result.detail}"))
 
     try:
         with connect(target.url, autocommit=True, purpose="smoke") as conn:

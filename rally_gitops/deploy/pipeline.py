@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from rally_gitops.backup.settings import check_no_backup
 from rally_gitops.backup.take import backup_before_change
-from rally_gitops.config import Config
+from rally_gitops.config import Config, command_line
 from rally_gitops.deploy import promotion
 from rally_gitops.deploy.applier import Applier
 from rally_gitops.deploy.committed import refuse_uncommitted
@@ -23,7 +23,7 @@ from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.deploy.lock import deploy_lock, lock_key
 from rally_gitops.deploy.session import session_options
 from rally_gitops.deploy.status import read_status, refuse_statements, refuse_unsafe
-from rally_gitops.errors import DeployError
+from rally_gitops.errors import DeployError, Interrupted
 from rally_gitops.files.migrations import Migration, discover
 from rally_gitops.postgres.db import Target, connect, resolve
 from rally_gitops.schema import drift
@@ -148,10 +148,27 @@ def _apply_all(
         raise DeployError(f"{exc}\n{before}") from None
     except BaseException as exc:  # Ctrl-C: record it, and make the applied ones durable with it
         _record_interruption(applier, exc)
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(_interrupted(config, target, pending[len(applied)])) from None
         raise
     total = time.perf_counter() - started
     report(f"Done: {len(applied)} migration(s) applied to {target.env.name} in {total:.2f}s")
     return applied
+
+
+def _interrupted(config: Config, target: Target, running: Migration) -> str:
+    """What Ctrl-C left: the transaction in progress rolled back, or a no-transaction file."""
+    status = command_line(config, "status", "--env", target.env.name)
+    if running.no_transaction:
+        return (
+            f"interrupted at the no-transaction migration {running.filename}: the statements it "
+            f"ran stay applied; `{status}` shows whether it is BLOCKED (then fix the database "
+            "and run repair)"
+        )
+    return (
+        "interrupted: the migration in progress was rolled back; the ones committed before it "
+        f"stay applied (`{status}` lists them)"
+    )
 
 
 def _record_interruption(applier: Applier, exc: BaseException) -> None:

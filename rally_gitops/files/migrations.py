@@ -171,10 +171,19 @@ def parse(path: Path, data: bytes | None = None, max_bytes: int = MAX_FILE_BYTES
     )
 
 
-def discover(directory: Path, max_bytes: int = MAX_FILE_BYTES) -> list[Migration]:
-    """Every ``*.sql`` file directly in ``directory``, parsed and sorted by version.
+@dataclass(frozen=True)
+class Scan:
+    """The migrations directory read file by file: the usable migrations and every bad file."""
 
-    A bad name, unreadable file or a version used twice is an error naming the file.
+    migrations: list[Migration]
+    problems: list[MigrationFileError]  # file order; version clashes last
+    bad_versions: frozenset[str]  # the versions named by the bad files
+
+
+def scan(directory: Path, max_bytes: int = MAX_FILE_BYTES) -> Scan:
+    """Every ``*.sql`` file directly in ``directory``; a bad one is set aside, not fatal.
+
+    Of two files with one version, the first by name is kept and the second is a problem.
     """
     if not directory.is_dir():
         raise ConfigError(
@@ -183,16 +192,44 @@ def discover(directory: Path, max_bytes: int = MAX_FILE_BYTES) -> list[Migration
         )
     # one directory: ordering by name is Path ordering, without its slow per-pair comparison
     files = sorted(directory.glob("*.sql"), key=lambda p: p.name)
-    migrations = [parse(p, max_bytes=max_bytes) for p in files]
+    migrations: list[Migration] = []
+    problems: list[MigrationFileError] = []
+    bad: set[str] = set()
+    for path in files:
+        try:
+            migrations.append(parse(path, max_bytes=max_bytes))
+        except MigrationFileError as exc:
+            problems.append(exc)
+            match = NAME_RE.match(path.name)
+            if match:
+                bad.add(match["version"])
     seen: dict[str, Migration] = {}
+    kept = []
     for migration in migrations:
         other = seen.get(migration.version)
         if other is not None:
-            raise MigrationFileError(
-                f"{migration.path}: version {migration.version} is also used by {other.filename}"
+            problems.append(
+                MigrationFileError(
+                    f"{migration.path}: version {migration.version} is also used by "
+                    f"{other.filename}"
+                )
             )
+            bad.add(migration.version)
+            continue
         seen[migration.version] = migration
-    return sorted(migrations, key=lambda m: m.version)
+        kept.append(migration)
+    return Scan(sorted(kept, key=lambda m: m.version), problems, frozenset(bad))
+
+
+def discover(directory: Path, max_bytes: int = MAX_FILE_BYTES) -> list[Migration]:
+    """Every ``*.sql`` file directly in ``directory``, parsed and sorted by version.
+
+    A bad name, unreadable file or a version used twice is an error naming the file.
+    """
+    result = scan(directory, max_bytes)
+    if result.problems:
+        raise result.problems[0]
+    return result.migrations
 
 
 def uncomment(block: str) -> str:

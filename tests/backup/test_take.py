@@ -66,7 +66,8 @@ def test_backup_command_writes_a_verified_full_and_schema_set(cli, project, pw_u
     assert "CREATE TABLE public.user_preferences" in schema_sql
     listing = cli("backups", "--env", "staging")
     assert listing.code == 0
-    assert stem in listing.out and "20241212_080000_index_matches_status (6 applied)" in listing.out
+    assert stem in listing.out
+    assert "6 applied, newest 20241212_080000_index_matches_status" in listing.out
     text = result.text + listing.text + json.dumps(manifest) + " ".join(names) + schema_sql
     assert TEST_PASSWORD not in text
 

@@ -141,7 +141,9 @@ def test_lint_and_validate_run_without_reentering_the_cli(cli, envs, monkeypatch
     monkeypatch.setattr(main_mod, "main", reentered)
     result = cli("workflow", "--auto", env=envs)
     assert result.code == 0, result.text
-    assert "$ rally-gitops lint 20" in result.out and "lint: ok" in result.out
+    # run from elsewhere: the echoed command names the project (see test_workflow_commands.py)
+    assert "$ rally-gitops -C /" in result.out and "/migrations/20" in result.out
+    assert "lint: ok" in result.out
     assert "validate: ok" in result.out
     assert "re-entered" not in result.text
 

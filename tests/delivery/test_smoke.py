@@ -40,7 +40,7 @@ def write_check(project: Path, name: str, sql: str) -> None:
 def test_ledger_matches_repository(cli, staging):
     result = cli("smoke", "--env", "staging")
     assert result.code == 0, result.text
-    assert "ok    ledger ledger: 6 applied, matches the repository" in result.out
+    assert "ok    ledger: 6 applied, matches the repository" in result.out
     assert "all 1 check(s) passed" in result.out
 
 

@@ -149,7 +149,7 @@ def test_failure_in_the_second_new_file_names_that_file(seeded, cli, replay_url)
     assert good not in result.out
 
 
-def test_round_trip_failures_are_warnings(project, cli, replay_url) -> None:
+def test_round_trip_failures_are_errors_unless_configured(project, cli, replay_url) -> None:
     leaky = "20241214_000000_add_scores.sql"
     (project / "migrations" / leaky).write_text(
         migration(
@@ -162,6 +162,23 @@ def test_round_trip_failures_are_warnings(project, cli, replay_url) -> None:
     (project / "migrations" / broken).write_text(
         migration(broken, "CREATE TABLE ranks (id int);", rollback="DROP TABLE rankz;")
     )
+    # an error by default: pre-commit would hide a warning of the passing hook
+    result = cli("validate", f"migrations/{leaky}", f"migrations/{broken}")
+    assert result.code == 1, result.text
+    assert [
+        line.split(" rollback-roundtrip-failed ")[0].split("/proj/")[-1]
+        for line in result.out.splitlines()
+        if "rollback-roundtrip-failed" in line
+    ] == [
+        f"migrations/{leaky}:5:1: error",
+        f"migrations/{broken}:{rollback_line_of(broken)}:1: error",
+    ]
+    assert "2 errors, 0 warnings" in result.out
+
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.rally_gitops.replay]\nround_trip = "warn"\n'
+    )
     result = cli("validate", f"migrations/{leaky}", f"migrations/{broken}")
     assert result.code == 0, result.text
     lines = result.out.splitlines()
@@ -171,6 +188,23 @@ def test_round_trip_failures_are_warnings(project, cli, replay_url) -> None:
     expected = rollback_line.split("\n").index("-- DROP TABLE rankz;") + 1
     assert f"migrations/{broken}:{expected}:" in result.out
     assert 'the rollback section fails: table "rankz" does not exist' in result.out
+
+
+def rollback_line_of(name: str) -> int:
+    text = migration(name, "CREATE TABLE ranks (id int);", "DROP TABLE rankz;")
+    return text.split("\n").index("-- DROP TABLE rankz;") + 1
+
+
+def test_round_trip_setting_is_checked(project, cli) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + '\n[tool.rally_gitops.replay]\nround_trip = "off"\n'
+    )
+    result = cli("validate", "--all")
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        'error: [tool.rally_gitops.replay] round_trip = \'off\': expected "error" or "warn"\n'
+    )
 
 
 def test_template_cache_is_hit_on_the_second_run(project, cli, replay_url, pg_server) -> None:

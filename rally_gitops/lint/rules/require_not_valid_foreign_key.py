@@ -51,7 +51,7 @@ def require_not_valid_foreign_key(ctx: FileContext) -> Iterator[Violation]:
             yield Violation(
                 st,
                 f"adding FOREIGN KEY {quote(constraint.conname)} scans {table} and blocks writes "
-                f"to {table} and {other} until every row is validated".replace("  ", " "),
+                f"to {_tables(table, other)} until every row is validated".replace("  ", " "),
                 "add it with NOT VALID, then VALIDATE CONSTRAINT in a later migration",
                 line_offset=line_offset(st, constraint),
             )
@@ -59,8 +59,8 @@ def require_not_valid_foreign_key(ctx: FileContext) -> Iterator[Violation]:
             if col.contype == ConstrType.CONSTR_FOREIGN:
                 yield Violation(
                     st,
-                    f"ADD COLUMN ... REFERENCES validates {table} and blocks writes to {table} "
-                    f"and {relname(col.pktable)} while it does",
+                    f"ADD COLUMN ... REFERENCES validates {table} and blocks writes to "
+                    f"{_tables(table, relname(col.pktable))} while it does",
                     "add the column first, then ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID and "
                     "VALIDATE it in a later migration",
                     line_offset=line_offset(st, col),
@@ -75,3 +75,8 @@ RULE = Rule(
     RuleDocs(WHY, SAFE_ALTERNATIVE, EXAMPLE_BAD, EXAMPLE_OK),
     enabled=ENABLED,
 )
+
+
+def _tables(table: str, other: str) -> str:
+    """``users and teams``; a self-reference names its table once."""
+    return table if other == table else f"{table} and {other}"

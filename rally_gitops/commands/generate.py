@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING
 
 from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
 from rally_gitops.config import Config
-from rally_gitops.errors import RallyError
-from rally_gitops.files.migrations import discover
+from rally_gitops.errors import ConfigError, RallyError
+from rally_gitops.files.migrations import discover, uncomment
 from rally_gitops.files.template import slugify
 from rally_gitops.schema import filters, hazards, sources
 from rally_gitops.schema.diff import diff
-
-if TYPE_CHECKING:
-    from rally_gitops.schema import renames
-    from rally_gitops.schema.plan import Plan
+from rally_gitops.schema.online import Part, split
+from rally_gitops.schema.plan import Plan, plan
+from rally_gitops.schema.verify import source_copy, verify
 
 HEADER = "-- Migration: {name}\n-- Description: {description}\n-- Generated: {generated}\n"
 
@@ -40,7 +39,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--allow-data-loss", action="store_true", help="write drops and narrowing type changes"
     )
-    parser.add_argument("--dry-run", action="store_true", help="print the file, write nothing")
+    parser.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
+    parser.add_argument(
+        "--no-online",
+        dest="online",
+        action="store_false",
+        default=None,
+        help="one plain file (default: indexes CONCURRENTLY, constraints NOT VALID then VALIDATE)",
+    )
     add_selection(parser)
     parser.set_defaults(
         run=lambda a: generate(
@@ -51,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             rename=a.rename,
             allow_data_loss=a.allow_data_loss,
             dry_run=a.dry_run,
+            online=a.online,
             schemas=a.schemas,
             exclude=a.exclude,
         )
@@ -66,6 +73,7 @@ def generate(
     rename: list[str] | None = None,
     allow_data_loss: bool = False,
     dry_run: bool = False,
+    online: bool | None = None,
     schemas: list[str] | None = None,
     exclude: list[str] | None = None,
     now: dt.datetime | None = None,
@@ -105,7 +113,7 @@ def generate(
             "pass --allow-data-loss to write it anyway"
         )
     migrations = discover(config.migrations_dir) if source == sources.MIGRATIONS else None
-    up_text, down_text = _body(up), _rollback_body(down)
+    parts = split(up, down, renamed) if _online(config, online) else [_plain(up, down)]
     with source_copy(config, left.model, migrations) as url:
         proof = verify(
             config,
@@ -113,22 +121,56 @@ def generate(
             selection,
             source=left.model,
             target=right.model,
-            up=up_text,
-            down=down.sql(),
+            ups=[(_up_text(p), p.no_transaction) for p in parts],
+            downs=[(uncomment(_down_text(p)), p.no_transaction) for p in reversed(parts)],
             keeps_rows=not up.hazards,
         )
     stamp = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0, tzinfo=None)
-    path = _free_path(config.migrations_dir, stamp, slug)
-    text = HEADER.format(name=path.stem, description=description, generated=stamp.isoformat())
-    text += "".join(f"-- irreversible: {line}\n" for line in proof.irreversible)
-    text += "\n" + up_text + "\n-- Rollback script (uncomment if needed):\n" + down_text
-    if dry_run:
-        out(text.rstrip("\n"))
-        return 0
-    config.migrations_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    out(f"created {path} ({len(up.statements())} statements, verified up and down)")
+    stamp = _free_stamp(config.migrations_dir, stamp, len(parts))
+    for i, part in enumerate(parts):
+        version = (stamp + dt.timedelta(seconds=i)).strftime("%Y%m%d_%H%M%S")
+        path = config.migrations_dir / f"{version}_{slug}{part.suffix}.sql"
+        text = HEADER.format(name=path.stem, description=description, generated=stamp.isoformat())
+        text += "-- rally:no-transaction\n" if part.no_transaction else ""
+        if i == 0:
+            text += "".join(f"-- irreversible: {line}\n" for line in proof.irreversible)
+        text += "\n" + _up_text(part) + "\n-- Rollback script (uncomment if needed):\n"
+        text += _down_text(part)
+        if dry_run:
+            out(f"-- {path.name}")
+            out(text.rstrip("\n"))
+            continue
+        config.migrations_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        count = sum(1 for line in part.up if not line.startswith("--"))
+        out(f"created {path} ({count} statements, verified up and down)")
     return 0
+
+
+def _online(config: Config, asked: bool | None) -> bool:
+    """``--no-online``, else ``[tool.rally_gitops.generate] online`` (default true)."""
+    if asked is not None:
+        return asked
+    value = config.section("generate").get("online", True)
+    if not isinstance(value, bool):
+        raise ConfigError("[tool.rally_gitops.generate] online must be true or false")
+    return value
+
+
+def _plain(up: Plan, down: Plan) -> Part:
+    return Part("", up=up.sql().rstrip("\n").split("\n"), down=down.sql().rstrip("\n").split("\n"))
+
+
+def _up_text(part: Part) -> str:
+    body = "\n".join(part.up) + "\n"
+    return body if part.no_transaction else "BEGIN;\n\n" + body + "\nCOMMIT;\n"
+
+
+def _down_text(part: Part) -> str:
+    lines = [line for line in part.down if line]
+    if not part.no_transaction:
+        lines = ["BEGIN;", "", *lines, "", "COMMIT;"]
+    return "".join(f"-- {line}\n" if line else "-- \n" for line in lines)
 
 
 def _back(asked: list[renames.Rename]) -> tuple[str, ...]:
@@ -138,18 +180,16 @@ def _back(asked: list[renames.Rename]) -> tuple[str, ...]:
     )
 
 
-def _body(up: Plan) -> str:
-    return "BEGIN;\n\n" + up.sql() + "\nCOMMIT;\n"
-
-
-def _rollback_body(down: Plan) -> str:
-    lines = ["BEGIN;", "", *down.sql().rstrip("\n").split("\n"), "", "COMMIT;"]
-    return "".join(f"-- {line}\n" if line else "-- \n" for line in lines)
-
-
-def _free_path(directory: Path, stamp: dt.datetime, slug: str) -> Path:
-    """``<UTC timestamp>_<slug>.sql``; a taken second moves to the next one."""
+def _free_stamp(directory: Path, stamp: dt.datetime, count: int) -> dt.datetime:
+    """The first second from ``stamp`` on with ``count`` free seconds in a row."""
     taken = {p.name[:15] for p in directory.glob("*.sql")} if directory.is_dir() else set()
-    while stamp.strftime("%Y%m%d_%H%M%S") in taken:
+
+    def free(at: dt.datetime) -> bool:
+        return all(
+            (at + dt.timedelta(seconds=i)).strftime("%Y%m%d_%H%M%S") not in taken
+            for i in range(count)
+        )
+
+    while not free(stamp):
         stamp += dt.timedelta(seconds=1)
-    return directory / f"{stamp.strftime('%Y%m%d_%H%M%S')}_{slug}.sql"
+    return stamp

@@ -56,10 +56,14 @@ class Plan:
         """Every statement, in order (no comments)."""
         return [*self.prelude, *(text for s in self.steps for text in s.statements)]
 
+    def needs_unchecked_bodies(self) -> bool:
+        """True when a function is created or replaced: bodies are checked only when run."""
+        return any(isinstance(s.obj, m.Function) and s.action != DROP for s in self.steps)
+
     def sql(self) -> str:
         """The script: hazards as comments above their statements; functions unchecked."""
         lines: list[str] = [f"{text};" for text in self.prelude]
-        if any(isinstance(s.obj, m.Function) and s.action != DROP for s in self.steps):
+        if self.needs_unchecked_bodies():
             lines.append("SET check_function_bodies = off;")
         for step in self.steps:
             if step.hazard:

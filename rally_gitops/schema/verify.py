@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
 from rally_gitops.files.migrations import Migration
+from rally_gitops.files.statements import split_statements
 from rally_gitops.postgres.db import connect, describe
 from rally_gitops.replay.snapshot import replayed
 from rally_gitops.schema import report
@@ -20,6 +21,8 @@ from rally_gitops.schema.filters import Filter
 from rally_gitops.schema.introspect import introspect
 from rally_gitops.schema.model import Model, Table
 from rally_gitops.schema.plan import plan
+
+Script = tuple[str, bool]  # SQL and whether it runs outside a transaction
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ def source_copy(config: Config, source: Model, migrations: list[Migration] | Non
     with replayed(config, migrations or []) as url:
         if migrations is None:
             built = plan(Model({}), source, diff(Model({}), source)).sql()
-            _run(url, built, "building a copy of the source")
+            _run(url, (built, False), "building a copy of the source")
         yield url
 
 
@@ -47,22 +50,24 @@ def verify(
     *,
     source: Model,
     target: Model,
-    up: str,
-    down: str,
+    ups: list[Script],
+    downs: list[Script],
     keeps_rows: bool,
 ) -> Verified:
-    """Apply ``up`` then ``down`` to the copy at ``url``; a ``RallyError`` listing the residue
-    when either direction misses."""
+    """Apply the ``ups`` in order, then the ``downs``, to the copy at ``url``; a ``RallyError``
+    listing the residue when either direction misses."""
     tables = _seed(url, source, target)
     before = _counts(url, tables)
-    _run(url, up, "the migration")
+    for script in ups:
+        _run(url, script, "the migration")
     after_up = _model(url, selection)
     missing = report.lines(diff(after_up, target))
     if missing:
         raise RallyError("the generated migration does not reach the target: " + "; ".join(missing))
     if keeps_rows and _counts(url, tables) != before:
         raise RallyError("the generated migration loses rows of " + ", ".join(tables))
-    _run(url, down, "the rollback")
+    for script in downs:
+        _run(url, script, "the rollback")
     residue = report.lines(diff(_model(url, selection), source))
     positional = [line for line in residue if line.startswith("~ column") and "position" in line]
     other = [line for line in residue if line not in positional]
@@ -76,14 +81,18 @@ def _model(url: str, selection: Filter) -> Model:
         return introspect(conn, selection)
 
 
-def _run(url: str, sql: str, what: str) -> None:
+def _run(url: str, script: Script, what: str) -> None:
+    """Run a script as deploy would: whole, or statement by statement outside a transaction."""
     import psycopg
 
+    sql, no_transaction = script
     if not sql.strip():
         return
+    texts = [s.sql for s in split_statements(sql)] if no_transaction else [sql]
     with connect(url, autocommit=True, purpose="generate") as conn:
         try:
-            conn.execute(sql.encode())
+            for text in texts:
+                conn.execute(text.encode())
         except psycopg.Error as exc:
             raise RallyError(f"{what} fails on the throwaway copy: {describe(exc)}") from None
 

@@ -59,7 +59,7 @@ def test_generate_writes_a_verified_migration(cli, project, local, replay_url) -
         "ALTER TABLE users ADD COLUMN nickname text; CREATE INDEX users_nick ON users (nickname)",
     )
     env = {"DATABASE_URL": local}
-    result = cli("generate", "add nickname", env=env)
+    result = cli("generate", "add nickname", "--no-online", env=env)
     assert (result.code, result.err) == (0, "")
     [path] = new_files(project)
     assert path.name.endswith("_add_nickname.sql")
@@ -75,7 +75,7 @@ def test_generate_writes_a_verified_migration(cli, project, local, replay_url) -
     ]
     assert migration.description == "add nickname"
     # the migrations now hold the change: nothing more to generate
-    again = cli("generate", "again", env=env)
+    again = cli("generate", "again", "--no-online", env=env)
     assert (again.code, again.out.strip()) == (
         0,
         f"nothing to generate: migrations and local ({local}) have the same schema",
@@ -106,3 +106,42 @@ def test_generate_refuses_data_loss_and_reports_renames(cli, project, local, rep
     assert "ALTER TABLE public.users RENAME COLUMN display_name TO shown_name;" in dry.out
     assert "-- ALTER TABLE public.users RENAME COLUMN shown_name TO display_name;" in dry.out
     assert new_files(project) == []
+
+
+def test_generate_online_splits_the_locks_and_lints_clean(cli, project, local, replay_url) -> None:  # type: ignore[no-untyped-def]
+    execute(
+        local,
+        "CREATE INDEX users_email_idx ON users (email);"
+        "ALTER TABLE users ADD CONSTRAINT email_shape CHECK (email LIKE '%@%');"
+        "UPDATE users SET team_id = NULL; ALTER TABLE users ALTER COLUMN team_id SET NOT NULL;",
+    )
+    env = {"DATABASE_URL": local}
+    result = cli("generate", "tighten users", env=env)
+    assert (result.code, result.err) == (0, "")
+    main, index, later = new_files(project)
+    assert [p.name[16:] for p in (main, index, later)] == [
+        "tighten_users.sql",
+        "tighten_users_concurrently.sql",
+        "tighten_users_validate.sql",
+    ]
+    assert [s.sql for s in parse(main).body()] == [
+        "ALTER TABLE public.users ADD CONSTRAINT users_team_id_not_null CHECK (team_id IS NOT "
+        "NULL) NOT VALID",
+        "ALTER TABLE public.users ADD CONSTRAINT email_shape CHECK ((email ~~ '%@%'::text)) "
+        "NOT VALID",
+    ]
+    assert parse(index).no_transaction
+    assert [s.sql for s in parse(index).body()] == [
+        "CREATE INDEX CONCURRENTLY users_email_idx ON public.users USING btree (email)"
+    ]
+    assert [s.sql for s in parse(index).rollback_statements()] == [
+        "DROP INDEX CONCURRENTLY public.users_email_idx"
+    ]
+    assert [s.sql for s in parse(later).body()] == [
+        "ALTER TABLE public.users VALIDATE CONSTRAINT users_team_id_not_null",
+        "ALTER TABLE public.users ALTER COLUMN team_id SET NOT NULL",
+        "ALTER TABLE public.users DROP CONSTRAINT users_team_id_not_null",
+        "ALTER TABLE public.users VALIDATE CONSTRAINT email_shape",
+    ]
+    lint = cli("lint", str(main), str(index), str(later))
+    assert (lint.code, lint.out.strip()) == (0, "3 files, 0 errors, 0 warnings")

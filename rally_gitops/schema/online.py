@@ -1,0 +1,154 @@
+"""Online mode: a plan split into migration files that take no long lock on existing tables.
+
+1. the main file (in a transaction): everything, but foreign keys and checks added to existing
+   tables ``NOT VALID``, and ``SET NOT NULL`` on them replaced by ``CHECK (c IS NOT NULL) NOT
+   VALID``;
+2. a ``-- rally:no-transaction`` file: ``CREATE/DROP INDEX CONCURRENTLY`` on existing tables;
+3. a later file (in a transaction of its own: in the first one VALIDATE would take back the lock
+   NOT VALID avoided): the VALIDATEs, then ``SET NOT NULL`` and the helper check dropped.
+
+Each file has its own rollback; the rollbacks run last file first, so the main file's rollback
+leaves out what the later files' rollbacks already undo. A table created or recreated in the
+same migration needs none of this: it is empty and nobody uses it yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rally_gitops.schema import model as m
+from rally_gitops.schema.model import quote_ident as q
+from rally_gitops.schema.plan import CREATE, DROP, Plan, Step
+from rally_gitops.schema.sql import table_name
+
+
+@dataclass
+class Part:
+    """One migration file's SQL: ``up`` and ``down`` are lines (statements end with ``;``)."""
+
+    suffix: str
+    no_transaction: bool = False
+    up: list[str] = field(default_factory=list)
+    down: list[str] = field(default_factory=list)
+
+
+def concurrently(definition: str) -> str:
+    """``CREATE [UNIQUE] INDEX name ...`` as ``CREATE [UNIQUE] INDEX CONCURRENTLY name ...``."""
+    return definition.replace(" INDEX ", " INDEX CONCURRENTLY ", 1)
+
+
+def split(up: Plan, down: Plan, source: m.Model) -> list[Part]:
+    """The files of ``up`` in online mode (one when nothing needs splitting)."""
+    main, index, later = Part(""), Part("_concurrently", no_transaction=True), Part("_validate")
+    skip: set[str] = set()  # statements of the main rollback that a later rollback does
+    touched = _rewritten_tables(up)
+    prelude = [f"{text};" for text in up.prelude]
+    if up.needs_unchecked_bodies():
+        prelude.append("SET check_function_bodies = off;")
+    main.up += prelude
+    for step in up.steps:
+        if step.hazard:
+            main.up.append(f"-- hazard: {step.hazard}")
+        table = _existing_table(step.obj, source, up)
+        if table is None:
+            main.up += [f"{s};" for s in step.statements]
+        elif (
+            isinstance(step.obj, m.Index)
+            and step.action == CREATE
+            and not _partitioned(table, source)
+        ):
+            index.up += [
+                f"{concurrently(step.statements[0])};",
+                *(f"{s};" for s in step.statements[1:]),
+            ]
+            index.down.append(f"DROP INDEX CONCURRENTLY {step.obj.shown};")
+            skip.add(f"DROP INDEX {step.obj.shown}")
+        elif (
+            isinstance(step.obj, m.Index)
+            and step.action == DROP
+            and table not in touched
+            and not _partitioned(table, source)
+        ):
+            index.up.append(f"DROP INDEX CONCURRENTLY {step.obj.shown};")
+            old = source.objects[step.obj.key]
+            assert isinstance(old, m.Index)
+            index.down.append(f"{concurrently(old.definition)};")
+            skip.add(old.definition)
+        elif isinstance(step.obj, m.Constraint) and step.action == CREATE and _deferrable(step.obj):
+            main.up.append(f"{step.statements[0]} NOT VALID;")
+            main.up += [f"{s};" for s in step.statements[1:]]
+            later.up.append(
+                f"ALTER TABLE {table_name(step.obj)} VALIDATE CONSTRAINT {q(step.obj.name)};"
+            )
+        elif isinstance(step.obj, m.Column):
+            _not_null(step, main, later, skip)
+        else:
+            main.up += [f"{s};" for s in step.statements]
+    main.down = [line for line in _lines(down, skip)]
+    if later.up and not later.down:
+        later.down.append("-- nothing to undo: VALIDATE only checked the rows")
+    return [p for p in (main, index, later) if p.up]
+
+
+def _not_null(step: Step, main: Part, later: Part, skip: set[str]) -> None:
+    """``SET NOT NULL`` through a check proved first (the scan then needs no lock held long)."""
+    col = step.obj
+    assert isinstance(col, m.Column)
+    head = f"ALTER TABLE {table_name(col)}"
+    set_not_null = f"{head} ALTER COLUMN {q(col.name)} SET NOT NULL"
+    for text in step.statements:
+        if text != set_not_null:
+            main.up.append(f"{text};")
+            continue
+        check = q(f"{col.table}_{col.name}_not_null"[:63])
+        main.up.append(
+            f"{head} ADD CONSTRAINT {check} CHECK ({q(col.name)} IS NOT NULL) NOT VALID;"
+        )
+        later.up += [
+            f"{head} VALIDATE CONSTRAINT {check};",
+            f"{set_not_null};",
+            f"{head} DROP CONSTRAINT {check};",
+        ]
+        undo = f"{head} ALTER COLUMN {q(col.name)} DROP NOT NULL"
+        later.down.append(f"{undo};")
+        skip.add(undo)
+
+
+def _lines(down: Plan, skip: set[str]) -> list[str]:
+    lines = [f"{text};" for text in down.prelude]
+    if down.needs_unchecked_bodies():
+        lines.append("SET check_function_bodies = off;")
+    for step in down.steps:
+        kept = [s for s in step.statements if s not in skip]
+        if kept and step.hazard:
+            lines.append(f"-- hazard: {step.hazard}")
+        lines += [f"{s};" for s in kept]
+    return lines
+
+
+def _deferrable(con: m.Constraint) -> bool:
+    """Foreign keys and checks can be added NOT VALID (and are wanted validated)."""
+    return con.type in ("foreign key", "check") and con.validated
+
+
+def _existing_table(obj: m.SchemaObject, source: m.Model, up: Plan) -> tuple[str, ...] | None:
+    """The key of the table ``obj`` belongs to when that table exists before and is kept."""
+    parent = obj.parent
+    if parent is None or parent not in source.objects:
+        return None
+    recreated = {s.obj.key for s in up.steps if s.action == DROP}
+    return None if parent in recreated else parent
+
+
+def _partitioned(table: tuple[str, ...], source: m.Model) -> bool:
+    obj = source.objects.get(table)
+    return bool(getattr(obj, "partitioned", False))
+
+
+def _rewritten_tables(up: Plan) -> set[tuple[str, ...]]:
+    """Tables with a column dropped or changed: their index drops stay in the main file."""
+    return {
+        s.obj.parent
+        for s in up.steps
+        if isinstance(s.obj, m.Column) and s.action != CREATE and s.obj.parent
+    }

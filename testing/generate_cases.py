@@ -268,3 +268,19 @@ CASES: tuple[Case, ...] = (
     ),
     Case("unlogged", T, T.replace("CREATE TABLE", "CREATE UNLOGGED TABLE"), seed=T_ROWS),
 )
+
+# the lint errors the online files of a case keep: drops (banned unless deliberate) and changes
+# no online rewrite avoids (a real type change, a stored generated column, an exclusion
+# constraint, a domain check, SET UNLOGGED)
+LINT_ERRORS: dict[str, tuple[str, ...]] = {
+    "schema-dropped": ("ban-drop-schema",),
+    "table-dropped": ("ban-drop-table",),
+    "column-dropped": ("ban-drop-column",),
+    "column-widened": ("changing-column-type",),
+    "generated-added": ("adding-stored-generated-column",),
+    "exclusion-added": ("adding-exclusion-constraint",),
+    "type-under-views": ("changing-column-type",),
+    "enum-value-dropped": ("ban-drop-type", "changing-column-type"),
+    "domain-changed": ("ban-alter-domain-add-constraint",),
+    "unlogged": ("rewriting-table",),
+}

@@ -7,9 +7,13 @@ import json
 
 from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
 from rally_gitops.config import Config
+from rally_gitops.errors import ConfigError
 from rally_gitops.schema import filters, report, sources
-from rally_gitops.schema.diff import diff
+from rally_gitops.schema.diff import Diff, diff
 from rally_gitops.schema.markdown import section
+from rally_gitops.schema.model import Model
+from rally_gitops.schema.online import split
+from rally_gitops.schema.plan import plan
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +30,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     shape.add_argument(
         "--sql", action="store_true", help="the SQL that turns SRC into DST (hazards as comments)"
     )
+    parser.add_argument(
+        "--online",
+        action="store_true",
+        help="with --sql: the files generate writes (indexes CONCURRENTLY, NOT VALID + VALIDATE)",
+    )
     add_selection(parser)
     parser.add_argument(
         "--with-privileges", action="store_true", help="also compare privileges (GRANTs)"
@@ -39,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             as_json=a.json,
             as_markdown=a.markdown,
             as_sql=a.sql,
+            online=a.online,
             schemas=a.schemas,
             exclude=a.exclude,
             privileges=a.with_privileges,
@@ -55,22 +65,20 @@ def compare(
     as_json: bool = False,
     as_markdown: bool = False,
     as_sql: bool = False,
+    online: bool = False,
     schemas: list[str] | None = None,
     exclude: list[str] | None = None,
     privileges: bool = False,
     owners: bool = False,
 ) -> int:
     """Print what turns SRC's schema into DST's; 0 when identical, 1 when they differ."""
+    if online and not as_sql:
+        raise ConfigError("--online goes with --sql")
     selection = filters.for_config(config, schemas=schemas, exclude=exclude)
     left, right = sources.load_pair(config, source, target, selection)
     result = diff(left.model, right.model, privileges=privileges, owners=owners)
     if as_sql:
-        from rally_gitops.schema.plan import plan
-
-        text = plan(left.model, right.model, result).sql()
-        if text:
-            out(text.rstrip("\n"))
-        return 1 if text else 0
+        return _print_sql(left.model, right.model, result, online=online)
     if as_json:
         out(json.dumps(report.as_json(result, left.label, right.label), indent=2))
     elif as_markdown:
@@ -80,3 +88,22 @@ def compare(
             out(text)
         out(f"{report.summary(result)} ({left.label} → {right.label})")
     return 1 if result else 0
+
+
+def _print_sql(source: Model, target: Model, result: Diff, *, online: bool) -> int:
+    """The SQL (online: file by file); 1 when there is any, 0 when none."""
+    up = plan(source, target, result)
+    if not up:
+        return 0
+    if not online:
+        out(up.sql().rstrip("\n"))
+        return 1
+    parts = split(up, plan(target, source, diff(target, source)), source, target)
+    for i, part in enumerate(parts, 1):
+        out(
+            f"-- file {i} of {len(parts)}"
+            + (" (-- rally:no-transaction)" if part.no_transaction else "")
+        )
+        for line in part.up:
+            out(line)
+    return 1

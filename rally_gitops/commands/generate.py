@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError, RallyError
 from rally_gitops.files.migrations import discover, uncomment
 from rally_gitops.files.template import slugify
-from rally_gitops.schema import filters, hazards, sources
+from rally_gitops.schema import filters, hazards, renames, sources
+from rally_gitops.schema import migration_files as files
 from rally_gitops.schema.diff import diff
-from rally_gitops.schema.online import Part, split
-from rally_gitops.schema.plan import Plan, plan
+from rally_gitops.schema.online import split
+from rally_gitops.schema.plan import plan
 from rally_gitops.schema.verify import source_copy, verify
-
-HEADER = "-- Migration: {name}\n-- Description: {description}\n-- Generated: {generated}\n"
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -113,7 +110,11 @@ def generate(
             "pass --allow-data-loss to write it anyway"
         )
     migrations = discover(config.migrations_dir) if source == sources.MIGRATIONS else None
-    parts = split(up, down, renamed) if _online(config, online) else [_plain(up, down)]
+    parts = (
+        split(up, down, renamed, right.model)
+        if _online(config, online)
+        else [files.plain(up, down)]
+    )
     with source_copy(config, left.model, migrations) as url:
         proof = verify(
             config,
@@ -121,21 +122,21 @@ def generate(
             selection,
             source=left.model,
             target=right.model,
-            ups=[(_up_text(p), p.no_transaction) for p in parts],
-            downs=[(uncomment(_down_text(p)), p.no_transaction) for p in reversed(parts)],
+            ups=[(files.up_text(p), p.no_transaction) for p in parts],
+            downs=[(uncomment(files.down_text(p)), p.no_transaction) for p in reversed(parts)],
             keeps_rows=not up.hazards,
         )
     stamp = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0, tzinfo=None)
-    stamp = _free_stamp(config.migrations_dir, stamp, len(parts))
-    for i, part in enumerate(parts):
-        version = (stamp + dt.timedelta(seconds=i)).strftime("%Y%m%d_%H%M%S")
-        path = config.migrations_dir / f"{version}_{slug}{part.suffix}.sql"
-        text = HEADER.format(name=path.stem, description=description, generated=stamp.isoformat())
-        text += "-- rally:no-transaction\n" if part.no_transaction else ""
-        if i == 0:
-            text += "".join(f"-- irreversible: {line}\n" for line in proof.irreversible)
-        text += "\n" + _up_text(part) + "\n-- Rollback script (uncomment if needed):\n"
-        text += _down_text(part)
+    stamp = files.free_stamp(config.migrations_dir, stamp, len(parts))
+    written = files.render(
+        parts,
+        config.migrations_dir,
+        slug=slug,
+        description=description,
+        stamp=stamp,
+        irreversible=proof.irreversible,
+    )
+    for (path, text), part in zip(written, parts, strict=True):
         if dry_run:
             out(f"-- {path.name}")
             out(text.rstrip("\n"))
@@ -157,39 +158,8 @@ def _online(config: Config, asked: bool | None) -> bool:
     return value
 
 
-def _plain(up: Plan, down: Plan) -> Part:
-    return Part("", up=up.sql().rstrip("\n").split("\n"), down=down.sql().rstrip("\n").split("\n"))
-
-
-def _up_text(part: Part) -> str:
-    body = "\n".join(part.up) + "\n"
-    return body if part.no_transaction else "BEGIN;\n\n" + body + "\nCOMMIT;\n"
-
-
-def _down_text(part: Part) -> str:
-    lines = [line for line in part.down if line]
-    if not part.no_transaction:
-        lines = ["BEGIN;", "", *lines, "", "COMMIT;"]
-    return "".join(f"-- {line}\n" if line else "-- \n" for line in lines)
-
-
 def _back(asked: list[renames.Rename]) -> tuple[str, ...]:
     """The renames undone, last first (the rollback's prelude)."""
     return tuple(
         type(r)(r.kind, r.schema, r.table, r.new, r.old).statement() for r in reversed(asked)
     )
-
-
-def _free_stamp(directory: Path, stamp: dt.datetime, count: int) -> dt.datetime:
-    """The first second from ``stamp`` on with ``count`` free seconds in a row."""
-    taken = {p.name[:15] for p in directory.glob("*.sql")} if directory.is_dir() else set()
-
-    def free(at: dt.datetime) -> bool:
-        return all(
-            (at + dt.timedelta(seconds=i)).strftime("%Y%m%d_%H%M%S") not in taken
-            for i in range(count)
-        )
-
-    while not free(stamp):
-        stamp += dt.timedelta(seconds=1)
-    return stamp

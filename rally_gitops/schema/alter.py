@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from rally_gitops.schema import model as m
 from rally_gitops.schema.diff import FieldChange
+from rally_gitops.schema.hazards import widening
 from rally_gitops.schema.model import quote_ident as q
 from rally_gitops.schema.sql import comment_on, literal, table_name, trigger_enabled
 
@@ -157,7 +158,9 @@ def _column(old: m.SchemaObject, new: m.SchemaObject, changed: set[str]) -> Stat
         out.append(f"{head} DROP DEFAULT")
     if changed & {"type", "collation"}:
         collate = f" COLLATE {new.collation}" if new.collation else ""
-        out.append(f"{head} TYPE {new.type}{collate} USING {q(new.name)}::{new.type}")
+        # a widening needs no USING (and PostgreSQL then skips the rewrite where it can)
+        using = "" if widening(old.type, new.type) else f" USING {q(new.name)}::{new.type}"
+        out.append(f"{head} TYPE {new.type}{collate}{using}")
     if "default" in changed and new.default is not None:
         out.append(f"{head} SET DEFAULT {new.default}")
     if "not_null" in changed:

@@ -37,7 +37,7 @@ def concurrently(definition: str) -> str:
     return definition.replace(" INDEX ", " INDEX CONCURRENTLY ", 1)
 
 
-def split(up: Plan, down: Plan, source: m.Model) -> list[Part]:
+def split(up: Plan, down: Plan, source: m.Model, target: m.Model) -> list[Part]:
     """The files of ``up`` in online mode (one when nothing needs splitting)."""
     main, index, later = Part(""), Part("_concurrently", no_transaction=True), Part("_validate")
     skip: set[str] = set()  # statements of the main rollback that a later rollback does
@@ -61,7 +61,7 @@ def split(up: Plan, down: Plan, source: m.Model) -> list[Part]:
                 f"{concurrently(step.statements[0])};",
                 *(f"{s};" for s in step.statements[1:]),
             ]
-            index.down.append(f"DROP INDEX CONCURRENTLY {step.obj.shown};")
+            index.down.insert(0, f"DROP INDEX CONCURRENTLY {step.obj.shown};")
             skip.add(f"DROP INDEX {step.obj.shown}")
         elif (
             isinstance(step.obj, m.Index)
@@ -72,8 +72,10 @@ def split(up: Plan, down: Plan, source: m.Model) -> list[Part]:
             index.up.append(f"DROP INDEX CONCURRENTLY {step.obj.shown};")
             old = source.objects[step.obj.key]
             assert isinstance(old, m.Index)
-            index.down.append(f"{concurrently(old.definition)};")
+            index.down.insert(0, f"{concurrently(old.definition)};")
             skip.add(old.definition)
+        elif isinstance(step.obj, m.Constraint) and step.action == CREATE and _keyed(step.obj):
+            _key_using_index(step, target, index, later, skip)
         elif isinstance(step.obj, m.Constraint) and step.action == CREATE and _deferrable(step.obj):
             main.up.append(f"{step.statements[0]} NOT VALID;")
             main.up += [f"{s};" for s in step.statements[1:]]
@@ -86,8 +88,29 @@ def split(up: Plan, down: Plan, source: m.Model) -> list[Part]:
             main.up += [f"{s};" for s in step.statements]
     main.down = [line for line in _lines(down, skip)]
     if later.up and not later.down:
-        later.down.append("-- nothing to undo: VALIDATE only checked the rows")
+        later.down.insert(0, "-- nothing to undo: VALIDATE only checked the rows")
     return [p for p in (main, index, later) if p.up]
+
+
+def _keyed(con: m.Constraint) -> bool:
+    return con.type in ("primary key", "unique") and " USING INDEX" not in con.definition
+
+
+def _key_using_index(step: Step, target: m.Model, index: Part, later: Part, skip: set[str]) -> None:
+    """A primary key or unique constraint: its index built CONCURRENTLY, then adopted."""
+    con = step.obj
+    assert isinstance(con, m.Constraint)
+    built = target.objects.get(("index", con.schema, con.name))
+    assert isinstance(built, m.Index)
+    head = f"ALTER TABLE {table_name(con)}"
+    index.up.append(f"{concurrently(built.definition)};")
+    index.down.insert(0, f"DROP INDEX CONCURRENTLY IF EXISTS {built.shown};")
+    word = con.type.upper()
+    later.up.append(f"{head} ADD CONSTRAINT {q(con.name)} {word} USING INDEX {q(con.name)};")
+    later.up += [f"{s};" for s in step.statements[1:]]
+    undo = f"{head} DROP CONSTRAINT {q(con.name)}"
+    later.down.insert(0, f"{undo};")
+    skip.add(undo)
 
 
 def _not_null(step: Step, main: Part, later: Part, skip: set[str]) -> None:
@@ -110,7 +133,7 @@ def _not_null(step: Step, main: Part, later: Part, skip: set[str]) -> None:
             f"{head} DROP CONSTRAINT {check};",
         ]
         undo = f"{head} ALTER COLUMN {q(col.name)} DROP NOT NULL"
-        later.down.append(f"{undo};")
+        later.down.insert(0, f"{undo};")
         skip.add(undo)
 
 

@@ -44,8 +44,7 @@ def test_compare_sql_exits_1_with_the_sql_and_0_when_identical(cli, make_databas
     result = cli("compare", "staging", "production", "--sql", env=env)
     assert (result.code, result.err) == (1, "")
     assert result.out.splitlines() == [
-        "ALTER TABLE public.users ALTER COLUMN nickname TYPE character varying(80) "
-        "USING nickname::character varying(80);",
+        "ALTER TABLE public.users ALTER COLUMN nickname TYPE character varying(80);",
         "-- hazard: data loss: drops column public.users.old and its values",
         "ALTER TABLE public.users DROP COLUMN old;",
     ]
@@ -145,3 +144,27 @@ def test_generate_online_splits_the_locks_and_lints_clean(cli, project, local, r
     ]
     lint = cli("lint", str(main), str(index), str(later))
     assert (lint.code, lint.out.strip()) == (0, "3 files, 0 errors, 0 warnings")
+
+
+def test_compare_sql_online_prints_the_files_in_order(cli, make_database) -> None:  # type: ignore[no-untyped-def]
+    staging, production = make_database("stg"), make_database("prd")
+    execute(staging, "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int, p_id int)")
+    execute(
+        production,
+        "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int, p_id int REFERENCES p);"
+        "CREATE INDEX c_p ON c (p_id)",
+    )
+    env = {"DATABASE_STAGING_URL": staging, "DATABASE_PUBLIC_URL": production}
+    result = cli("compare", "staging", "production", "--sql", "--online", env=env)
+    assert (result.code, result.err) == (1, "")
+    assert result.out.splitlines() == [
+        "-- file 1 of 3",
+        "ALTER TABLE public.c ADD CONSTRAINT c_p_id_fkey FOREIGN KEY (p_id) REFERENCES "
+        "public.p(id) NOT VALID;",
+        "-- file 2 of 3 (-- rally:no-transaction)",
+        "CREATE INDEX CONCURRENTLY c_p ON public.c USING btree (p_id);",
+        "-- file 3 of 3",
+        "ALTER TABLE public.c VALIDATE CONSTRAINT c_p_id_fkey;",
+    ]
+    alone = cli("compare", "staging", "production", "--online", env=env)
+    assert (alone.code, alone.err.strip()) == (2, "error: --online goes with --sql")

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from rally_gitops.config import load
+from rally_gitops.files.migrations import uncomment
+from rally_gitops.files.statements import split_statements
+from rally_gitops.lint.checker import lint_files
+from rally_gitops.schema import migration_files as files
 from rally_gitops.schema import report
 from rally_gitops.schema.diff import diff
+from rally_gitops.schema.online import split
 from rally_gitops.schema.plan import plan
 from testing import pg
-from testing.generate_cases import CASES, Case
+from testing.generate_cases import CASES, LINT_ERRORS, Case
 from testing.schema_cases import model, reset
 
 COUNTS = (
@@ -62,3 +70,42 @@ def test_up_and_down_round_trip(pair: tuple[str, str], case: Case) -> None:
     left = residue(back, a)
     # a column dropped and added again comes back last: its position is the one residue
     assert all(line.startswith("~ column") and "position" in line for line in left), left
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_online_files_round_trip_and_lint(
+    pair: tuple[str, str], case: Case, tmp_path: Path
+) -> None:
+    a_url, b_url = pair
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        reset(conn)
+    a = model(a_url, case.before + case.seed)
+    b = model(b_url, case.after, fresh=True)
+    parts = split(plan(a, b, diff(a, b)), plan(b, a, diff(b, a)), a, b)
+    for part in parts:
+        run(a_url, files.up_text(part), part.no_transaction)
+    assert residue(model(a_url, ""), b) == []
+    for part in reversed(parts):
+        run(a_url, uncomment(files.down_text(part)), part.no_transaction)
+    left = residue(model(a_url, ""), a)
+    assert all(line.startswith("~ column") and "position" in line for line in left), left
+    (tmp_path / "pyproject.toml").write_text("[tool.rally_gitops]\n", encoding="utf-8")
+    written = files.render(
+        parts, tmp_path / "migrations", slug="c", description="c", stamp=dt.datetime(2030, 1, 1)
+    )
+    (tmp_path / "migrations").mkdir()
+    for path, text in written:
+        path.write_text(text, encoding="utf-8")
+    findings = lint_files(load(tmp_path), [p for p, _ in written])
+    errors = sorted({f.code for f in findings if f.severity == "error"})
+    assert errors == sorted(LINT_ERRORS.get(case.id, ())), [
+        f.message for f in findings if f.severity == "error"
+    ]
+
+
+def run(url: str, sql: str, no_transaction: bool) -> None:
+    """A file's SQL as deploy runs it: whole, or statement by statement outside a transaction."""
+    texts = [s.sql for s in split_statements(sql)] if no_transaction else [sql]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for text in texts:
+            conn.execute(text.encode())

@@ -1,0 +1,69 @@
+"""The migration files of a generated change, in the format of ``rally-gitops new``: header,
+``BEGIN;`` ... ``COMMIT;`` (or ``-- rally:no-transaction``), the rollback section commented out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from rally_gitops.schema.online import Part
+from rally_gitops.schema.plan import Plan
+
+HEADER = "-- Migration: {name}\n-- Description: {description}\n-- Generated: {generated}\n"
+
+
+def plain(up: Plan, down: Plan) -> Part:
+    """One file holding the whole plan (no online splitting)."""
+    return Part("", up=up.sql().rstrip("\n").split("\n"), down=down.sql().rstrip("\n").split("\n"))
+
+
+def up_text(part: Part) -> str:
+    """The up part as the file holds it."""
+    body = "\n".join(part.up) + "\n"
+    return body if part.no_transaction else "BEGIN;\n\n" + body + "\nCOMMIT;\n"
+
+
+def down_text(part: Part) -> str:
+    """The rollback section, every line commented out (``uncomment`` gives the SQL back)."""
+    lines = [line for entry in part.down if entry for line in entry.split("\n")]
+    if not part.no_transaction:
+        lines = ["BEGIN;", "", *lines, "", "COMMIT;"]
+    return "".join(f"-- {line}\n" if line else "-- \n" for line in lines)
+
+
+def free_stamp(directory: Path, stamp: dt.datetime, count: int) -> dt.datetime:
+    """The first second from ``stamp`` on with ``count`` free seconds in a row."""
+    taken = {p.name[:15] for p in directory.glob("*.sql")} if directory.is_dir() else set()
+
+    def free(at: dt.datetime) -> bool:
+        return all(
+            (at + dt.timedelta(seconds=i)).strftime("%Y%m%d_%H%M%S") not in taken
+            for i in range(count)
+        )
+
+    while not free(stamp):
+        stamp += dt.timedelta(seconds=1)
+    return stamp
+
+
+def render(
+    parts: list[Part],
+    directory: Path,
+    *,
+    slug: str,
+    description: str,
+    stamp: dt.datetime,
+    irreversible: tuple[str, ...] = (),
+) -> list[tuple[Path, str]]:
+    """Each part's path (one second apart, in order) and text; the residue in the first."""
+    files = []
+    for i, part in enumerate(parts):
+        version = (stamp + dt.timedelta(seconds=i)).strftime("%Y%m%d_%H%M%S")
+        path = directory / f"{version}_{slug}{part.suffix}.sql"
+        text = HEADER.format(name=path.stem, description=description, generated=stamp.isoformat())
+        text += "-- rally:no-transaction\n" if part.no_transaction else ""
+        if i == 0:
+            text += "".join(f"-- irreversible: {line}\n" for line in irreversible)
+        text += "\n" + up_text(part) + "\n-- Rollback script (uncomment if needed):\n"
+        files.append((path, text + down_text(part)))
+    return files

@@ -9,7 +9,13 @@ from rally_gitops.schema import model as m
 from rally_gitops.schema.diff import FieldChange
 from rally_gitops.schema.hazards import widening
 from rally_gitops.schema.model import quote_ident as q
-from rally_gitops.schema.sql import comment_on, literal, table_name, trigger_enabled
+from rally_gitops.schema.sql import (
+    comment_on,
+    identity_options,
+    literal,
+    table_name,
+    trigger_enabled,
+)
 
 Statements = list[str] | None
 
@@ -167,7 +173,7 @@ def _column(old: m.SchemaObject, new: m.SchemaObject, changed: set[str]) -> Stat
         out.append(f"{head} {'SET' if new.not_null else 'DROP'} NOT NULL")
     if new.identity and "identity" in changed:
         word = "SET GENERATED" if old.identity else "ADD GENERATED"
-        options = "" if old.identity else f" AS IDENTITY ({_options(new.identity_options)})"
+        options = "" if old.identity else f" AS IDENTITY ({identity_options(new.identity_options)})"
         out.append(f"{head} {word} {new.identity.upper()}{options}")
     elif new.identity and "identity_options" in changed and new.identity_options:
         words = new.identity_options.split()
@@ -175,12 +181,6 @@ def _column(old: m.SchemaObject, new: m.SchemaObject, changed: set[str]) -> Stat
         pairs += ["CYCLE"] if words[-1] == "CYCLE" else ["NO CYCLE"]
         out.append(f"{head} " + " ".join(f"SET {p}" for p in pairs))
     return out
-
-
-def _options(text: str | None) -> str:
-    """Identity options without their ``AS type`` (the column's type is the sequence's)."""
-    words = (text or "").split()
-    return " ".join(words[2:] if words[:1] == ["AS"] else words)
 
 
 def _constraint(old: m.SchemaObject, new: m.SchemaObject, changed: set[str]) -> Statements:

@@ -284,6 +284,20 @@ class _Builder:
                 for dep in self.hard_s.get(key, ()):
                     need((DROP, *dep), sid)
                     need((ALTER, *dep), sid)
+        # what a step does for its children (a new table's columns, a dropped table's triggers)
+        # needs what they need
+        for node in self.alias:
+            action, key = node[0], node[1:]
+            if action == CREATE:
+                for dep in self.hard_t.get(key, ()):
+                    need(node, (CREATE, *dep))
+                    need(node, (ALTER, *dep))
+            elif action == DROP:
+                for dep in self.hard_s.get(key, ()):
+                    need((DROP, *dep), node)
+                    need((ALTER, *dep), node)
+        for sid, step in self.steps.items():
+            key = step.obj.key
             # what stands on a retyped table goes before the change and comes back after it
             for alter_id, tables in self.retypes.items():
                 if not isinstance(step.obj, _FORCES_ON_RETYPE):

@@ -40,6 +40,13 @@ def comment_on(obj: m.SchemaObject, text: str | None) -> str:
     return f"COMMENT ON {what} IS {value}"
 
 
+def identity_options(text: str | None) -> str:
+    """Identity options without their ``AS type``: the column's type is the sequence's, and
+    PostgreSQL refuses the two together."""
+    words = (text or "").split()
+    return " ".join(words[2:] if words[:1] == ["AS"] else words)
+
+
 def column_spec(col: m.Column) -> str:
     """A column as CREATE TABLE / ADD COLUMN writes it."""
     parts = [q(col.name), col.type]
@@ -48,7 +55,8 @@ def column_spec(col: m.Column) -> str:
     if col.generated:
         parts.append(f"GENERATED ALWAYS AS ({col.generated_expression}) STORED")
     if col.identity:
-        parts.append(f"GENERATED {col.identity.upper()} AS IDENTITY ({col.identity_options})")
+        options = identity_options(col.identity_options)
+        parts.append(f"GENERATED {col.identity.upper()} AS IDENTITY ({options})")
     if col.default is not None:
         parts.append(f"DEFAULT {col.default}")
     if col.not_null:

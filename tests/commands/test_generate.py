@@ -107,7 +107,7 @@ def test_generate_refuses_data_loss_and_reports_renames(cli, project, local, rep
     assert new_files(project) == []
 
 
-def test_generate_online_splits_the_locks_and_lints_clean(cli, project, local, replay_url) -> None:  # type: ignore[no-untyped-def]
+def test_generate_online_splits_the_locks_and_lints_clean(cli, project, local, replay_url) -> None:
     execute(
         local,
         "CREATE INDEX users_email_idx ON users (email);"
@@ -146,7 +146,7 @@ def test_generate_online_splits_the_locks_and_lints_clean(cli, project, local, r
     assert (lint.code, lint.out.strip()) == (0, "3 files, 0 errors, 0 warnings")
 
 
-def test_compare_sql_online_prints_the_files_in_order(cli, make_database) -> None:  # type: ignore[no-untyped-def]
+def test_compare_sql_online_prints_the_files_in_order(cli, make_database) -> None:
     staging, production = make_database("stg"), make_database("prd")
     execute(staging, "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int, p_id int)")
     execute(

@@ -30,7 +30,7 @@ def run(url: str, sql: str) -> None:
         conn.execute(sql.encode())
 
 
-def test_the_300_migration_schema_from_empty_and_back(cli, project: Path, make_database) -> None:  # type: ignore[no-untyped-def]
+def test_the_300_migration_schema_from_empty_and_back(cli, project: Path, make_database) -> None:
     for old in (project / "migrations").iterdir():
         old.unlink()
     write_rally(project / "migrations", generate(300))

@@ -280,7 +280,7 @@ LINT_ERRORS: dict[str, tuple[str, ...]] = {
     "generated-added": ("adding-stored-generated-column",),
     "exclusion-added": ("adding-exclusion-constraint",),
     "type-under-views": ("changing-column-type",),
-    "enum-value-dropped": ("ban-drop-type", "changing-column-type"),
+    "enum-value-dropped": ("changing-column-type",),
     "domain-changed": ("ban-alter-domain-add-constraint",),
     "unlogged": ("rewriting-table",),
 }

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from rally_gitops.schema.online import Part
-from rally_gitops.schema.plan import Plan
+from rally_gitops.schema.steps import Plan
 
 HEADER = "-- Migration: {name}\n-- Description: {description}\n-- Generated: {generated}\n"
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from rally_gitops.schema import model as m
 from rally_gitops.schema.model import quote_ident as q
-from rally_gitops.schema.plan import CREATE, DROP, Plan, Step
 from rally_gitops.schema.sql import table_name
+from rally_gitops.schema.steps import CREATE, DROP, Plan, Step
 
 
 @dataclass

@@ -10,66 +10,14 @@ before it and created again after.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from rally_gitops.schema import hazards, sql
 from rally_gitops.schema import model as m
 from rally_gitops.schema.alter import alter
 from rally_gitops.schema.diff import ADDED, DROPPED, Diff
 from rally_gitops.schema.graph import Key, dependencies, names, order
+from rally_gitops.schema.steps import ALTER, CREATE, DROP, OWN, Plan, Step
 
-CREATE, DROP, ALTER, OWN = "create", "drop", "alter", "own"
 _FORCES_ON_RETYPE = (m.View,)
-
-
-@dataclass
-class Step:
-    """Statements for one object: create, drop, alter, or own (a sequence's OWNED BY)."""
-
-    action: str
-    obj: m.SchemaObject
-    statements: list[str]
-    hazard: str | None = None
-    after: set[Key] = field(default_factory=set)
-
-    @property
-    def id(self) -> Key:
-        return (self.action, *self.obj.key)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The ordered steps; ``sql`` their text."""
-
-    steps: tuple[Step, ...]
-    prelude: tuple[str, ...] = ()  # the renames asked for, before everything
-
-    def __bool__(self) -> bool:
-        return bool(self.steps or self.prelude)
-
-    @property
-    def hazards(self) -> list[str]:
-        """Every hazard, in step order."""
-        return [s.hazard for s in self.steps if s.hazard]
-
-    def statements(self) -> list[str]:
-        """Every statement, in order (no comments)."""
-        return [*self.prelude, *(text for s in self.steps for text in s.statements)]
-
-    def needs_unchecked_bodies(self) -> bool:
-        """True when a function is created or replaced: bodies are checked only when run."""
-        return any(isinstance(s.obj, m.Function) and s.action != DROP for s in self.steps)
-
-    def sql(self) -> str:
-        """The script: hazards as comments above their statements; functions unchecked."""
-        lines: list[str] = [f"{text};" for text in self.prelude]
-        if self.needs_unchecked_bodies():
-            lines.append("SET check_function_bodies = off;")
-        for step in self.steps:
-            if step.hazard:
-                lines.append(f"-- hazard: {step.hazard}")
-            lines += [f"{text};" for text in step.statements]
-        return "\n".join(lines) + ("\n" if lines else "")
 
 
 def plan(source: m.Model, target: m.Model, result: Diff, prelude: tuple[str, ...] = ()) -> Plan:

@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds on the big schema")
     parser.add_argument("--url", help="admin URL of another PostgreSQL (default: embedded)")
     parser.add_argument("--migra-venv", type=Path, default=Path("/tmp/migra-venv"))
+    parser.add_argument("--big-only", action="store_true", help="only the big-schema timing")
     args = parser.parse_args(argv)
     at_start = load()
     migra = migra_binary(args.migra_venv)
@@ -199,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         with postgres(args.url, Path(tmp)) as (server, where):
             server.ensure_role()
             print(f"PostgreSQL {server.version()} ({where})")
-            cases(server, project, migra)
+            if not args.big_only:
+                cases(server, project, migra)
             big(server, project, migra, args.count, args.rounds)
     print(f"load average at start: {at_start}; at end: {load()}")
     print("\n".join(machine()))

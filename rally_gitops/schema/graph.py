@@ -65,7 +65,10 @@ class Index:
         self.by_name: dict[tuple[str, str], list[Key]] = defaultdict(list)
         self.by_bare: dict[str, list[Key]] = defaultdict(list)
         self.columns: dict[Key, list[Key]] = defaultdict(list)
+        self.keys: dict[tuple[str, str], list[m.Constraint]] = defaultdict(list)
         for obj in model:
+            if isinstance(obj, m.Constraint) and obj.type in ("primary key", "unique"):
+                self.keys[(obj.schema, obj.table)].append(obj)
             if isinstance(obj, m.Column):
                 self.columns[("table", obj.schema, obj.table)].append(obj.key)
             elif not isinstance(obj, (m.TableScoped, m.Schema, m.Extension)):
@@ -141,9 +144,8 @@ def _structural(obj: m.SchemaObject, index: Index) -> set[Key]:
             parent = ("view", *parent[1:])  # a materialized view's index
         needs.add(parent)
     if isinstance(obj, m.Constraint) and obj.references:
-        for other in model.of(m.Constraint):
-            assert isinstance(other, m.Constraint)
-            if (other.schema, other.table) == obj.references and other.type in (
+        for other in index.keys.get(obj.references, ()):
+            if other.type in (
                 "primary key",
                 "unique",
             ):

@@ -33,6 +33,11 @@ class _Builder:
         self.hard_s, _ = dependencies(source)
         self.hard_t, self.soft_t = dependencies(target)
         self.steps: dict[Key, Step] = {}
+        # a table's columns, looked up once per table created (not a scan of the model each)
+        self.columns: dict[Key | None, list[m.Column]] = {}
+        for obj in target:
+            if isinstance(obj, m.Column):
+                self.columns.setdefault(obj.parent, []).append(obj)
         self.alias: dict[Key, Key | None] = {}
         self.retypes: dict[
             Key, set[Key]
@@ -102,11 +107,8 @@ class _Builder:
                 obj.constraint,
             )
             return
-        columns = sorted(
-            (c for c in self.target.of(m.Column) if c.parent == key),
-            key=lambda c: c.position,  # type: ignore[attr-defined]
-        )
-        statements = sql.create(obj, columns)  # type: ignore[arg-type]
+        columns = sorted(self.columns.get(key, ()), key=lambda c: c.position)
+        statements = sql.create(obj, columns)
         self._add(CREATE, obj, statements)
         if isinstance(obj, m.Sequence) and obj.owned_by:
             own = self._add(OWN, obj, [f"ALTER SEQUENCE {obj.shown} OWNED BY {obj.owned_by}"])

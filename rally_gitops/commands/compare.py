@@ -12,8 +12,6 @@ from rally_gitops.schema import filters, report, sources
 from rally_gitops.schema.diff import Diff, diff
 from rally_gitops.schema.markdown import section
 from rally_gitops.schema.model import Model
-from rally_gitops.schema.online import split
-from rally_gitops.schema.plan import plan
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -92,6 +90,10 @@ def compare(
 
 def _print_sql(source: Model, target: Model, result: Diff, *, online: bool) -> int:
     """The SQL (online: file by file); 1 when there is any, 0 when none."""
+    # the planner loads pglast: not for building the parser
+    from rally_gitops.schema.online import split
+    from rally_gitops.schema.plan import plan
+
     up = plan(source, target, result)
     if not up:
         return 0

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError, RallyError
 from rally_gitops.files.migrations import discover, uncomment
 from rally_gitops.files.template import slugify
-from rally_gitops.schema import filters, hazards, renames, sources
-from rally_gitops.schema import migration_files as files
+from rally_gitops.schema import filters, hazards, sources
 from rally_gitops.schema.diff import diff
-from rally_gitops.schema.online import split
-from rally_gitops.schema.plan import plan
-from rally_gitops.schema.verify import source_copy, verify
+
+if TYPE_CHECKING:
+    from rally_gitops.schema import renames
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,7 +77,9 @@ def generate(
 ) -> int:
     """Verify and write the migration; 0 when written or nothing to generate."""
     # renames, the planner and the verifier load pglast: not for building the parser
+    from rally_gitops.schema import migration_files as files
     from rally_gitops.schema import renames
+    from rally_gitops.schema.online import split
     from rally_gitops.schema.plan import plan
     from rally_gitops.schema.verify import source_copy, verify
 

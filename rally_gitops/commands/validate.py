@@ -83,6 +83,8 @@ def validate(
     code = print_findings(findings, fmt, files=len(new))
     if fmt == "text":
         cache = "cache hit" if result.cache_hit else "cache built"
+        if result.extended_from:
+            cache = f"cache extended from the template of {result.extended_from}"
         source = (
             f"{result.cached} from the template ({cache})" if result.template else "no template"
         )

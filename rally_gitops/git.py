@@ -156,29 +156,6 @@ def head_sha(root: Path) -> str | None:
     return (proc.stdout.strip() or None) if proc.returncode == 0 else None
 
 
-def staged_changes_under(root: Path, paths: list[Path]) -> bool | None:
-    """Whether the index differs from HEAD under ``paths`` (added, modified, deleted, renamed,
-    type-changed); None when git cannot tell (no repository, a path outside it).
-
-    A plain ``git diff --cached --quiet`` rather than gitpython: the history hook asks this on
-    every commit, before anything heavy is imported. An unborn HEAD compares with the empty tree.
-    """
-    argv = ["git", "-C", str(root), "diff", "--cached", "--quiet", "--no-ext-diff"]
-    argv += ["--no-textconv", "--ignore-submodules", "--", *(str(p) for p in paths)]
-    try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
-            check=False,
-            env=child_environ(),
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return {0: False, 1: True}.get(proc.returncode)
-
-
 def committed_blobs(directory: Path) -> dict[str, str] | None:
     """File name → blob sha of the files directly in ``directory`` at HEAD (empty when HEAD is
     unborn or the directory is not in it); None when ``directory`` is not in a git work tree.

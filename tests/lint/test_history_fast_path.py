@@ -120,6 +120,13 @@ def test_rename_out_of_the_migrations_directory_is_blocked(repo: Path) -> None:
     assert f"migrations/{SECOND}:1:1: error deleted-committed-migration" in result.stderr
 
 
+def test_rename_to_another_extension_is_blocked(repo: Path) -> None:
+    git_run(repo, "mv", f"migrations/{SECOND}", "migrations/create_users.txt")
+    result = commit(repo, "hide it")
+    assert result.returncode == 1
+    assert f"migrations/{SECOND}:1:1: error deleted-committed-migration" in result.stderr
+
+
 def test_config_change_takes_the_full_check(repo: Path) -> None:
     # pyproject.toml may move migrations_dir or the base: the check runs, and finds the sneak
     edit_first(repo)

@@ -54,10 +54,29 @@ class Migration:
     slug: str
     text: str
     up: str
-    rollback: str | None
-    rollback_line: int | None
+    rest: str = ""  # everything after the up part (the rollback section, the end marker)
+    rest_line: int = 1  # the line where ``rest`` starts
     header: dict[str, str] = field(default_factory=dict)
-    live_sql_after_up: int | None = None
+
+    @cached_property
+    def _after_up(self) -> tuple[str | None, int | None, int | None]:
+        # read on demand: status and deploy need only the up part of most files
+        return _rollback_section(self.rest, self.rest_line)
+
+    @property
+    def rollback(self) -> str | None:
+        """The uncommented rollback section, or None when the file has none."""
+        return self._after_up[0]
+
+    @property
+    def rollback_line(self) -> int | None:
+        """The file's line where the rollback SQL starts."""
+        return self._after_up[1]
+
+    @property
+    def live_sql_after_up(self) -> int | None:
+        """The line of uncommented SQL after the up part (``psql -f`` would run it), if any."""
+        return self._after_up[2]
 
     @property
     def name(self) -> str:
@@ -73,7 +92,7 @@ class Migration:
         """sha256 of the up part: a changed statement, comment or blank line changes it."""
         return hashlib.sha256(self.up.encode("utf-8")).hexdigest()
 
-    @property
+    @cached_property
     def no_transaction(self) -> bool:
         """True when the header says ``-- rally:no-transaction``."""
         return bool(NO_TRANSACTION_RE.search(_header_block(self.up)))
@@ -157,17 +176,15 @@ def parse(path: Path, data: bytes | None = None, max_bytes: int = MAX_FILE_BYTES
             raise MigrationFileError(f"{path}: cannot read: {exc.strerror}") from None
     text = decode(path, data, max_bytes)
     up, rest, rest_line = _split_sections(text)
-    rollback, rollback_line, live_line = _rollback_section(rest, rest_line)
     return Migration(
         path=path,
         version=version,
         slug=slug,
         text=text,
         up=up,
-        rollback=rollback,
-        rollback_line=rollback_line,
+        rest=rest,
+        rest_line=rest_line,
         header=_header(up),
-        live_sql_after_up=live_line,
     )
 
 
@@ -290,8 +307,14 @@ def _header(up: str) -> dict[str, str]:
 def _header_block(up: str) -> str:
     """The leading comment and blank lines of the up part."""
     lines = []
-    for line in up.split("\n"):
+    start = 0
+    while True:  # line by line from the top: splitting a 50 MB file for its header is waste
+        end = up.find("\n", start)
+        line = up[start:] if end < 0 else up[start:end]
         if line.strip() and not line.lstrip().startswith("--"):
             break
         lines.append(line.strip())
+        if end < 0:
+            break
+        start = end + 1
     return "\n".join(lines)

@@ -154,8 +154,9 @@ class Server:
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
-    def ensure_role(self) -> None:
-        """The password role both tools log in as (scram over TCP, like a real server)."""
+    def ensure_role(self, *, superuser: bool = False) -> None:
+        """The password role both tools log in as (scram over TCP, like a real server);
+        ``superuser`` for a history that needs it (Lemmy disables system triggers)."""
         import psycopg
         from psycopg import sql
 
@@ -164,9 +165,11 @@ class Server:
                 "SELECT 1 FROM pg_roles WHERE rolname = %s", (BENCH_ROLE,)
             ).fetchone()
             conn.execute(
-                sql.SQL(("ALTER" if exists else "CREATE") + " ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(BENCH_ROLE), sql.Literal(BENCH_PASSWORD)
-                )
+                sql.SQL(
+                    ("ALTER" if exists else "CREATE")
+                    + " ROLE {} LOGIN PASSWORD {} "
+                    + ("SUPERUSER" if superuser else "NOSUPERUSER")
+                ).format(sql.Identifier(BENCH_ROLE), sql.Literal(BENCH_PASSWORD))
             )
 
     def tcp_url(self, database: str) -> str:

@@ -59,7 +59,7 @@ class Migration:
     header: dict[str, str] = field(default_factory=dict)
 
     @cached_property
-    def _after_up(self) -> tuple[str | None, int | None, int | None]:
+    def _after_up(self) -> tuple[str | None, int | None]:
         # read on demand: status and deploy need only the up part of most files
         return _rollback_section(self.rest, self.rest_line)
 
@@ -73,10 +73,10 @@ class Migration:
         """The file's line where the rollback SQL starts."""
         return self._after_up[1]
 
-    @property
+    @cached_property
     def live_sql_after_up(self) -> int | None:
         """The line of uncommented SQL after the up part (``psql -f`` would run it), if any."""
-        return self._after_up[2]
+        return _live_line(self.rest, self.rest_line)
 
     @property
     def name(self) -> str:
@@ -273,26 +273,31 @@ def _split_sections(text: str) -> tuple[str, str, int]:
     return text[:cut], text[cut:], text.count("\n", 0, cut) + 1
 
 
-def _rollback_section(rest: str, rest_line: int) -> tuple[str | None, int | None, int | None]:
-    """(uncommented rollback SQL, its first line, line of any live SQL after the up part)."""
-    live_line = None
-    for number, line in enumerate(rest.split("\n"), start=rest_line):
+def _live_line(rest: str, rest_line: int) -> int | None:
+    """The line of the first uncommented, non-blank line of ``rest``, if any."""
+    number = rest_line
+    for line in rest.split("\n"):
         if line.strip() and not line.lstrip().startswith("--"):
-            live_line = number
-            break
+            return number
+        number += 1
+    return None
+
+
+def _rollback_section(rest: str, rest_line: int) -> tuple[str | None, int | None]:
+    """(uncommented rollback SQL, its first line)."""
     match = ROLLBACK_MARKER_RE.search(rest)
     if not match:
-        return None, None, live_line
+        return None, None
     body_start = rest.find("\n", match.start())
     if body_start < 0:
-        return None, None, live_line
+        return None, None
     body = rest[body_start + 1 :]
     end = END_MARKER_RE.search(body)
     body = body[: end.start()] if end else body
     sql = uncomment(body)
     if not sql.strip():
-        return None, None, live_line
-    return sql, rest_line + rest.count("\n", 0, body_start + 1), live_line
+        return None, None
+    return sql, rest_line + rest.count("\n", 0, body_start + 1)
 
 
 def _header(up: str) -> dict[str, str]:

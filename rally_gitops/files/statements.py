@@ -8,6 +8,7 @@ that the deploy engine's own transaction (with the ledger row) replaces it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -110,10 +111,10 @@ def _statements(sql: str, slices: tuple[slice, ...], first_line: int) -> list[St
     statements = []
     line, counted, line_start = first_line, 0, 0  # line number at offset ``counted``
     for piece in slices:
-        chunk = sql[piece]
-        if _only_comments(chunk):
+        lead = _code_start(sql[piece])
+        if lead is None:  # only comments and blank lines
             continue
-        start = piece.start + _leading_noise(chunk)
+        start = piece.start + lead
         if start < counted:  # slices come in order; should one not, count from the top
             line, counted, line_start = first_line, 0, 0
         newlines = sql.count("\n", counted, start)
@@ -235,25 +236,40 @@ def touches_schema(statement: Statement, schema: str) -> bool:
 
 
 def first_words(sql: str) -> str:
-    """The statement with leading comments removed, for classifying it."""
-    lines = [ln for ln in sql.split("\n") if not ln.lstrip().startswith("--")]
-    return " ".join(" ".join(lines).split())[:64]
+    """The statement with leading comments removed, for classifying it (its first 64 chars)."""
+    words: list[str] = []
+    size = 0
+    for _, line in _lines(sql):  # line by line, stopping early: a statement may be megabytes
+        if line.lstrip().startswith("--"):
+            continue
+        for word in line.split():
+            words.append(word)
+            size += len(word) + 1
+        if size > 64:
+            break
+    return " ".join(words)[:64]
 
 
-def _leading_noise(piece: str) -> int:
-    """Length of the blank and ``--`` comment lines before a statement's first code line."""
-    offset = 0
-    for line in piece.split("\n"):
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, line) of each line of ``text``, lazily."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        yield start, (text[start:] if end < 0 else text[start:end])
+        if end < 0:
+            return
+        start = end + 1
+
+
+def _code_start(piece: str) -> int | None:
+    """Offset of a statement's first code character after blank and ``--`` comment lines;
+    None when the piece holds nothing else."""
+    for offset, line in _lines(piece):
         if line.strip() and not line.lstrip().startswith("--"):
             return offset + len(line) - len(line.lstrip())
-        offset += len(line) + 1
-    return 0
+    return None
 
 
 def _code(sql: str) -> str:
     """``sql`` without its ``--`` comment lines."""
     return "\n".join(ln for ln in sql.split("\n") if not ln.lstrip().startswith("--"))
-
-
-def _only_comments(sql: str) -> bool:
-    return all(not ln.strip() or ln.lstrip().startswith("--") for ln in sql.split("\n"))

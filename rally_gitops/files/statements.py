@@ -22,6 +22,9 @@ BEGIN_MODES_RE = re.compile(r"^(?:begin(?:\s+(?:work|transaction))?|start\s+tran
 ACCESS_MODE_RE = re.compile(r"\bread\s+(only|write)\b", re.I)
 # two-phase commit: the ledger row would commit while the migration waits, prepared
 TWO_PHASE_RE = re.compile(r"^(prepare\s+transaction|commit\s+prepared|rollback\s+prepared)\b", re.I)
+# a statement's text starts at its first code character (no ``--`` line), so its first letter
+# tells whether one of the patterns above can match
+_CONTROL_INITIALS = frozenset("bBsScCeErRaA")
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,8 @@ def strip_transaction(
             )
         body = body[1:-1]
     for stmt in body:
+        if stmt.sql[:1] not in _CONTROL_INITIALS:
+            continue  # cannot be BEGIN/START/COMMIT/END/ROLLBACK/ABORT: no need to look closer
         words = first_words(stmt.sql)
         if BEGIN_RE.match(words) or COMMIT_RE.match(words) or ABORT_RE.match(words):
             where = "a no-transaction migration" if no_transaction else "the middle of a migration"
@@ -264,6 +269,9 @@ def _lines(text: str) -> Iterator[tuple[int, str]]:
 def _code_start(piece: str) -> int | None:
     """Offset of a statement's first code character after blank and ``--`` comment lines;
     None when the piece holds nothing else."""
+    code = piece.lstrip()
+    if not code.startswith("--"):  # the common case: no comment line before the statement
+        return len(piece) - len(code) if code else None
     for offset, line in _lines(piece):
         if line.strip() and not line.lstrip().startswith("--"):
             return offset + len(line) - len(line.lstrip())

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rally_gitops.errors import ConfigError, MigrationFileError
 from rally_gitops.files.statements import (
@@ -31,6 +32,9 @@ from rally_gitops.files.statements import (
     split_statements,
     strip_transaction,
 )
+
+if TYPE_CHECKING:
+    from rally_gitops.config import Config
 
 NAME_RE = re.compile(r"^(?P<version>\d{8}_\d{6})_(?P<slug>[a-z0-9_]+)\.sql$")
 VERSION_RE = re.compile(r"^\d{8}_\d{6}$")
@@ -42,7 +46,9 @@ ROLLBACK_MARKER_RE = re.compile(
     r"^--\s*rollback(?:\s+script\b.*|\s*(?:\(.*\))?\s*:?\s*)$", re.I | re.M
 )
 END_MARKER_RE = re.compile(r"^--\s*migration ends here\b.*$", re.I | re.M)
-MAX_FILE_BYTES = 5 * 1024 * 1024
+# splitting is linear: 16 MiB of INSERTs split in about 1.5 s with ~250 MB of memory (50 MB take
+# ~0.8 GB, see docs/benchmarks.md); bigger data loads belong in COPY files or a data tool
+MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,17 @@ def parse(path: Path, data: bytes | None = None, max_bytes: int = MAX_FILE_BYTES
         rest_line=rest_line,
         header=_header(up),
     )
+
+
+def file_limit(config: Config) -> int:
+    """``[tool.rally_gitops.lint] max_file_bytes``: the size limit of every command, not only
+    the linter's (a deploy must not accept a file the commit hook refused, nor the reverse)."""
+    value = config.section("lint").get("max_file_bytes", MAX_FILE_BYTES)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"[tool.rally_gitops.lint] max_file_bytes = {value!r}: expected a positive integer"
+        )
+    return value
 
 
 @dataclass(frozen=True)

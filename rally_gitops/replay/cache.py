@@ -47,6 +47,7 @@ def longest_cached(admin: psycopg.Connection, names: list[str]) -> int:
 
     A template of a shorter prefix is the start of the next one: the commit before added a
     migration or two, so cloning its template and applying those beats building from zero.
+    One query for all of them (the full prefix included: a cache hit).
     """
     rows = admin.execute(
         "SELECT datname FROM pg_database WHERE datname LIKE %s",
@@ -54,12 +55,6 @@ def longest_cached(admin: psycopg.Connection, names: list[str]) -> int:
     ).fetchall()
     existing = {row[0] for row in rows}
     return next((i for i in range(len(names) - 1, 0, -1) if names[i] in existing), 0)
-
-
-def exists(admin: psycopg.Connection, name: str) -> bool:
-    """True when database ``name`` exists on the server."""
-    row = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    return row is not None
 
 
 def create_database(admin: psycopg.Connection, name: str, template: str | None) -> None:

@@ -209,10 +209,11 @@ def template_database(
         return None, True, 0
     names = [TEMPLATE + key for key in prefix_keys(config, prefix)]  # names[i]: prefix[:i]
     name = names[-1]
-    if cache.exists(admin, name):
+    start = cache.longest_cached(admin, names)
+    if start == len(prefix):
         cache.stamp(admin, name, len(prefix))
         return name, True, 0
-    start = cache.longest_cached(admin, names[:-1])
+    # cloned, not renamed: another branch's commits may still need the shorter prefix
     building = f"{PREFIX}bld_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     cache.create_database(admin, building, names[start] if start else None)
     try:

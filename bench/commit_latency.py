@@ -24,7 +24,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from common import load, machine, must, run_timed, summary, venv_bin
+from common import Timed, load, machine, must, run_timed, summary, venv_bin
 from corpus import GeneratedMigration, generate, write_rally
 from diesel_history import load as load_history
 
@@ -39,6 +39,7 @@ IDENTITY = {
     "GIT_COMMITTER_NAME": "bench",
     "GIT_COMMITTER_EMAIL": "bench@example.com",
 }
+Samples = dict[str, list[float]]
 GOALS = {"readme": 0.15, "migration": 0.8}  # (a) added seconds, (b) total seconds
 
 
@@ -91,10 +92,10 @@ class Scratch:
         self.git("commit", "-q", "--no-verify", "-m", "history")
         must(run_timed([venv_bin("pre-commit"), "install"], cwd=root, env=env), "install")
 
-    def git(self, *args: str) -> float:
-        """Run git; its wall-clock seconds (stops the benchmark on a failure)."""
+    def git(self, *args: str) -> Timed:
+        """Run git and wait for it (stops the benchmark on a failure)."""
         result = run_timed(["git", *args], cwd=self.root, env=self.env)
-        return must(result, f"git {' '.join(args[:2])}").seconds
+        return must(result, f"git {' '.join(args[:2])}")
 
     def stage_readme(self) -> None:
         self.count += 1
@@ -111,16 +112,15 @@ class Scratch:
         self.git("add", str(path))
         return path
 
-    def commit(self, *, hooks: bool) -> float:
+    def commit(self, *, hooks: bool) -> Timed:
         flags = () if hooks else ("--no-verify",)
         return self.git("commit", "-q", *flags, "-m", f"change {self.count}")
 
 
-def measure(scratch: Scratch, rounds: int) -> dict[str, list[float]]:
-    """Samples per series: readme/migration, with hooks and without."""
-    times: dict[str, list[float]] = {
-        f"{kind}-{mode}": [] for kind in GOALS for mode in ("hooks", "plain")
-    }
+def measure(scratch: Scratch, rounds: int) -> tuple[Samples, Samples]:
+    """Wall-clock and CPU samples per series: readme/migration, with hooks and without."""
+    times: Samples = {f"{kind}-{mode}": [] for kind in GOALS for mode in ("hooks", "plain")}
+    cpu: Samples = {name: [] for name in times}
     # warm-up: the replay server starts and builds the history's template once
     for kind in GOALS:
         (scratch.stage_readme if kind == "readme" else scratch.stage_migration)()
@@ -130,11 +130,13 @@ def measure(scratch: Scratch, rounds: int) -> dict[str, list[float]]:
         for kind in GOALS:
             for mode in modes:
                 (scratch.stage_readme if kind == "readme" else scratch.stage_migration)()
-                times[f"{kind}-{mode}"].append(scratch.commit(hooks=mode == "hooks"))
+                result = scratch.commit(hooks=mode == "hooks")
+                times[f"{kind}-{mode}"].append(result.seconds)
+                cpu[f"{kind}-{mode}"].append(result.cpu)
                 if kind == "migration" and mode == "plain":
                     scratch.git("reset", "-q", "--hard", "HEAD~1")  # not in the next prefix
         print(f"round {number + 1}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in times.items()))
-    return times
+    return times, cpu
 
 
 def stop_replay_server(root: Path) -> None:
@@ -158,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp) / "repo"
         scratch = Scratch(root, history)
         try:
-            times = measure(scratch, args.rounds)
+            times, cpu = measure(scratch, args.rounds)
         finally:
             stop_replay_server(root)
     source = f"{args.history} (diesel layout)" if args.history else "synthetic corpus"
@@ -178,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
             else f"goal <= {GOALS[kind]:.2f} s in all"
         )
         print(f"{label}: hooks add {added:+.3f} s (medians; {goal})")
+        extra_cpu = statistics.median(cpu[f"{kind}-hooks"]) - statistics.median(
+            cpu[f"{kind}-plain"]
+        )
+        print(f"{label}: hooks add {extra_cpu:+.3f} s of CPU (user+sys of every process, medians)")
     return 0
 
 

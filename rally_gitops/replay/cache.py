@@ -2,8 +2,8 @@
 
 Templates are named ``rally_replay_tpl_<hash of the prefix>``, stamped with their last use in
 their database comment; the ``KEEP_TEMPLATES`` most recently used survive eviction. A missing
-template is built from the longest cached template of a shorter prefix when there is one (the
-previous commit's), applying only the migrations after it. Creation,
+template is made from the longest cached template of a shorter prefix when there is one (the
+previous commit's): that one is renamed and only the migrations after it are applied. Creation,
 cloning and eviction happen under one session advisory lock, so concurrent replays (pre-commit
 runs hooks in parallel) never clone a half-built or evicted template.
 """
@@ -46,7 +46,7 @@ def longest_cached(admin: psycopg.Connection, names: list[str]) -> int:
     ``i`` migrations); 0 when none does.
 
     A template of a shorter prefix is the start of the next one: the commit before added a
-    migration or two, so cloning its template and applying those beats building from zero.
+    migration or two, so extending its template with those beats building from zero.
     One query for all of them (the full prefix included: a cache hit).
     """
     rows = admin.execute(
@@ -55,6 +55,11 @@ def longest_cached(admin: psycopg.Connection, names: list[str]) -> int:
     ).fetchall()
     existing = {row[0] for row in rows}
     return next((i for i in range(len(names) - 1, 0, -1) if names[i] in existing), 0)
+
+
+def rename_database(admin: psycopg.Connection, name: str, new: str) -> None:
+    """ALTER DATABASE ``name`` RENAME TO ``new`` (no session may be connected to it)."""
+    admin.execute(f'ALTER DATABASE "{name}" RENAME TO "{new}"')
 
 
 def create_database(admin: psycopg.Connection, name: str, template: str | None) -> None:

@@ -4,7 +4,7 @@ The migrations older than the oldest *new* file (the prefix) are applied once in
 database named after a hash of their checksums; later runs clone it with ``CREATE DATABASE x
 TEMPLATE t`` and apply only the new files, so checking one new file on top of hundreds costs one
 clone and one migration. When the prefix grew (the previous new file is now committed), its
-template is a clone of the previous prefix's plus the files added since. Each new file also
+template is the previous prefix's, extended with the files added since. Each new file also
 gets a round trip: its rollback section, then the file again (a failure there is a warning).
 Migrations run through the deploy engine's ``Applier`` and ``Ledger``: replay == deploy.
 
@@ -213,9 +213,14 @@ def template_database(
     if start == len(prefix):
         cache.stamp(admin, name, len(prefix))
         return name, True, 0
-    # cloned, not renamed: another branch's commits may still need the shorter prefix
     building = f"{PREFIX}bld_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    cache.create_database(admin, building, names[start] if start else None)
+    if start:
+        # the shorter prefix's template becomes this one: extended in place, because a copy
+        # costs more than applying the few new files (CREATE DATABASE ... TEMPLATE checkpoints
+        # and copies every file). A branch still on the shorter prefix rebuilds it once.
+        cache.rename_database(admin, names[start], building)
+    else:
+        cache.create_database(admin, building, None)
     try:
         with connect(server.url(building), autocommit=True, purpose="replay") as conn:
             if not start:

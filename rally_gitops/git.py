@@ -186,6 +186,24 @@ def committed_blobs(directory: Path) -> dict[str, str] | None:
     return blobs
 
 
+def plain(root: Path, *args: str) -> str | None:
+    """``git ARGS`` in ``root`` through the CLI, without gitpython; stdout, or None on failure.
+
+    For the history hook's fast path, which decides a commit in a few git calls.
+    """
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else None
+
+
 def is_repository(root: Path) -> bool:
     """True when ``root`` is inside a git work tree."""
     try:

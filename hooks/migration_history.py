@@ -40,7 +40,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(filenames: list[str], base: str | None, staged: dict[str, str] | None) -> int:
     # imported here, not at the top: the fast path above must decide before any of it loads
     from rally_gitops import config
-    from rally_gitops.commands.validate import print_findings
     from rally_gitops.lint import history
 
     cfg = config.load()
@@ -52,6 +51,8 @@ def _run(filenames: list[str], base: str | None, staged: dict[str, str] | None) 
         if additions and set(filenames) <= set(changed):
             if history.only_newest_additions(cfg, base, changed):
                 return 0
+    from rally_gitops.commands.validate import print_findings  # loads the replay: only now
+
     files = [Path(name) for name in filenames] or None
     findings = history.check(cfg, base=base, files=files)
     return print_findings(

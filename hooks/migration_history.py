@@ -71,11 +71,19 @@ def _staged_changes() -> dict[str, str] | None:
     """
     if os.environ.get("PRE_COMMIT") != "1" or os.environ.get("PRE_COMMIT_FROM_REF"):
         return None
+    from rally_gitops.redact import child_environ  # light: re and urllib.parse
+
     # --no-renames: a rename shows as a deletion and an addition, so both names are listed;
     # against an unborn HEAD git compares with the empty tree
     argv = ["git", "diff", "--cached", "--name-status", "--no-renames", "--no-ext-diff", "-z"]
     try:
-        proc = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            env=child_environ(),  # no database URL for a child (rally_gitops.redact)
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0:

@@ -198,6 +198,7 @@ def plain(root: Path, *args: str) -> str | None:
             timeout=30,
             stdin=subprocess.DEVNULL,
             check=False,
+            env=child_environ(),
         )
     except (OSError, subprocess.TimeoutExpired):
         return None

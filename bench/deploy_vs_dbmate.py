@@ -1,11 +1,15 @@
-"""Benchmark: ``rally-gitops deploy`` against dbmate on the same migration history.
+"""Benchmark: ``rally-gitops deploy`` against dbmate and the server's own cost, on one history.
 
-Generates a realistic history (``bench/corpus.py``, default 320 files) in both formats, applies it
-with each tool to a fresh database of ONE PostgreSQL server, alternating the tools, and prints the
-whole-process times, medians and the ratio rally/dbmate. Then times ``rally-gitops status`` with
-every migration applied, and the Python start-up share of that figure.
+The history is a real one (``--history CHECKOUT``: a diesel layout such as LemmyNet/lemmy's 342
+``migrations/*/up.sql``, converted by ``bench/diesel_history.py``) or a generated one
+(``bench/corpus.py``, default 320 files). Each round applies it to a fresh database of ONE
+PostgreSQL server with each tool, rotating who goes first: rally (no backup), rally with its
+pre-deploy backup, dbmate, and the floor ``psql -1 -f all.sql`` (the whole history in one
+transaction: what the server itself needs). Then ``status`` and a deploy with nothing pending,
+342 applied, and the Python start-up share. All of it on a server with fsync off and one with
+fsync on (``--fsync``), with every ratio printed.
 
-    .venv/bin/python bench/deploy_vs_dbmate.py            # embedded PostgreSQL, 5 rounds
+    .venv/bin/python bench/deploy_vs_dbmate.py --history /tmp/lemmy      # both servers, 5 rounds
     .venv/bin/python bench/deploy_vs_dbmate.py --rounds 3 --url postgresql://postgres@host/postgres
 
 dbmate comes from npm (``npm install --prefix .rally/bench dbmate``, done here when missing); its
@@ -17,248 +21,186 @@ is not charged for node's start-up. Both tools get the same password URL over TC
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import subprocess
-import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from common import (
-    ROOT,
-    Server,
-    Timed,
-    install,
-    load,
-    machine,
-    must,
-    postgres,
-    run_timed,
-    summary,
-    venv_bin,
-)
+from common import Server, Timed, load, machine, must, postgres, run_timed, summary, venv_bin
 from corpus import generate, write_dbmate, write_rally
+from diesel_history import all_sql
+from diesel_history import load as load_history
+from tool_runs import (
+    OBJECTS,
+    count_rows,
+    dbmate_binary,
+    psql_binary,
+    run_dbmate,
+    run_floor,
+    run_rally,
+    startup_share,
+    tool_env,
+)
 
-NPM_DIR = ROOT / ".rally" / "bench"
 # series name -> extra deploy arguments (dbmate is the reference); the backup is rally's own
 # safety net (pg_dump before applying), which dbmate has no equivalent of: timed apart
-SERIES: dict[str, tuple[str, ...]] = {"rally": ("--no-backup",), "rally-backup": (), "dbmate": ()}
+SERIES: dict[str, tuple[str, ...]] = {
+    "rally": ("--no-backup",),
+    "rally-backup": (),
+    "dbmate": (),
+    "psql-1": (),
+}
 PYPROJECT = '[project]\nname = "bench-app"\nversion = "0"\n\n[tool.rally_gitops]\n'
 
 
-def dbmate_binary(npm_dir: Path = NPM_DIR) -> Path:
-    """The native dbmate binary, installed from npm into ``npm_dir`` when missing."""
-    arch = {"x86_64": "x64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine(), "x64")
-    system = sys.platform if sys.platform != "linux" else "linux"
-    binary = npm_dir / "node_modules" / "@dbmate" / f"{system}-{arch}" / "bin" / "dbmate"
-    if binary.exists():
-        return binary
-    npm_dir.mkdir(parents=True, exist_ok=True)
-    install(
-        ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(npm_dir), "dbmate"],
-        f"dbmate from npm into {npm_dir}",
-    )
-    if not binary.exists():
-        raise SystemExit(
-            f"bench: npm installed dbmate but not its native binary {binary} "
-            f"(optional dependency @dbmate/{system}-{arch} skipped?)"
-        )
-    return binary
+def one_round(ctx: Context, server: Server, number: int, times: Samples, cpu: Samples) -> str:
+    """Every series once into a fresh database, rotating who goes first (no tool always meets
+    a warmer server); returns the database rally deployed to (kept for status)."""
+    names = list(SERIES)
+    order = names[number % len(names) :] + names[: number % len(names)]
+    kept = ""
+    objects: dict[str, int] = {}
+    for name in order:
+        database = f"bench_{name.replace('-', '_')}_{number}"
+        if name == "dbmate":
+            result = run_dbmate(ctx.dbmate, ctx.project, server, database, ctx.count)
+        elif name == "psql-1":
+            result = run_floor(ctx.psql, ctx.project / "all.sql", server, database)
+        else:
+            result = run_rally(ctx.project, server, database, ctx.count, SERIES[name])
+        times[name].append(result.seconds)
+        cpu[name].append(result.cpu)
+        objects[name] = count_rows(server, database, OBJECTS)
+        if name == "rally":
+            kept = database
+        else:
+            server.drop_database(database)
+        print(f"round {number}: {name:<13} {result.seconds:.3f} s", flush=True)
+    if len(set(objects.values())) != 1:
+        print(f"WARNING: the schemas differ (objects in public: {objects})")
+    return kept
 
 
-def tool_env(**extra: str) -> dict[str, str]:
-    """The environment of a tool run: ours minus any database variable, plus ``extra``."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "PG")) and k not in ("CI",)
+@dataclass(frozen=True)
+class Context:
+    """What every round needs: the project, the tools, the history's size."""
+
+    project: Path
+    dbmate: Path
+    psql: Path
+    count: int
+    rounds: int
+    runs: int
+    superuser: bool  # Lemmy's history disables system triggers: the role must be superuser
+
+
+Samples = dict[str, list[float]]
+
+
+def measure(ctx: Context, server: Server, where: str) -> list[str]:
+    """All series on one server; the summary lines."""
+    server.ensure_role(superuser=ctx.superuser)
+    times: Samples = {name: [] for name in SERIES}
+    cpu: Samples = {name: [] for name in SERIES}
+    kept: list[str] = []
+    for number in range(1, ctx.rounds + 1):
+        kept.append(one_round(ctx, server, number, times, cpu))
+    for database in kept[:-1]:
+        server.drop_database(database)
+    env = tool_env(DATABASE_STAGING_URL=server.tcp_url(kept[-1]))
+    rally = venv_bin("rally-gitops")
+    follow_up = {
+        "status": [rally, "status", "--env", "staging"],
+        "deploy, nothing pending": [rally, "deploy", "--env", "staging", "--yes"],
     }
-    # dbmate has no drift check: rally's (a replay of the history before and after) is not timed
-    env["RALLY_DRIFT"] = "off"
-    env.update(extra)
-    return env
-
-
-def count_rows(server: Server, database: str, query: str) -> int:
-    """One integer from ``query`` in ``database`` (to check that a run applied everything)."""
-    import psycopg
-
-    with psycopg.connect(server.tcp_url(database)) as conn:
-        return int(conn.execute(query).fetchone()[0])
-
-
-OBJECTS = (
-    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE n.nspname = 'public' AND c.relname NOT LIKE 'schema\\_migrations%'"
-)
-
-
-def run_rally(
-    project: Path, server: Server, database: str, count: int, extra: tuple[str, ...] = ()
-) -> Timed:
-    """One timed ``rally-gitops deploy`` into a fresh database, checked to have applied all."""
-    url = server.create_database(database)
-    result = must(
-        run_timed(
-            [venv_bin("rally-gitops"), "deploy", "--env", "staging", "--yes", *extra],
-            cwd=project,
-            env=tool_env(DATABASE_STAGING_URL=url),
-        ),
-        "rally-gitops deploy",
-    )
-    applied = count_rows(server, database, "SELECT count(*) FROM rally_gitops.applied")
-    if applied != count:
-        raise SystemExit(f"bench: rally-gitops applied {applied} of {count} migrations")
-    return result
-
-
-def run_dbmate(binary: Path, project: Path, server: Server, database: str, count: int) -> Timed:
-    """One timed ``dbmate up`` into a fresh database, checked to have applied all."""
-    url = server.create_database(database)
-    result = must(
-        run_timed(
-            [binary, "--migrations-dir", project / "db" / "migrations", "--no-dump-schema", "up"],
-            cwd=project,
-            env=tool_env(DATABASE_URL=url),
-        ),
-        "dbmate up",
-    )
-    applied = count_rows(server, database, "SELECT count(*) FROM schema_migrations")
-    if applied != count:
-        raise SystemExit(f"bench: dbmate applied {applied} of {count} migrations")
-    return result
-
-
-def startup_share(project: Path, url: str, runs: int) -> list[str]:
-    """Where a ``status`` run's time goes before any work: interpreter, imports, parser."""
-    python = sys.executable
-    env = tool_env(DATABASE_STAGING_URL=url)
-    lines = []
-    for label, argv in (
-        ("python -c pass (bare interpreter)", [python, "-c", "pass"]),
-        ("python -c 'import rally_gitops.main'", [python, "-c", "import rally_gitops.main"]),
-        (
-            "rally-gitops --version (all command modules + parser)",
-            [venv_bin("rally-gitops"), "--version"],
-        ),
-    ):
-        samples = [must(run_timed(argv, cwd=project, env=env), label).seconds for _ in range(runs)]
-        lines.append(f"{label}: {summary(samples)}")
-    trace = run_timed(
-        [python, "-X", "importtime", "-m", "rally_gitops", "status", "--env", "staging"],
-        cwd=project,
-        env=env,
-    )
-    top: list[tuple[int, str]] = []
-    for line in trace.stderr.splitlines():
-        # "import time:   self |  cumulative | name"; top-level modules have no leading spaces
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        _, _, rest = line.partition(":")
-        parts = rest.split("|")
-        if len(parts) == 3 and not parts[2].startswith("  "):
-            top.append((int(parts[1]), parts[2].strip()))
-    top.sort(reverse=True)
-    total = sum(us for us, _ in top)
-    lines.append(f"imports during `status` (python -X importtime): {total / 1e6:.3f} s in total")
-    lines.extend(f"  {us / 1e6:.3f} s  {name}" for us, name in top[:8])
+    after: dict[str, list[Timed]] = {}
+    for label, argv in follow_up.items():
+        must(run_timed(argv, cwd=ctx.project, env=env), f"{label} (warm-up)")
+        after[label] = [
+            must(run_timed(argv, cwd=ctx.project, env=env), label) for _ in range(ctx.runs)
+        ]
+    median = {name: statistics.median(samples) for name, samples in times.items()}
+    lines = [f"PostgreSQL {server.version()} ({where}); load now {load()}"]
+    lines += [f"  {name:<13} {summary(times[name])}" for name in SERIES]
+    lines += [
+        f"  ratio rally/dbmate (medians): {median['rally'] / median['dbmate']:.2f}x (goal <= 1.0x)",
+        f"  ratio rally/psql -1 (medians): {median['rally'] / median['psql-1']:.2f}x "
+        "(goal <= 1.05x)",
+        f"  ratio dbmate/psql -1 (medians): {median['dbmate'] / median['psql-1']:.2f}x",
+        f"  ratio rally with backup/dbmate (medians): "
+        f"{median['rally-backup'] / median['dbmate']:.2f}x",
+        f"  ratio rally/dbmate (mins): {min(times['rally']) / min(times['dbmate']):.2f}x",
+        "  client CPU (user+sys, medians): "
+        + ", ".join(f"{name} {statistics.median(cpu[name]):.3f} s" for name in SERIES),
+    ]
+    for label, runs in after.items():
+        seconds = [run.seconds for run in runs]
+        cpu_median = statistics.median(run.cpu for run in runs)
+        lines.append(
+            f"  {label} ({ctx.count} applied): {summary(seconds)}, CPU {cpu_median:.3f} s "
+            "(goal <= 0.15 s)"
+        )
+    lines += ["  " + line for line in startup_share(ctx.project, server.tcp_url(kept[-1]), 5)]
+    server.drop_database(kept[-1])
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--count", type=int, default=320, help="migrations (default 320)")
+    parser.add_argument("--history", type=Path, help="a checkout with migrations/*/up.sql")
+    parser.add_argument("--count", type=int, default=320, help="generated files (no --history)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per tool (default 5)")
-    parser.add_argument("--status-runs", type=int, default=7, help="status runs (default 7)")
+    parser.add_argument("--status-runs", type=int, default=7, help="status/no-op deploy runs")
+    parser.add_argument("--fsync", choices=("off", "on", "both"), default="both")
+    parser.add_argument("--pg-bin", type=Path, help="PostgreSQL binaries (default: embedded)")
     parser.add_argument("--url", help="admin URL of another PostgreSQL (default: embedded)")
     parser.add_argument("--workdir", type=Path, help="keep the generated project here")
     args = parser.parse_args(argv)
-    if args.rounds < 3 or args.count < 300:
+    if args.rounds < 3 or (args.history is None and args.count < 300):
         parser.error("the benchmark needs --rounds >= 3 and --count >= 300")
 
     load_at_start = load()
     binary = dbmate_binary()
     dbmate_version = subprocess.run([binary, "--version"], capture_output=True, text=True)
+    migrations = load_history(args.history) if args.history else generate(args.count)
+    modes = [True] if args.url else [m == "on" for m in ("off", "on") if args.fsync in (m, "both")]
+    reports: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="rally-bench-") as tmp:
         work = args.workdir.resolve() if args.workdir else Path(tmp)
         project = work / "project"
-        migrations = generate(args.count)
         write_rally(project / "migrations", migrations)
         write_dbmate(project / "db" / "migrations", migrations)
+        (project / "all.sql").write_text(all_sql(migrations))
         (project / "pyproject.toml").write_text(PYPROJECT)
-        print(f"{args.count} migrations generated in {project}", flush=True)
+        print(f"{len(migrations)} migrations written to {project}", flush=True)
+        ctx = Context(
+            project,
+            binary,
+            psql_binary(args.pg_bin),
+            len(migrations),
+            args.rounds,
+            args.status_runs,
+            superuser=args.history is not None,
+        )
+        for fsync in modes:
+            with postgres(args.url, work, fsync=fsync, pg_bin=args.pg_bin) as (server, where):
+                reports.append(measure(ctx, server, where))
 
-        with postgres(args.url, work) as (server, where):
-            server.ensure_role()
-            pg_version = server.version()
-            times: dict[str, list[float]] = {name: [] for name in SERIES}
-            cpu: dict[str, list[float]] = {name: [] for name in SERIES}
-            objects: dict[str, int] = {}
-            keep = ""  # the last database rally deployed to, for the status timing
-            for number in range(1, args.rounds + 1):
-                # rotate who goes first, so that no tool always meets a warmer server (new WAL
-                # segments, caches) than the others
-                names = list(SERIES)
-                order = names[number % len(names) :] + names[: number % len(names)]
-                for name in order:
-                    database = f"bench_{name.replace('-', '_')}_{number}"
-                    if name == "dbmate":
-                        result = run_dbmate(binary, project, server, database, args.count)
-                    else:
-                        result = run_rally(project, server, database, args.count, SERIES[name])
-                    times[name].append(result.seconds)
-                    cpu[name].append(result.cpu)
-                    objects[name] = count_rows(server, database, OBJECTS)
-                    if name == "rally":
-                        keep, database = database, keep
-                    if database:
-                        server.drop_database(database)
-                    print(f"round {number}: {name:<13} {result.seconds:.3f} s", flush=True)
-            if len(set(objects.values())) != 1:
-                print(f"WARNING: the schemas differ (objects in public: {objects})")
-
-            url = server.tcp_url(keep)
-            status_argv = [venv_bin("rally-gitops"), "status", "--env", "staging"]
-            env = tool_env(DATABASE_STAGING_URL=url)
-            must(run_timed(status_argv, cwd=project, env=env), "status (warm-up)")
-            status_runs = [
-                must(run_timed(status_argv, cwd=project, env=env), "rally-gitops status")
-                for _ in range(args.status_runs)
-            ]
-            status = [run.seconds for run in status_runs]
-            startup = startup_share(project, url, args.status_runs)
-
-    rally, dbmate = times["rally"], times["dbmate"]
-    ratio = statistics.median(rally) / statistics.median(dbmate)
-    with_backup = statistics.median(times["rally-backup"]) / statistics.median(dbmate)
-    print()
-    print("== deploy_vs_dbmate ==")
+    print("\n== deploy_vs_dbmate ==")
     for line in machine():
         print(line)
     print(f"load average at the start: {load_at_start}")
-    print(f"PostgreSQL: {pg_version} ({where})")
     print(f"dbmate: {dbmate_version.stdout.strip()} ({binary})")
     no_tx = sum(m.no_transaction for m in migrations)
-    print(f"migrations: {args.count} files ({no_tx} no-transaction), {args.rounds} rounds")
-    print(f"rally-gitops deploy --env staging --yes --no-backup: {summary(rally)}")
-    print(f"rally-gitops deploy --env staging --yes (+ backup):  {summary(times['rally-backup'])}")
-    print(f"dbmate --no-dump-schema up:                          {summary(dbmate)}")
-    print(f"ratio rally/dbmate (medians): {ratio:.2f}x  (goal <= 1.0x)")
-    print(f"ratio rally/dbmate (mins): {min(rally) / min(dbmate):.2f}x")
+    source = f"{args.history} (diesel layout)" if args.history else "generated corpus"
+    print(f"history: {len(migrations)} files ({no_tx} no-transaction) from {source}")
     print(
-        "client CPU (user+sys, medians; less sensitive to other load): "
-        + ", ".join(f"{name} {statistics.median(cpu[name]):.3f} s" for name in SERIES)
+        f"{args.rounds} rounds; rally = deploy --no-backup, rally-backup = deploy (pg_dump first)"
     )
-    print(f"ratio rally with its pre-deploy backup/dbmate (medians): {with_backup:.2f}x")
-    print(
-        f"rally-gitops status --env staging ({args.count} applied): {summary(status)}"
-        "  (goal <= 0.3 s)"
-    )
-    print(f"  its CPU (user+sys, median): {statistics.median(r.cpu for r in status_runs):.3f} s")
-    for line in startup:
-        print(line)
+    for lines in reports:
+        print("\n".join(lines))
     return 0
 
 

@@ -4,28 +4,21 @@ Checks the whole migrations directory against the base branch and HEAD's history
 is never among the file names pre-commit passes, so run it with ``always_run: true``); the names
 given only narrow which edits are reported.
 
-Fast path: run by pre-commit for a commit (``PRE_COMMIT`` set, no push refs) with no migration
-among the files, it first asks git whether the index changes anything under the migrations
-directory or in pyproject.toml; when not, the commit cannot edit, rename or delete a committed
-migration, and the hook exits 0 before importing gitpython or the linter.
+Fast paths, when run by pre-commit for a commit (``PRE_COMMIT`` set, no push refs): it first asks
+git for the staged changes. When none of them (either side of a rename) is a ``.sql`` file or a
+``pyproject.toml`` (which may move the migrations directory), the commit cannot edit, rename or
+delete a committed migration: the hook exits 0 before loading the configuration, gitpython or the
+linter. When they only add migrations newer than every committed one, a few git calls confirm
+it (``history.only_newest_additions``) instead of the full check.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from rally_gitops import config
-from rally_gitops.commands.validate import print_findings
-from rally_gitops.error_handler import run_guarded
-from rally_gitops.git import staged_changes_under
-from rally_gitops.lint import history
-
-if TYPE_CHECKING:
-    from rally_gitops.config import Config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,13 +29,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("filenames", nargs="*", help="migration files staged for commit")
     parser.add_argument("--base", default=None, help="base ref (default: origin/main)")
     args = parser.parse_args(argv)
-    return run_guarded(lambda: _run(args.filenames, args.base))
-
-
-def _run(filenames: list[str], base: str | None) -> int:
-    cfg = config.load()
-    if not filenames and _commit_leaves_migrations_alone(cfg):
+    staged = _staged_changes()
+    if staged is not None and not args.filenames and not any(map(_matters, staged)):
         return 0
+    from rally_gitops.error_handler import run_guarded  # after the fast path, like _run's
+
+    return run_guarded(lambda: _run(args.filenames, args.base, staged))
+
+
+def _run(filenames: list[str], base: str | None, staged: dict[str, str] | None) -> int:
+    # imported here, not at the top: the fast path above must decide before any of it loads
+    from rally_gitops import config
+    from rally_gitops.lint import history
+
+    cfg = config.load()
+    if staged is not None:
+        changed = [path for path, status in staged.items() if _matters(path)]
+        additions = all(staged[path] == "A" for path in changed)
+        # every file named is among those additions (``pre-commit run --all-files`` names the
+        # committed ones too, and does not stash their unstaged edits: the full check then)
+        if additions and set(filenames) <= set(changed):
+            if history.only_newest_additions(cfg, base, changed):
+                return 0
+    from rally_gitops.commands.validate import print_findings  # loads the replay: only now
 
     files = [Path(name) for name in filenames] or None
     findings = history.check(cfg, base=base, files=files)
@@ -51,17 +60,36 @@ def _run(filenames: list[str], base: str | None) -> int:
     )
 
 
-def _commit_leaves_migrations_alone(cfg: Config) -> bool:
-    """True for a pre-commit commit run whose staged changes touch no migration nor the config.
+def _matters(path: str) -> bool:
+    """A path that may concern migrations: a ``.sql`` file or the configuration."""
+    return path.endswith(".sql") or path.rsplit("/", 1)[-1] == "pyproject.toml"
 
-    Anything else (run by hand, ``pre-commit run --from-ref/--to-ref``, git unable to tell)
-    takes the full check.
+
+def _staged_changes() -> dict[str, str] | None:
+    """Path → status letter (A, M, D, T...) of every staged change, for a pre-commit commit run;
+    None when run otherwise (by hand, ``pre-commit run --from-ref/--to-ref``) or git cannot tell.
     """
     if os.environ.get("PRE_COMMIT") != "1" or os.environ.get("PRE_COMMIT_FROM_REF"):
-        return False
+        return None
+    from rally_gitops.redact import child_environ  # light: re and urllib.parse
 
-    touched = staged_changes_under(cfg.root, [cfg.migrations_dir, cfg.root / "pyproject.toml"])
-    return touched is False
+    # --no-renames: a rename shows as a deletion and an addition, so both names are listed;
+    # against an unborn HEAD git compares with the empty tree
+    argv = ["git", "diff", "--cached", "--name-status", "--no-renames", "--no-ext-diff", "-z"]
+    try:
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            env=child_environ(),  # no database URL for a child (rally_gitops.redact)
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    fields = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return {path: status[:1] for status, path in zip(fields[::2], fields[1::2], strict=False)}
 
 
 if __name__ == "__main__":

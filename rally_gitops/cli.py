@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rally_gitops import config as config_mod
 from rally_gitops.config import Config, env_flag
 from rally_gitops.errors import ConfigError, RallyError
-from rally_gitops.files.migrations import Migration, discover
+from rally_gitops.files.migrations import Migration, discover, file_limit
 
 if TYPE_CHECKING:
     from rally_gitops.deploy.pipeline import Approve
@@ -83,7 +83,7 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def load_migrations(config: Config) -> list[Migration]:
     """Every migration file of the project, parsed and validated."""
-    return discover(config.migrations_dir)
+    return discover(config.migrations_dir, file_limit(config))
 
 
 def confirm_deploy(config: Config, *, yes: bool) -> Approve:

@@ -156,29 +156,6 @@ def head_sha(root: Path) -> str | None:
     return (proc.stdout.strip() or None) if proc.returncode == 0 else None
 
 
-def staged_changes_under(root: Path, paths: list[Path]) -> bool | None:
-    """Whether the index differs from HEAD under ``paths`` (added, modified, deleted, renamed,
-    type-changed); None when git cannot tell (no repository, a path outside it).
-
-    A plain ``git diff --cached --quiet`` rather than gitpython: the history hook asks this on
-    every commit, before anything heavy is imported. An unborn HEAD compares with the empty tree.
-    """
-    argv = ["git", "-C", str(root), "diff", "--cached", "--quiet", "--no-ext-diff"]
-    argv += ["--no-textconv", "--ignore-submodules", "--", *(str(p) for p in paths)]
-    try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
-            check=False,
-            env=child_environ(),
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return {0: False, 1: True}.get(proc.returncode)
-
-
 def committed_blobs(directory: Path) -> dict[str, str] | None:
     """File name → blob sha of the files directly in ``directory`` at HEAD (empty when HEAD is
     unborn or the directory is not in it); None when ``directory`` is not in a git work tree.
@@ -207,6 +184,25 @@ def committed_blobs(directory: Path) -> dict[str, str] | None:
         if len(parts) == 3 and parts[1] == "blob":
             blobs[name] = parts[2]
     return blobs
+
+
+def plain(root: Path, *args: str) -> str | None:
+    """``git ARGS`` in ``root`` through the CLI, without gitpython; stdout, or None on failure.
+
+    For the history hook's fast path, which decides a commit in a few git calls.
+    """
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env=child_environ(),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else None
 
 
 def is_repository(root: Path) -> bool:

@@ -11,7 +11,7 @@ from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
 from rally_gitops.deploy.status import Status, read_status, status_lines
 from rally_gitops.errors import MigrationFileError, RallyError
-from rally_gitops.files.migrations import scan
+from rally_gitops.files.migrations import file_limit, scan
 from rally_gitops.postgres.db import connect, resolve
 
 
@@ -34,7 +34,7 @@ def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
     every environment is still shown without it; the exit code is then 2, as for ``deploy``,
     which refuses to run until the file is fixed.
     """
-    found = scan(config.migrations_dir)
+    found = scan(config.migrations_dir, file_limit(config))
     migrations = found.migrations
     bad = [str(problem) for problem in found.problems]
     if not as_json:

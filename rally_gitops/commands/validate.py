@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import sys
 from pathlib import Path
 
@@ -83,6 +84,8 @@ def validate(
     code = print_findings(findings, fmt, files=len(new))
     if fmt == "text":
         cache = "cache hit" if result.cache_hit else "cache built"
+        if result.extended_from:
+            cache = f"cache extended from the template of {result.extended_from}"
         source = (
             f"{result.cached} from the template ({cache})" if result.template else "no template"
         )
@@ -115,15 +118,16 @@ def select_new(
     all_files: bool = False,
 ) -> list[Migration]:
     """The migrations under test: FILES, else new/changed against the base, else all."""
-    by_path = {m.path.resolve(): m for m in migrations}
+    # the directory is resolved once, not each of hundreds of files (a realpath each)
+    by_path = {_key(m.path): m for m in migrations}
     if all_files:
         return list(migrations)
     if files:
         chosen = []
         for file in files:
-            path = file.resolve()
+            path = _key(file)
             if not path.exists() and not file.is_absolute():
-                path = (config.root / file).resolve()  # relative to -C DIR, like git -C
+                path = _key(config.root / file)  # relative to -C DIR, like git -C
             if path not in by_path:
                 if not path.is_file():
                     raise ConfigError(f"{file}: no such file")
@@ -135,8 +139,18 @@ def select_new(
         return chosen
     if not git.is_repository(config.root):
         return list(migrations)
-    changed = {p.resolve() for p in git.changed_migrations(config, base)}
-    return [m for m in migrations if m.path.resolve() in changed]
+    changed = {_key(p) for p in git.changed_migrations(config, base)}
+    return [m for m in migrations if _key(m.path) in changed]
+
+
+@functools.lru_cache(maxsize=64)
+def _directory(path: Path) -> Path:
+    return path.resolve()
+
+
+def _key(path: Path) -> Path:
+    """``path`` with its directory resolved (symlinks, ``..``): one realpath per directory."""
+    return _directory(path.absolute().parent) / path.name
 
 
 def print_findings(findings: list[Finding], fmt: str = "text", files: int = 0) -> int:

@@ -24,7 +24,7 @@ from rally_gitops.deploy.lock import deploy_lock, lock_key
 from rally_gitops.deploy.session import session_options
 from rally_gitops.deploy.status import read_status, refuse_statements, refuse_unsafe
 from rally_gitops.errors import DeployError, Interrupted
-from rally_gitops.files.migrations import Migration, discover
+from rally_gitops.files.migrations import Migration, discover, file_limit
 from rally_gitops.postgres.db import Target, connect, resolve
 from rally_gitops.schema import drift
 from rally_gitops.steps import Report
@@ -63,7 +63,7 @@ def deploy_pending(
     allowed); a production deploy first passes the promotion guard (staging has it all) and then
     ``approve`` (``None``: the caller has already asked the user for the whole operation).
     """
-    migrations = discover(config.migrations_dir)
+    migrations = discover(config.migrations_dir, file_limit(config))
     target = resolve(config, env)
     check_no_backup(config, target.env, no_backup)
     options = session_options(config)

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rally_gitops.errors import ConfigError, MigrationFileError
 from rally_gitops.files.statements import (
@@ -31,6 +32,9 @@ from rally_gitops.files.statements import (
     split_statements,
     strip_transaction,
 )
+
+if TYPE_CHECKING:
+    from rally_gitops.config import Config
 
 NAME_RE = re.compile(r"^(?P<version>\d{8}_\d{6})_(?P<slug>[a-z0-9_]+)\.sql$")
 VERSION_RE = re.compile(r"^\d{8}_\d{6}$")
@@ -42,7 +46,9 @@ ROLLBACK_MARKER_RE = re.compile(
     r"^--\s*rollback(?:\s+script\b.*|\s*(?:\(.*\))?\s*:?\s*)$", re.I | re.M
 )
 END_MARKER_RE = re.compile(r"^--\s*migration ends here\b.*$", re.I | re.M)
-MAX_FILE_BYTES = 5 * 1024 * 1024
+# splitting is linear: 16 MiB of INSERTs split in about 1.5 s with ~250 MB of memory (50 MB take
+# ~0.8 GB, see docs/benchmarks.md); bigger data loads belong in COPY files or a data tool
+MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,10 +60,29 @@ class Migration:
     slug: str
     text: str
     up: str
-    rollback: str | None
-    rollback_line: int | None
+    rest: str = ""  # everything after the up part (the rollback section, the end marker)
+    rest_line: int = 1  # the line where ``rest`` starts
     header: dict[str, str] = field(default_factory=dict)
-    live_sql_after_up: int | None = None
+
+    @cached_property
+    def _after_up(self) -> tuple[str | None, int | None]:
+        # read on demand: status and deploy need only the up part of most files
+        return _rollback_section(self.rest, self.rest_line)
+
+    @property
+    def rollback(self) -> str | None:
+        """The uncommented rollback section, or None when the file has none."""
+        return self._after_up[0]
+
+    @property
+    def rollback_line(self) -> int | None:
+        """The file's line where the rollback SQL starts."""
+        return self._after_up[1]
+
+    @cached_property
+    def live_sql_after_up(self) -> int | None:
+        """The line of uncommented SQL after the up part (``psql -f`` would run it), if any."""
+        return _live_line(self.rest, self.rest_line)
 
     @property
     def name(self) -> str:
@@ -73,7 +98,7 @@ class Migration:
         """sha256 of the up part: a changed statement, comment or blank line changes it."""
         return hashlib.sha256(self.up.encode("utf-8")).hexdigest()
 
-    @property
+    @cached_property
     def no_transaction(self) -> bool:
         """True when the header says ``-- rally:no-transaction``."""
         return bool(NO_TRANSACTION_RE.search(_header_block(self.up)))
@@ -157,18 +182,27 @@ def parse(path: Path, data: bytes | None = None, max_bytes: int = MAX_FILE_BYTES
             raise MigrationFileError(f"{path}: cannot read: {exc.strerror}") from None
     text = decode(path, data, max_bytes)
     up, rest, rest_line = _split_sections(text)
-    rollback, rollback_line, live_line = _rollback_section(rest, rest_line)
     return Migration(
         path=path,
         version=version,
         slug=slug,
         text=text,
         up=up,
-        rollback=rollback,
-        rollback_line=rollback_line,
+        rest=rest,
+        rest_line=rest_line,
         header=_header(up),
-        live_sql_after_up=live_line,
     )
+
+
+def file_limit(config: Config) -> int:
+    """``[tool.rally_gitops.lint] max_file_bytes``: the size limit of every command, not only
+    the linter's (a deploy must not accept a file the commit hook refused, nor the reverse)."""
+    value = config.section("lint").get("max_file_bytes", MAX_FILE_BYTES)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"[tool.rally_gitops.lint] max_file_bytes = {value!r}: expected a positive integer"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -256,26 +290,31 @@ def _split_sections(text: str) -> tuple[str, str, int]:
     return text[:cut], text[cut:], text.count("\n", 0, cut) + 1
 
 
-def _rollback_section(rest: str, rest_line: int) -> tuple[str | None, int | None, int | None]:
-    """(uncommented rollback SQL, its first line, line of any live SQL after the up part)."""
-    live_line = None
-    for number, line in enumerate(rest.split("\n"), start=rest_line):
+def _live_line(rest: str, rest_line: int) -> int | None:
+    """The line of the first uncommented, non-blank line of ``rest``, if any."""
+    number = rest_line
+    for line in rest.split("\n"):
         if line.strip() and not line.lstrip().startswith("--"):
-            live_line = number
-            break
+            return number
+        number += 1
+    return None
+
+
+def _rollback_section(rest: str, rest_line: int) -> tuple[str | None, int | None]:
+    """(uncommented rollback SQL, its first line)."""
     match = ROLLBACK_MARKER_RE.search(rest)
     if not match:
-        return None, None, live_line
+        return None, None
     body_start = rest.find("\n", match.start())
     if body_start < 0:
-        return None, None, live_line
+        return None, None
     body = rest[body_start + 1 :]
     end = END_MARKER_RE.search(body)
     body = body[: end.start()] if end else body
     sql = uncomment(body)
     if not sql.strip():
-        return None, None, live_line
-    return sql, rest_line + rest.count("\n", 0, body_start + 1), live_line
+        return None, None
+    return sql, rest_line + rest.count("\n", 0, body_start + 1)
 
 
 def _header(up: str) -> dict[str, str]:
@@ -290,8 +329,14 @@ def _header(up: str) -> dict[str, str]:
 def _header_block(up: str) -> str:
     """The leading comment and blank lines of the up part."""
     lines = []
-    for line in up.split("\n"):
+    start = 0
+    while True:  # line by line from the top: splitting a 50 MB file for its header is waste
+        end = up.find("\n", start)
+        line = up[start:] if end < 0 else up[start:end]
         if line.strip() and not line.lstrip().startswith("--"):
             break
         lines.append(line.strip())
+        if end < 0:
+            break
+        start = end + 1
     return "\n".join(lines)

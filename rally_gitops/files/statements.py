@@ -8,6 +8,7 @@ that the deploy engine's own transaction (with the ledger row) replaces it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +22,9 @@ BEGIN_MODES_RE = re.compile(r"^(?:begin(?:\s+(?:work|transaction))?|start\s+tran
 ACCESS_MODE_RE = re.compile(r"\bread\s+(only|write)\b", re.I)
 # two-phase commit: the ledger row would commit while the migration waits, prepared
 TWO_PHASE_RE = re.compile(r"^(prepare\s+transaction|commit\s+prepared|rollback\s+prepared)\b", re.I)
+# a statement's text starts at its first code character (no ``--`` line), so its first letter
+# tells whether one of the patterns above can match
+_CONTROL_INITIALS = frozenset("bBsScCeErRaA")
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,10 @@ def _statements(sql: str, slices: tuple[slice, ...], first_line: int) -> list[St
     statements = []
     line, counted, line_start = first_line, 0, 0  # line number at offset ``counted``
     for piece in slices:
-        chunk = sql[piece]
-        if _only_comments(chunk):
+        lead = _code_start(sql[piece])
+        if lead is None:  # only comments and blank lines
             continue
-        start = piece.start + _leading_noise(chunk)
+        start = piece.start + lead
         if start < counted:  # slices come in order; should one not, count from the top
             line, counted, line_start = first_line, 0, 0
         newlines = sql.count("\n", counted, start)
@@ -178,6 +182,8 @@ def strip_transaction(
             )
         body = body[1:-1]
     for stmt in body:
+        if stmt.sql[:1] not in _CONTROL_INITIALS:
+            continue  # cannot be BEGIN/START/COMMIT/END/ROLLBACK/ABORT: no need to look closer
         words = first_words(stmt.sql)
         if BEGIN_RE.match(words) or COMMIT_RE.match(words) or ABORT_RE.match(words):
             where = "a no-transaction migration" if no_transaction else "the middle of a migration"
@@ -235,25 +241,43 @@ def touches_schema(statement: Statement, schema: str) -> bool:
 
 
 def first_words(sql: str) -> str:
-    """The statement with leading comments removed, for classifying it."""
-    lines = [ln for ln in sql.split("\n") if not ln.lstrip().startswith("--")]
-    return " ".join(" ".join(lines).split())[:64]
+    """The statement with leading comments removed, for classifying it (its first 64 chars)."""
+    words: list[str] = []
+    size = 0
+    for _, line in _lines(sql):  # line by line, stopping early: a statement may be megabytes
+        if line.lstrip().startswith("--"):
+            continue
+        for word in line.split():
+            words.append(word)
+            size += len(word) + 1
+        if size > 64:
+            break
+    return " ".join(words)[:64]
 
 
-def _leading_noise(piece: str) -> int:
-    """Length of the blank and ``--`` comment lines before a statement's first code line."""
-    offset = 0
-    for line in piece.split("\n"):
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, line) of each line of ``text``, lazily."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        yield start, (text[start:] if end < 0 else text[start:end])
+        if end < 0:
+            return
+        start = end + 1
+
+
+def _code_start(piece: str) -> int | None:
+    """Offset of a statement's first code character after blank and ``--`` comment lines;
+    None when the piece holds nothing else."""
+    code = piece.lstrip()
+    if not code.startswith("--"):  # the common case: no comment line before the statement
+        return len(piece) - len(code) if code else None
+    for offset, line in _lines(piece):
         if line.strip() and not line.lstrip().startswith("--"):
             return offset + len(line) - len(line.lstrip())
-        offset += len(line) + 1
-    return 0
+    return None
 
 
 def _code(sql: str) -> str:
     """``sql`` without its ``--`` comment lines."""
     return "\n".join(ln for ln in sql.split("\n") if not ln.lstrip().startswith("--"))
-
-
-def _only_comments(sql: str) -> bool:
-    return all(not ln.strip() or ln.lstrip().startswith("--") for ln in sql.split("\n"))

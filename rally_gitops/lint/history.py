@@ -122,6 +122,43 @@ def reference(config: Config, base: str | None = None) -> str | None:
     return git.resolve(config.root, "HEAD")
 
 
+def only_newest_additions(config: Config, base: str | None, added: list[str]) -> bool:
+    """The fast path of a commit whose staged migration changes are all additions: True when
+    each added file (a path from the top of the work tree, the hooks' working directory) lies
+    directly in the migrations directory, is committed neither on HEAD nor on the base, and is
+    newer than every migration committed there, so that ``check`` would find nothing for it.
+    False whenever unsure: the full check then runs.
+    """
+    top = Path.cwd().resolve()
+    try:
+        spec = config.migrations_dir.resolve().relative_to(top).as_posix()
+    except ValueError:
+        return False
+    named = base or config.section("lint").get("base")
+    refs = ["HEAD"]
+    if git.plain(
+        top, "rev-parse", "--verify", "--quiet", f"{named or git.DEFAULT_BASE}^{{commit}}"
+    ):
+        refs.append(named or git.DEFAULT_BASE)
+    elif named:
+        return False  # a base the user named must exist: the full check says so
+    committed: set[str] = set()
+    for ref in refs:
+        listed = git.plain(top, "ls-tree", "--name-only", "-z", ref, "--", f"{spec}/")
+        if listed is None:
+            return False  # an unborn HEAD, say
+        committed |= {path.rsplit("/", 1)[-1] for path in listed.split("\0") if path}
+    newest = max((name for name in committed if NAME_RE.match(name)), default="")
+    directory = "" if spec == "." else spec
+    for path in added:
+        parent, _, name = path.rpartition("/")
+        if parent != directory or not NAME_RE.match(name) or name in committed:
+            return False
+        if name[:15] <= newest[:15]:
+            return False  # older than (or as old as) a committed one: let the check explain
+    return True
+
+
 def _committed(
     config: Config, base_sha: str, head: str | None, fork: str | None
 ) -> dict[str, _Committed]:

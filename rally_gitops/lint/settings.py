@@ -7,7 +7,7 @@ Example::
     disable = ["rollback-missing"]        # any code, built-in or rule
     severity = { ban-drop-column = "warning" }
     pg_version = 16                       # target server major version (default 16)
-    max_file_bytes = 5242880              # larger migration files are refused (default 5 MB)
+    max_file_bytes = 16777216             # larger files are refused by every command (16 MiB)
     base = "origin/main"                  # what `lint` compares against without FILES
 """
 

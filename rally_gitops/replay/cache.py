@@ -1,7 +1,9 @@
 """The replay's template cache: throwaway and template databases on the replay server.
 
 Templates are named ``rally_replay_tpl_<hash of the prefix>``, stamped with their last use in
-their database comment; the ``KEEP_TEMPLATES`` most recently used survive eviction. Creation,
+their database comment; the ``KEEP_TEMPLATES`` most recently used survive eviction. A missing
+template is made from the longest cached template of a shorter prefix when there is one (the
+previous commit's): that one is renamed and only the migrations after it are applied. Creation,
 cloning and eviction happen under one session advisory lock, so concurrent replays (pre-commit
 runs hooks in parallel) never clone a half-built or evicted template.
 """
@@ -39,10 +41,25 @@ def publish(admin: psycopg.Connection, building: str, name: str) -> None:
         drop_database(admin, building)
 
 
-def exists(admin: psycopg.Connection, name: str) -> bool:
-    """True when database ``name`` exists on the server."""
-    row = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    return row is not None
+def longest_cached(admin: psycopg.Connection, names: list[str]) -> int:
+    """The largest ``i`` whose template ``names[i]`` exists (``names[i]`` holds a prefix's first
+    ``i`` migrations); 0 when none does.
+
+    A template of a shorter prefix is the start of the next one: the commit before added a
+    migration or two, so extending its template with those beats building from zero.
+    One query for all of them (the full prefix included: a cache hit).
+    """
+    rows = admin.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s",
+        (TEMPLATE.replace("_", r"\_") + "%",),
+    ).fetchall()
+    existing = {row[0] for row in rows}
+    return next((i for i in range(len(names) - 1, 0, -1) if names[i] in existing), 0)
+
+
+def rename_database(admin: psycopg.Connection, name: str, new: str) -> None:
+    """ALTER DATABASE ``name`` RENAME TO ``new`` (no session may be connected to it)."""
+    admin.execute(f'ALTER DATABASE "{name}" RENAME TO "{new}"')
 
 
 def create_database(admin: psycopg.Connection, name: str, template: str | None) -> None:

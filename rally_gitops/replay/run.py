@@ -3,9 +3,10 @@
 The migrations older than the oldest *new* file (the prefix) are applied once into a template
 database named after a hash of their checksums; later runs clone it with ``CREATE DATABASE x
 TEMPLATE t`` and apply only the new files, so checking one new file on top of hundreds costs one
-clone and one migration. Each new file also gets a round trip: its rollback section, then the file
-again (a failure there is a warning). Migrations run through the deploy engine's ``Applier`` and
-``Ledger``: replay == deploy.
+clone and one migration. When the prefix grew (the previous new file is now committed), its
+template is the previous prefix's, extended with the files added since. Each new file also
+gets a round trip: its rollback section, then the file again (a failure there is a warning).
+Migrations run through the deploy engine's ``Applier`` and ``Ledger``: replay == deploy.
 
 The server is ``RALLY_REPLAY_DATABASE_URL`` when set (its database is only the maintenance
 connection: replay creates and drops ``rally_replay_*`` databases on that server and touches no
@@ -68,6 +69,7 @@ class ReplayResult:
     applied: int = 0
     round_trips: int = 0
     cache_hit: bool = False
+    extended_from: int = 0  # built from the template of this many migrations (0: from zero)
     template: str | None = None
     server: str = ""
     seconds: float = 0.0
@@ -99,10 +101,17 @@ def replay_server(config: Config) -> ReplayServer:
 
 def cache_key(config: Config, prefix: list[Migration]) -> str:
     """A hash of everything that shapes the template: tool version, ledger schema, checksums."""
+    return prefix_keys(config, prefix)[-1]
+
+
+def prefix_keys(config: Config, prefix: list[Migration]) -> list[str]:
+    """``cache_key`` of ``prefix[:0]``, ``prefix[:1]``, ... ``prefix``: one hash, extended."""
     digest = hashlib.sha256(f"{__version__}\0{config.ledger_schema}\0".encode())
+    keys = [digest.hexdigest()[:24]]
     for migration in prefix:
         digest.update(f"{migration.name}\0{migration.checksum}\0".encode())
-    return digest.hexdigest()[:24]
+        keys.append(digest.hexdigest()[:24])
+    return keys
 
 
 def replay(
@@ -146,7 +155,9 @@ def _replay(
     with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
         with cache.advisory_lock(admin):
             try:
-                template, result.cache_hit = template_database(admin, server, config, prefix)
+                template, result.cache_hit, result.extended_from = template_database(
+                    admin, server, config, prefix
+                )
             except ReplayFailure as failure:  # a committed migration fails: nothing is cached
                 result.findings.append(failure.finding(server.label))
                 result.seconds = time.perf_counter() - started
@@ -190,24 +201,35 @@ def _apply_rest(
 
 def template_database(
     admin: psycopg.Connection, server: ReplayServer, config: Config, prefix: list[Migration]
-) -> tuple[str | None, bool]:
-    """(template holding ``prefix`` applied, cache hit?); built under the caller's lock."""
+) -> tuple[str | None, bool, int]:
+    """(template holding ``prefix`` applied, cache hit?, how many migrations of it came from the
+    template it was extended from); built under the caller's lock, from the longest cached
+    template of a shorter prefix when there is one (the previous commit's)."""
     if not prefix:
-        return None, True
-    name = TEMPLATE + cache_key(config, prefix)
-    if cache.exists(admin, name):
+        return None, True, 0
+    names = [TEMPLATE + key for key in prefix_keys(config, prefix)]  # names[i]: prefix[:i]
+    name = names[-1]
+    start = cache.longest_cached(admin, names)
+    if start == len(prefix):
         cache.stamp(admin, name, len(prefix))
-        return name, True
+        return name, True, 0
     building = f"{PREFIX}bld_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    cache.create_database(admin, building, None)
+    if start:
+        # the shorter prefix's template becomes this one: extended in place, because a copy
+        # costs more than applying the few new files (CREATE DATABASE ... TEMPLATE checkpoints
+        # and copies every file). A branch still on the shorter prefix rebuilds it once.
+        cache.rename_database(admin, names[start], building)
+    else:
+        cache.create_database(admin, building, None)
     try:
         with connect(server.url(building), autocommit=True, purpose="replay") as conn:
-            Ledger.for_config(conn, config).ensure()
-            for migration in prefix:
+            if not start:
+                Ledger.for_config(conn, config).ensure()
+            for migration in prefix[start:]:
                 apply_checked(conn, config, migration)
         cache.publish(admin, building, name)
     except BaseException:
         cache.drop_database(admin, building)
         raise
     cache.stamp(admin, name, len(prefix))
-    return name, False
+    return name, False, start

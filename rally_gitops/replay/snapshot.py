@@ -35,7 +35,7 @@ def replayed(config: Config, migrations: list[Migration]) -> Iterator[str]:
         with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
             with cache.advisory_lock(admin):
                 try:
-                    template, _ = template_database(admin, server, config, migrations)
+                    template, _, _ = template_database(admin, server, config, migrations)
                 except ReplayFailure as failure:
                     raise RallyError(_failed(config, failure, server.label)) from None
                 cache.create_database(admin, work, template)

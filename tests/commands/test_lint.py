@@ -25,7 +25,7 @@ BAD_FILES: dict[str, bytes] = {
         good("20250101_000007_live_after") + "DROP TABLE x;\n"
     ).encode(),
     "Bad Name.sql": good("bad").encode(),
-    "20250101_000009_huge.sql": b"-- x\n" * (1024 * 1024 + 1),
+    "20250101_000009_huge.sql": b"-- x\n" * (16 * 1024 * 1024 // 5 + 1),  # over the 16 MiB default
 }
 
 

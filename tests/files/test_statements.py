@@ -83,3 +83,22 @@ def test_file_that_does_not_parse_splits_with_the_scanner() -> None:
     statements = check(sql * 300, first_line=5)
     assert len(statements) == 4 * 300
     assert [(s.line, s.column) for s in statements[4:8]] == [(13, 1), (14, 1), (15, 1), (20, 3)]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "-- lead\n  -- more\nBEGIN",
+        "  commit  ;",
+        "CREATE TABLE t (\n  -- inner comment\n  id int\n)",
+        "-- only\n-- comments",
+        "SELECT " + "x, " * 5000 + "1\n-- tail\nFROM t",
+        "ROLLBACK\n\tTO   SAVEPOINT s",
+        "",
+    ],
+)
+def test_first_words_reads_only_the_start(sql: str) -> None:
+    from rally_gitops.files.statements import first_words
+
+    lines = [ln for ln in sql.split("\n") if not ln.lstrip().startswith("--")]
+    assert first_words(sql) == " ".join(" ".join(lines).split())[:64]

@@ -76,7 +76,7 @@ def test_oversize_default_and_configured(tmp_path: Path) -> None:
     findings = lint_text(tmp_path / "b", big, settings="max_file_bytes = 1000")
     assert codes(findings) == ["file-too-large"]
     assert "1,000-byte limit" in findings[0].message
-    huge = b"-- x\n" * (5 * 1024 * 1024 // 5 + 1)
+    huge = b"-- x\n" * (16 * 1024 * 1024 // 5 + 1)  # over the 16 MiB default
     assert codes(lint_text(tmp_path / "c", huge)) == ["file-too-large"]
 
 

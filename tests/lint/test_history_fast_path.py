@@ -120,6 +120,13 @@ def test_rename_out_of_the_migrations_directory_is_blocked(repo: Path) -> None:
     assert f"migrations/{SECOND}:1:1: error deleted-committed-migration" in result.stderr
 
 
+def test_rename_to_another_extension_is_blocked(repo: Path) -> None:
+    git_run(repo, "mv", f"migrations/{SECOND}", "migrations/create_users.txt")
+    result = commit(repo, "hide it")
+    assert result.returncode == 1
+    assert f"migrations/{SECOND}:1:1: error deleted-committed-migration" in result.stderr
+
+
 def test_config_change_takes_the_full_check(repo: Path) -> None:
     # pyproject.toml may move migrations_dir or the base: the check runs, and finds the sneak
     edit_first(repo)
@@ -128,5 +135,36 @@ def test_config_change_takes_the_full_check(repo: Path) -> None:
         config.write("# a comment\n")
     git_run(repo, "add", "pyproject.toml")
     result = commit(repo, "config")
+    assert result.returncode == 1
+    assert f"migrations/{FIRST}:5:1: error edited-committed-migration" in result.stderr
+
+
+def add_migration(repo: Path, name: str) -> None:
+    (repo / "migrations" / name).write_text(sql(name, "CREATE TABLE extra (id int);"))
+    git_run(repo, "add", f"migrations/{name}")
+
+
+def test_commit_adding_the_newest_migration_takes_the_quick_confirmation(repo: Path) -> None:
+    # a deletion slipped in with --no-verify would fail the full check (deletions are reported
+    # whatever files are named): passing shows the quick confirmation ran instead
+    git_run(repo, "rm", "-q", f"migrations/{FIRST}")
+    git_run(repo, "commit", "-q", "--no-verify", "-m", "sneak")
+    add_migration(repo, "20240103_000000_add_extra.sql")
+    result = commit(repo, "new migration")
+    assert result.returncode == 0, result.stderr
+
+
+def test_added_migration_older_than_the_newest_is_blocked(repo: Path) -> None:
+    add_migration(repo, "20240101_120000_add_extra.sql")
+    result = commit(repo, "old version")
+    assert result.returncode == 1
+    assert "error version-older-than-committed" in result.stderr
+
+
+def test_addition_with_an_edit_takes_the_full_check(repo: Path) -> None:
+    add_migration(repo, "20240103_000000_add_extra.sql")
+    edit_first(repo)
+    git_run(repo, "add", f"migrations/{FIRST}")
+    result = commit(repo, "new and edit")
     assert result.returncode == 1
     assert f"migrations/{FIRST}:5:1: error edited-committed-migration" in result.stderr

@@ -393,3 +393,58 @@ def test_no_transaction_failure_points_at_the_token(project, cli, replay_url) ->
     result = cli("validate", f"migrations/{name}")
     assert result.code == 1
     assert f"migrations/{name}:8:21: error replay-failed" in result.out
+
+
+SNAPSHOT = (
+    "SELECT c.relkind::text || ' ' || n.nspname || '.' || c.relname || ' ' || coalesce(("
+    "  SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)"
+    "    || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, ', ' ORDER BY a.attnum)"
+    "  FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+    "), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+    " UNION ALL SELECT 'index ' || indexdef FROM pg_indexes"
+    " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+    " UNION ALL SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(oid)"
+    " FROM pg_constraint WHERE connamespace::regnamespace::text NOT LIKE 'pg\\_%'"
+    " UNION ALL SELECT 'function ' || p.oid::regprocedure::text || ' ' || md5(p.prosrc)"
+    " FROM pg_proc p WHERE p.pronamespace::regnamespace::text NOT IN"
+    "   ('pg_catalog', 'information_schema')"
+    " UNION ALL SELECT 'trigger ' || tgname || ' ' || pg_get_triggerdef(oid) FROM pg_trigger"
+    " WHERE NOT tgisinternal"
+    " UNION ALL SELECT 'applied ' || version || ' ' || name || ' ' || checksum"
+    " FROM rally_gitops.applied"
+    " UNION ALL SELECT 'history ' || event || ' ' || version || ' ' || checksum"
+    " FROM rally_gitops.history"
+    " ORDER BY 1"
+)
+
+
+def template_snapshot(pg_server, name: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = urlunsplit(urlsplit(pg_server.admin_url)._replace(path="/" + name))
+    with psycopg.connect(url) as conn:
+        return [row[0] for row in conn.execute(SNAPSHOT).fetchall()]
+
+
+def test_grown_prefix_extends_the_previous_template(project, cli, replay_url, pg_server) -> None:  # type: ignore[no-untyped-def]
+    config = config_mod.load(project)
+    migrations = discover(config.migrations_dir)
+    four, five = (TEMPLATE + cache_key(config, migrations[:n]) for n in (4, 5))
+    first = replay(config, migrations, migrations[4:])  # the commit before: template of 4
+    assert (first.findings, first.cache_hit, first.extended_from) == ([], False, 0)
+    assert replay_databases(pg_server.admin_url) == [four]
+    # the 5th file got committed; the next commit adds the 6th: the template of 4 becomes that
+    # of 5 (one migration applied to it), then is cloned for the 6th
+    result = cli("validate", str(migrations[5].path))
+    assert result.code == 0, result.text
+    assert "5 from the template (cache extended from the template of 4)" in result.err
+    assert replay_databases(pg_server.admin_url) == [five]
+    extended = template_snapshot(pg_server, five)
+    # the same template built from zero holds exactly the same schema and ledger
+    drop_replay_databases(pg_server.admin_url)
+    again = replay(config, migrations, migrations[5:])
+    assert (again.findings, again.cache_hit, again.extended_from) == ([], False, 0)
+    assert template_snapshot(pg_server, five) == extended
+    assert len([row for row in extended if row.startswith("applied ")]) == 5
+    assert any(row.startswith("trigger ") for row in extended)  # the schema is not trivial

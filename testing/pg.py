@@ -20,6 +20,8 @@ TEST_PASSWORD = "Pw-s3cret-4711"  # the tests check that this string never leaks
 class TestServer:
     """Creates and drops databases on one server; gives socket (trust) and TCP (password) URLs."""
 
+    __test__ = False  # a helper whose name starts with Test, not a test class for pytest
+
     admin_url: str
     tcp_host: str
     tcp_port: int

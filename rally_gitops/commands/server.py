@@ -12,6 +12,7 @@ import argparse
 
 from rally_gitops.cli import load_config, out
 from rally_gitops.config import Config
+from rally_gitops.postgres.db import LOCAL_DATABASE
 from rally_gitops.postgres.embedded import EmbeddedServer, local_server
 from rally_gitops.replay.watchdog import data_dirs
 
@@ -44,4 +45,8 @@ def server(config: Config, action: str, *, replay_only: bool = False) -> int:
                 if running
                 else f"{name}: not running (data in {embedded.data_dir})"
             )
+            if running and name == "local":
+                # the Unix socket with trust authentication: a URL with no password to hide,
+                # for psql or a GUI while designing a change that `generate` then writes
+                out(f"  connect: psql '{running.url(LOCAL_DATABASE)}'")
     return 0

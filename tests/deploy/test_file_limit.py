@@ -30,7 +30,7 @@ def test_default_limit_is_16_mib() -> None:
     assert MAX_FILE_BYTES == 16 * 1024 * 1024
 
 
-def test_deploy_refuses_a_file_over_the_configured_limit(project, cli, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_deploy_refuses_a_file_over_the_configured_limit(project, cli, database_url) -> None:
     size = write_big(project, 200)
     limit(project, size - 1)
     result = cli("deploy", "--env", "staging", "--yes", env={"DATABASE_STAGING_URL": database_url})
@@ -38,7 +38,7 @@ def test_deploy_refuses_a_file_over_the_configured_limit(project, cli, database_
     assert f"{size:,} bytes is over the {size - 1:,}-byte limit for a migration" in result.err
 
 
-def test_deploy_takes_a_file_the_limit_allows(project, cli, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_deploy_takes_a_file_the_limit_allows(project, cli, database_url) -> None:
     size = write_big(project, 200)
     limit(project, size)
     result = cli(
@@ -54,7 +54,7 @@ def test_deploy_takes_a_file_the_limit_allows(project, cli, database_url) -> Non
         assert conn.execute("SELECT count(*) FROM teams WHERE slug LIKE 's%'").fetchone() == (200,)
 
 
-def test_bad_limit_is_a_configuration_error(project, cli, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_bad_limit_is_a_configuration_error(project, cli, database_url) -> None:
     limit(project, 0)
     result = cli("status", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
     assert result.code == 2

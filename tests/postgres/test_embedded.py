@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from testing.migration_files import make_project
@@ -48,6 +49,10 @@ def test_local_default_starts_and_reuses_an_embedded_server(local_project: Path)
     assert postmaster(root) == first  # the same server, not a new one
     running = run_process(["server", "status"], cwd=root)
     assert running.out.startswith(f"local: running on port {first[1]}")
+    # the printed connection reaches the deployed database (the everyday "design locally" step)
+    url = running.out.split("connect: psql '", 1)[1].split("'", 1)[0]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM rally_gitops.applied").fetchone() == (6,)
     stopped = run_process(["server", "stop"], cwd=root)
     assert stopped.code == 0 and stopped.out.splitlines()[0] == "local: stopped"
     assert not (root / ".rally" / "pgdata" / "postmaster.pid").exists()

@@ -419,7 +419,7 @@ SNAPSHOT = (
 )
 
 
-def template_snapshot(pg_server, name: str) -> list[str]:  # type: ignore[no-untyped-def]
+def template_snapshot(pg_server, name: str) -> list[str]:
     from urllib.parse import urlsplit, urlunsplit
 
     url = urlunsplit(urlsplit(pg_server.admin_url)._replace(path="/" + name))
@@ -427,7 +427,7 @@ def template_snapshot(pg_server, name: str) -> list[str]:  # type: ignore[no-unt
         return [row[0] for row in conn.execute(SNAPSHOT).fetchall()]
 
 
-def test_grown_prefix_extends_the_previous_template(project, cli, replay_url, pg_server) -> None:  # type: ignore[no-untyped-def]
+def test_grown_prefix_extends_the_previous_template(project, cli, replay_url, pg_server) -> None:
     config = config_mod.load(project)
     migrations = discover(config.migrations_dir)
     four, five = (TEMPLATE + cache_key(config, migrations[:n]) for n in (4, 5))

@@ -83,12 +83,8 @@ class EmbeddedServer:
             pid, port, sockdir = int(lines[0]), int(lines[3]), Path(lines[4])
         except (OSError, ValueError, IndexError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not pid_alive(pid):
             return None
-        except PermissionError:
-            pass  # alive, owned by the service user
         if not (sockdir / f".s.PGSQL.{port}").exists():
             return None
         return Running(port=port, socket_dir=sockdir)
@@ -201,6 +197,18 @@ class EmbeddedServer:
             ) from None
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RallyError(f"embedded PostgreSQL: cannot run {tool}: {exc}") from None
+
+
+def pid_alive(pid: int) -> bool:
+    """True when process ``pid`` exists (signal 0), also when another user (the server's
+    service user) owns it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    return True
 
 
 def _service_user() -> pwd.struct_passwd:

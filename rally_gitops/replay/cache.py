@@ -11,12 +11,12 @@ runs hooks in parallel) never clone a half-built or evicted template.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from typing import TYPE_CHECKING
 
 from rally_gitops.errors import DatabaseError
 from rally_gitops.postgres.db import describe
+from rally_gitops.postgres.embedded import pid_alive
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -113,7 +113,7 @@ def evict(admin: psycopg.Connection, *, keep: str | None, local: bool) -> None:
     for name, _ in rows if local else ():
         parts = name.split("_")  # rally_replay_run_<pid>_<random>
         if not name.startswith(TEMPLATE) and len(parts) >= 4 and parts[3].isdigit():
-            if not _alive(int(parts[3])):
+            if not pid_alive(int(parts[3])):
                 drop_database(admin, name)
 
 
@@ -122,16 +122,6 @@ def _used(comment: str) -> float:
         return float(comment.rsplit("used ", 1)[1])
     except (IndexError, ValueError):
         return 0.0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    return True
 
 
 @contextlib.contextmanager

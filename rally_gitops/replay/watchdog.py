@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from rally_gitops.config import Config
-from rally_gitops.postgres.embedded import EmbeddedServer
+from rally_gitops.postgres.embedded import EmbeddedServer, pid_alive
 from rally_gitops.redact import child_environ
 
 MAX_NAP = 10.0  # a deleted data directory is noticed within this many seconds
@@ -54,7 +54,7 @@ def watch(directory: Path, idle: float) -> None:
         fcntl.flock(handle, fcntl.LOCK_EX)  # concurrent replays start one watchdog, not two
         handle.seek(0)
         known = handle.read().split()
-        if len(known) == 2 and known[1] == str(postmaster) and _alive(int(known[0])):
+        if len(known) == 2 and known[1] == str(postmaster) and pid_alive(int(known[0])):
             return
         proc = subprocess.Popen(
             [sys.executable, "-m", "rally_gitops.replay.watchdog", str(directory), str(idle)],
@@ -117,16 +117,6 @@ def _start_time(pid: int) -> str | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 def _kill(pid: int, sig: signal.Signals) -> None:

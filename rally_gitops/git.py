@@ -163,17 +163,8 @@ def committed_blobs(directory: Path) -> dict[str, str] | None:
     A plain ``git ls-tree`` rather than gitpython: deploys ask it, and importing gitpython would
     cost more than the call.
     """
-    argv = ["git", "-C", str(directory), "ls-tree", "-z", "HEAD", "--", "."]
-    try:
-        proc = subprocess.run(
-            argv,
-            capture_output=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
-            check=False,
-            env=child_environ(),
-        )
-    except (OSError, subprocess.TimeoutExpired):
+    proc = _cli(directory, "ls-tree", "-z", "HEAD", "--", ".")
+    if proc is None:
         return None
     if proc.returncode != 0:
         return None if b"not a git repository" in proc.stderr else {}
@@ -191,8 +182,17 @@ def plain(root: Path, *args: str) -> str | None:
 
     For the history hook's fast path, which decides a commit in a few git calls.
     """
+    proc = _cli(root, *args)
+    if proc is None or proc.returncode != 0:
+        return None
+    return proc.stdout.decode("utf-8", "surrogateescape")
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+    """``git -C ROOT ARGS`` through the CLI (no database URL in its environment); None when git
+    cannot be run or does not answer in time."""
     try:
-        proc = subprocess.run(
+        return subprocess.run(
             ["git", "-C", str(root), *args],
             capture_output=True,
             timeout=30,
@@ -202,7 +202,6 @@ def plain(root: Path, *args: str) -> str | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return proc.stdout.decode("utf-8", "surrogateescape") if proc.returncode == 0 else None
 
 
 def is_repository(root: Path) -> bool:

@@ -27,6 +27,7 @@ from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.deploy.sent import OnApplied, Sent, committed, copies, report_applied
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement, read_only, transaction_modes
+from rally_gitops.replay import observe
 from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
@@ -55,7 +56,9 @@ class Applier:
     migration BEGIN, the session reset and timeouts, every statement, the lock check, the ledger
     row and COMMIT (docs/engine.md). ``on_failure`` makes the exception a failed migration
     raises (default: a ledger ``failure`` event and a ``DeployError``); ``lock`` is the deploy
-    lock's keys, checked before every COMMIT.
+    lock's keys, checked before every COMMIT. With an ``observer``, every migration is measured
+    as it is applied (replay/observe.py: a few more queries in the same round trips) and its
+    ``MigrationMeasure`` appended to ``observer.measures`` once committed.
     """
 
     conn: psycopg.Connection
@@ -64,6 +67,7 @@ class Applier:
     sleep: Callable[[float], None] = time.sleep
     on_failure: FailureHandler | None = None
     lock: tuple[int, int] | None = None
+    observer: observe.Observer | None = None
 
     @cached_property
     def ledger(self) -> Ledger:
@@ -151,11 +155,11 @@ class Applier:
                     self._send(item, off, idle)
         except psycopg.Error as error:
             if conn.broken:
-                done = report_applied(committed(sent), on_applied)
+                done = self._report(committed(sent), on_applied)
                 in_flight = [i.migration for i in sent[done:] if i.end is not None]
                 raise lost(in_flight or [sent[min(done, len(sent) - 1)].migration]) from None
             self._roll_back(idle)
-            done = report_applied(committed(sent), on_applied)
+            done = self._report(committed(sent), on_applied)
             failed = sent[min(done, len(sent) - 1)]
             if failed.lock_check_failed(error):
                 raise self._lock_lost(failed.migration, transactional=True) from None
@@ -164,9 +168,20 @@ class Applier:
         except BaseException:  # Ctrl-C: psycopg cancelled the statement; leave nothing open
             self._roll_back(idle)
             with contextlib.suppress(Exception):
-                report_applied(committed(sent), on_applied)
+                self._report(committed(sent), on_applied)
             raise
-        return report_applied(sent, on_applied), None
+        return self._report(sent, on_applied), None
+
+    def _report(self, sent: list[Sent], on_applied: OnApplied) -> int:
+        """``report_applied``, after appending the measures of ``sent`` under observation."""
+        if self.observer is not None:
+            for item in sent:
+                tracker = self.observer.tracker(item.migration.filename)
+                tracker.start(item.snapshot.fetchone())
+                for statement, probe in zip(item.body, item.probes, strict=True):
+                    tracker.statement(statement.line, statement.sql, probe.fetchall(), held=True)
+                tracker.finish()
+        return report_applied(sent, on_applied)
 
     def _send(self, item: Sent, asynchronous: bool, idle: bool) -> None:
         """Queue one migration's transaction in the open pipeline."""
@@ -177,8 +192,12 @@ class Applier:
             conn.execute(reset)
         settings = session.SETTINGS_ASYNC if asynchronous else session.SETTINGS
         conn.execute(settings, self._timeout_values())
+        if self.observer is not None:
+            item.snapshot = conn.execute(observe.SNAPSHOT)
         for statement in item.body:
             item.cursors.append(self._execute(statement))
+            if self.observer is not None:
+                item.probes.append(conn.execute(observe.PROBE))
         if self.lock is not None:
             item.checking = True  # outside a pipeline the check raises before it has a cursor
             item.check = conn.execute(session.LOCK_HELD, self.lock)
@@ -217,10 +236,17 @@ class Applier:
             for reset in session.RESET:
                 self.conn.execute(reset)
             self.conn.execute(session.SESSION_SETTINGS, self._timeout_values())
+            snapshot = self.conn.execute(observe.SNAPSHOT_SESSION) if self.observer else None
+        tracker = self.observer.tracker(migration.filename) if self.observer else None
+        if tracker is not None and snapshot is not None:
+            tracker.start(snapshot.fetchone())
         started = time.perf_counter()
         for statement in body:
             try:
-                self._execute(statement)
+                if tracker is None:
+                    self._execute(statement)
+                else:
+                    self._observed(statement, tracker)
             except psycopg.Error as error:
                 if self.conn.broken:
                     raise lost([migration]) from None
@@ -246,7 +272,37 @@ class Applier:
             if getattr(error, "sqlstate", None) == session.DIVISION_BY_ZERO:
                 raise self._lock_lost(migration, transactional=False) from None
             raise self._handler(Failure(migration, error, body[-1], blocking=True)) from None
+        if tracker is not None:
+            tracker.finish()
         return elapsed
+
+    def _observed(self, statement: Statement, tracker: observe.Tracker) -> None:
+        """Run one statement of a no-transaction file under observation. Alone, it would be its
+        own transaction: it runs as one (BEGIN, it, the probe, COMMIT: one round trip, as
+        without observation) so that its locks can be seen; a statement that cannot run in a
+        transaction (CREATE INDEX CONCURRENTLY...) runs alone and is measured after it."""
+        import psycopg
+
+        conn, idle = self.conn, self._idle()
+        if statement.copy_data is None and idle and observe.wrappable(statement.sql):
+            try:
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    conn.execute(statement.sql, prepare=False)
+                    probe = conn.execute(observe.PROBE)
+                    conn.execute("COMMIT")
+                tracker.statement(statement.line, statement.sql, probe.fetchall(), held=True)
+                return
+            except psycopg.Error as error:
+                if conn.broken:
+                    raise
+                self._roll_back(idle)
+                if getattr(error, "sqlstate", None) != observe.IN_TRANSACTION:
+                    raise
+        self._execute(statement)
+        held = not self._idle()  # in a transaction the file opened itself: its locks are there
+        probe = conn.execute(observe.PROBE if held else observe.PROBE_ALL)
+        tracker.statement(statement.line, statement.sql, probe.fetchall(), held=held)
 
     def _lock_lost(self, migration: Migration, *, transactional: bool) -> LockLost:
         with contextlib.suppress(Exception):  # the history says why the deploy stopped

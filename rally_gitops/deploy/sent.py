@@ -24,6 +24,8 @@ class Sent:
     check: Any = None
     row: Any = None
     end: Any = None
+    snapshot: Any = None  # under observation: the snapshot's and each statement's probe cursor
+    probes: list[Any] = field(default_factory=list)
 
     def ms(self) -> int:
         """The ``execution_ms`` the ledger recorded (the server measured it)."""

@@ -20,9 +20,13 @@ from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.lint import output
+from rally_gitops.lint.history import shown
 from rally_gitops.lint.model import Finding, Severity
 from rally_gitops.lint.settings import CodeInfo
+from rally_gitops.replay import measured
+from rally_gitops.replay.observe import MigrationMeasure
 from rally_gitops.replay.run import replay
+from rally_gitops.replay.settings import assume_rows
 from rally_gitops.replay.steps import FAILED, ROUND_TRIP
 
 FORMATS = ("text", "github", "json", "sarif")
@@ -47,6 +51,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--no-round-trip", action="store_true", help="skip the rollback-then-reapply check"
     )
+    parser.add_argument(
+        "--no-measure",
+        action="store_true",
+        help="do not measure locks, rewrites and scans of the new files (measured-* findings)",
+    )
+    parser.add_argument(
+        "--markdown",
+        metavar="FILE",
+        type=Path,
+        help="also write what was measured as a Markdown table to FILE (the PR comment)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
     parser.set_defaults(
         run=lambda a: validate(
@@ -55,6 +70,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             base=a.base,
             all_files=a.all,
             round_trip=not a.no_round_trip,
+            measure=not a.no_measure,
+            markdown=a.markdown,
             fmt=a.format,
         )
     )
@@ -67,20 +84,29 @@ def validate(
     base: str | None = None,
     all_files: bool = False,
     round_trip: bool = True,
+    measure: bool = True,
+    markdown: Path | None = None,
     fmt: str = "text",
 ) -> int:
     """Replay; print findings; exit 0 (warnings allowed), 1 on a failure, 2 on a usage error."""
     severity = round_trip_severity(config)  # a bad setting fails before the replay starts
+    assume = assume_rows(config)
     migrations = load_migrations(config)
     if not migrations:
         print(f"no migrations in {config.migrations_dir}: nothing to replay", file=sys.stderr)
         return 0
     new = select_new(config, migrations, files or [], base=base, all_files=all_files)
-    result = replay(config, migrations, new, with_round_trip=round_trip)
+    result = replay(config, migrations, new, with_round_trip=round_trip, measure=measure)
     findings = [
         dataclasses.replace(f, severity=severity) if f.code == ROUND_TRIP else f
         for f in result.findings
     ]
+    static = _static(config, new, result.measures)
+    findings += measured.findings(new, result.measures, static, assume_rows=assume)
+    if markdown is not None:
+        from rally_gitops.delivery.measures import markdown as render_markdown
+
+        markdown.write_text(render_markdown(result.measures, assume_rows=assume), "utf-8")
     code = print_findings(findings, fmt, files=len(new))
     if fmt == "text":
         cache = "cache hit" if result.cache_hit else "cache built"
@@ -96,6 +122,22 @@ def validate(
             file=sys.stderr,
         )
     return code
+
+
+def _static(
+    config: Config, new: list[Migration], measures: list[MigrationMeasure]
+) -> list[Finding]:
+    """The lint findings of the new files whose statements touched an existing relation: the
+    measurement confirms or refutes them (the linter loads pglast: not for files with nothing
+    measured, the usual new CREATE TABLE)."""
+    touched = {m.filename for m in measures if any(s.effects for s in m.statements)}
+    files = [m for m in new if m.filename in touched]
+    if not files:
+        return []
+    from rally_gitops.lint.checker import Checker
+
+    checker = Checker(config)
+    return [f for m in files for f in checker.check_file(m.path, shown(m.path))]
 
 
 def round_trip_severity(config: Config) -> Severity:
@@ -171,5 +213,6 @@ def _catalog() -> dict[str, CodeInfo]:
     replay = (
         CodeInfo(FAILED, "error", True, "a migration fails when replayed in order", "replay"),
         CodeInfo(ROUND_TRIP, "error", True, "rollback, then re-apply, fails", "replay"),
+        *(CodeInfo(c, s, True, text, "replay") for c, (s, text) in measured.CODES.items()),
     )
     return {**HISTORY_CODES, **{info.code: info for info in replay}}

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from rally_gitops.files.migrations import Migration
     from rally_gitops.files.statements import Statement
 
-Severity = Literal["error", "warning"]
+# "note": information beside a finding (replay's measurements), never a failure
+Severity = Literal["error", "warning", "note"]
 
 
 @dataclass(frozen=True)

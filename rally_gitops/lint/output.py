@@ -20,24 +20,27 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 class Summary(NamedTuple):
-    """Counts for the last line: files checked, errors, warnings."""
+    """Counts for the last line: files checked, errors, warnings (and notes, when any)."""
 
     files: int
     errors: int
     warnings: int
+    notes: int = 0
 
     def line(self) -> str:
-        """``3 files, 1 error, 2 warnings``."""
+        """``3 files, 1 error, 2 warnings`` (``, 1 note`` when there are notes)."""
+        notes = f", {_plural(self.notes, 'note')}" if self.notes else ""
         return (
             f"{_plural(self.files, 'file')}, {_plural(self.errors, 'error')}, "
-            f"{_plural(self.warnings, 'warning')}"
+            f"{_plural(self.warnings, 'warning')}{notes}"
         )
 
 
 def summarise(findings: Sequence[Finding], files: int) -> Summary:
-    """Count errors and warnings."""
+    """Count errors, warnings and notes."""
     errors = sum(1 for f in findings if f.severity == "error")
-    return Summary(files, errors, len(findings) - errors)
+    notes = sum(1 for f in findings if f.severity == "note")
+    return Summary(files, errors, len(findings) - errors - notes, notes)
 
 
 def render(
@@ -83,18 +86,21 @@ def github(findings: Sequence[Finding], summary: Summary) -> str:
             )
         )
         message = _one_line(f.message) + (f"\nhelp: {_one_line(f.help)}" if f.help else "")
-        lines.append(f"::{f.severity} {props}::{_escape_data(message)}")
+        command = "notice" if f.severity == "note" else f.severity  # GitHub's word for a note
+        lines.append(f"::{command} {props}::{_escape_data(message)}")
     lines.append(summary.line())
     return "\n".join(lines) + "\n"
 
 
 def as_json(findings: Sequence[Finding], summary: Summary) -> dict[str, Any]:
     """A JSON document: the summary counts and every finding as an object."""
+    counts = {"notes": summary.notes} if summary.notes else {}  # as in the text summary
     return {
         "version": 1,
         "files": summary.files,
         "errors": summary.errors,
         "warnings": summary.warnings,
+        **counts,
         "findings": [
             {
                 "path": f.path,

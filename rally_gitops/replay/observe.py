@@ -43,6 +43,7 @@ KINDS = {
     "c": "type",
 }
 _TABLES = ("r", "p", "m")  # the relkinds whose numscans counts sequential scans
+KINDS_OF_TABLES = tuple(KINDS[kind] for kind in _TABLES)
 SETTING = "rally_gitops.observe"
 IN_TRANSACTION = "25001"  # active_sql_transaction: "... cannot run inside a transaction block"
 # statements of a no-transaction file that must not be wrapped in a transaction of their own:
@@ -150,6 +151,7 @@ class Effect:
     updated: int
     deleted: int
     rows_before: int  # rows before the migration (estimate or count; 0 = empty)
+    rows_estimated: bool = False  # never analyzed: rows_before estimated from the table's size
 
 
 @dataclass(frozen=True)
@@ -266,8 +268,10 @@ class Tracker:
                     updated=delta[2],
                     deleted=delta[3],
                     rows_before=self._rows[oid],
+                    rows_estimated=float(before[1]) < 0 and str(before[2]) in _TABLES,
                 )
             )
+        effects.sort(key=lambda e: (e.kind not in KINDS_OF_TABLES, e.kind, e.relation))
         text = sql.strip()
         first = text.splitlines()[0] if text else ""
         self.statements.append(StatementMeasure(line, first, seconds, tuple(effects)))

@@ -35,6 +35,7 @@ from rally_gitops.postgres.embedded import EmbeddedServer
 from rally_gitops.redact import redact_url
 from rally_gitops.replay import cache, watchdog
 from rally_gitops.replay.cache import PREFIX, REPLAY_ENV, TEMPLATE
+from rally_gitops.replay.observe import MigrationMeasure, Observer
 from rally_gitops.replay.settings import idle_timeout, server_bin
 from rally_gitops.replay.steps import ReplayFailure, apply_checked, round_trip
 
@@ -73,6 +74,7 @@ class ReplayResult:
     template: str | None = None
     server: str = ""
     seconds: float = 0.0
+    measures: list[MigrationMeasure] = field(default_factory=list)  # of the new migrations
 
 
 def replay_server(config: Config) -> ReplayServer:
@@ -120,8 +122,10 @@ def replay(
     new: list[Migration],
     *,
     with_round_trip: bool = True,
+    measure: bool = True,
 ) -> ReplayResult:
     """Replay ``migrations`` (sorted) treating ``new`` as the files under test; see the module.
+    With ``measure``, each new file's first apply is observed (``ReplayResult.measures``).
 
     Failures of a migration are findings; a failure of the replay server itself (connection
     lost, disk full, no right to create databases) raises ``DatabaseError``.
@@ -130,7 +134,7 @@ def replay(
 
     server = replay_server(config)
     try:
-        return _replay(config, server, migrations, new, with_round_trip)
+        return _replay(config, server, migrations, new, with_round_trip, measure)
     except psycopg.Error as exc:
         raise DatabaseError(f"replay on {server.label}: {describe(exc)}") from None
     finally:
@@ -144,6 +148,7 @@ def _replay(
     migrations: list[Migration],
     new: list[Migration],
     with_round_trip: bool,
+    measure: bool,
 ) -> ReplayResult:
     started = time.perf_counter()
     new_versions = {m.version for m in new}
@@ -151,6 +156,7 @@ def _replay(
     prefix = [m for m in migrations if oldest is None or m.version < oldest]
     rest = [m for m in migrations if oldest is not None and m.version >= oldest]
     result = ReplayResult(server=server.label)
+    observer = Observer(result.measures) if measure else None
     work = f"{PREFIX}run_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
         with cache.advisory_lock(admin):
@@ -167,36 +173,42 @@ def _replay(
         result.template, result.cached = template, len(prefix)
         try:
             with connect(server.url(work), autocommit=True, purpose="replay") as conn:
-                _apply_rest(conn, config, server, rest, new_versions, with_round_trip, result)
+                steps = _Rest(config, server, new_versions, with_round_trip, observer)
+                steps.apply(conn, rest, result)
         finally:
             cache.drop_database(admin, work)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _apply_rest(
-    conn: psycopg.Connection,
-    config: Config,
-    server: ReplayServer,
-    rest: list[Migration],
-    new_versions: set[str],
-    with_round_trip: bool,
-    result: ReplayResult,
-) -> None:
-    if rest:
-        Ledger.for_config(conn, config).ensure()
-    for migration in rest:
-        try:
-            apply_checked(conn, config, migration)
-        except ReplayFailure as failure:
-            result.findings.append(failure.finding(server.label))
-            return  # later files would only fail for the same reason
-        result.applied += 1
-        if with_round_trip and migration.version in new_versions:
-            warning = round_trip(conn, config, migration)
-            result.round_trips += migration.rollback is not None
-            if warning is not None:
-                result.findings.append(warning)
+@dataclass(frozen=True)
+class _Rest:
+    """How the migrations after the prefix are applied: the new ones round-tripped and, with an
+    observer, measured."""
+
+    config: Config
+    server: ReplayServer
+    new_versions: set[str]
+    with_round_trip: bool
+    observer: Observer | None
+
+    def apply(self, conn: psycopg.Connection, rest: list[Migration], result: ReplayResult) -> None:
+        """Apply ``rest`` in order into ``result``; stop at the first failure (a finding)."""
+        if rest:
+            Ledger.for_config(conn, self.config).ensure()
+        for migration in rest:
+            new = migration.version in self.new_versions
+            try:
+                apply_checked(conn, self.config, migration, self.observer if new else None)
+            except ReplayFailure as failure:
+                result.findings.append(failure.finding(self.server.label))
+                return  # later files would only fail for the same reason
+            result.applied += 1
+            if self.with_round_trip and new:
+                warning = round_trip(conn, self.config, migration)
+                result.round_trips += migration.rollback is not None
+                if warning is not None:
+                    result.findings.append(warning)
 
 
 def template_database(

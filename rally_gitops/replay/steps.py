@@ -18,6 +18,7 @@ from rally_gitops.files.statements import Statement
 from rally_gitops.lint.history import shown
 from rally_gitops.lint.model import Finding
 from rally_gitops.postgres.db import describe
+from rally_gitops.replay.observe import Observer
 
 if TYPE_CHECKING:
     import psycopg
@@ -111,14 +112,21 @@ def _alone(
     return statement, error
 
 
-def apply_checked(conn: psycopg.Connection, config: Config, migration: Migration) -> None:
-    """Apply ``migration`` with its ledger row, exactly as ``deploy`` does; raise ReplayFailure."""
+def apply_checked(
+    conn: psycopg.Connection,
+    config: Config,
+    migration: Migration,
+    observer: Observer | None = None,
+) -> None:
+    """Apply ``migration`` with its ledger row, exactly as ``deploy`` does (measured into
+    ``observer`` when given); raise ReplayFailure."""
     applier = Applier(
         conn,
         config,
         report=lambda _line: None,
         sleep=lambda _s: None,
         on_failure=_replay_failure(conn, config),
+        observer=observer,
     )
     try:
         applier.apply(migration)

@@ -113,3 +113,26 @@ def test_sarif_without_findings_is_valid() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(ValueError, match="unknown format"):
         render("xml", FINDINGS, SUMMARY)
+
+
+NOTE = Finding("migrations/20250101_000000_a.sql", 5, 1, "note", "measured-rewrite", "empty here")
+
+
+def test_notes_are_counted_and_rendered_as_each_format_names_them() -> None:
+    findings = [*FINDINGS, NOTE]
+    summary = summarise(findings, 1)
+    assert summary.line() == "1 file, 1 error, 1 warning, 1 note"
+    assert render("text", [NOTE], summarise([NOTE], 1)).splitlines() == [
+        "migrations/20250101_000000_a.sql:5:1: note measured-rewrite empty here",
+        "1 file, 0 errors, 0 warnings, 1 note",
+    ]
+    github = render("github", findings, summary).splitlines()
+    assert github[2] == (
+        "::notice file=migrations/20250101_000000_a.sql,line=5,col=1,title=measured-rewrite"
+        "::empty here"
+    )
+    document = json.loads(render("json", findings, summary))
+    assert (document["errors"], document["warnings"], document["notes"]) == (1, 1, 1)
+    assert "notes" not in json.loads(render("json", FINDINGS, SUMMARY))  # as before notes
+    results = json.loads(render("sarif", findings, summary, CATALOG))["runs"][0]["results"]
+    assert [r["level"] for r in results] == ["error", "warning", "note"]

@@ -22,7 +22,7 @@ from rally_gitops.deploy.failure import OutcomeUnknown
 from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.deploy.lock import deploy_lock, lock_key
 from rally_gitops.deploy.session import session_options
-from rally_gitops.deploy.status import read_status, refuse_statements, refuse_unsafe
+from rally_gitops.deploy.status import Status, read_status, refuse_statements, refuse_unsafe
 from rally_gitops.errors import DeployError, Interrupted
 from rally_gitops.files.migrations import Migration, discover, file_limit
 from rally_gitops.postgres.db import Target, connect, resolve
@@ -69,14 +69,10 @@ def deploy_pending(
     options = session_options(config)
     with connect(target.url, autocommit=True, purpose="deploy", options=options) as conn:
         ledger = Ledger.for_config(conn, config)
-        status = read_status(conn, config, migrations, ledger)
-        refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=env)
-        for migration in status.pending:
-            migration.body()  # a structural error in any pending file stops us before the first
-        refuse_statements(status.pending, config.ledger_schema)
-        note = refuse_uncommitted(config, target.env, status.pending)
-        if note:
-            report(note)
+        status = checked_status(
+            conn, config, target, migrations, ledger,
+            allow_out_of_order=allow_out_of_order, report=report,
+        )  # fmt: skip
         result = Deployed(target, pending=list(status.pending), dry_run=dry_run)
         if not status.pending:
             report(f"{target.label}: up to date ({len(status.applied)} applied), nothing to deploy")
@@ -104,6 +100,29 @@ def deploy_pending(
     if result.applied:  # the seed's "validate the deployment"
         drift.gate(config, target, report=report, when="after the deploy")
     return result
+
+
+def checked_status(
+    conn: psycopg.Connection,
+    config: Config,
+    target: Target,
+    migrations: list[Migration],
+    ledger: Ledger,
+    *,
+    allow_out_of_order: bool,
+    report: Report,
+) -> Status:
+    """The status of ``target`` once every refusal of a deploy has passed (ledger and files
+    agree, every pending file splits, no forbidden statement, committed where required)."""
+    status = read_status(conn, config, migrations, ledger)
+    refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=target.env.name)
+    for migration in status.pending:
+        migration.body()  # a structural error in any pending file stops us before the first
+    refuse_statements(status.pending, config.ledger_schema)
+    note = refuse_uncommitted(config, target.env, status.pending)
+    if note:
+        report(note)
+    return status
 
 
 def _backup(config: Config, target: Target, *, no_backup: bool, report: Report) -> None:

@@ -70,3 +70,25 @@ def test_a_migration_without_findings_says_so(
     assert result.code == 0, result.text
     assert "  20250101_000000  create_users  (no hazards found by lint)" in result.err.splitlines()
     assert ledger_rows(database_url) == [("20250101_000000", "20250101_000000_create_users")]
+
+
+def test_plan_with_hazards_shows_what_the_prompt_shows(
+    cli, project: Path, mig: Path, database_url: str
+) -> None:
+    """The deploy-production workflow's plan job: the reviewer sees no prompt, so plan says it."""
+    write_migration(mig, "20250102_000000", "drop_email", "ALTER TABLE users DROP COLUMN email;")
+    result = cli(
+        "plan", "--env", "staging", "--hazards", env={"DATABASE_STAGING_URL": database_url}
+    )
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    hazards = lines[lines.index("Hazards lint finds in them:") + 1 :]
+    assert hazards == [
+        "  20250102_000000  drop_email  (2 hazard(s) found by lint)",
+        "      line 6: error ban-drop-column: dropping users.email deletes its data and breaks "
+        "clients still using it",
+        "      line 8: warning rollback-missing: no rollback section: a failed deploy cannot be "
+        "undone with `rally-gitops rollback`",
+    ]
+    plain = cli("plan", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
+    assert plain.out == "\n".join(lines[: lines.index("Hazards lint finds in them:")]) + "\n"

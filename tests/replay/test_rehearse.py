@@ -389,3 +389,15 @@ def test_on_a_terminal_the_backup_is_asked_for(
         "[y/N] "
     )
     assert len(list((project / ".rally").glob("backups/staging/*.json"))) == backups
+
+
+def test_production_passes_the_promotion_guard_first(cli, staging: str, make_database) -> None:
+    env = {"DATABASE_PUBLIC_URL": make_database("prd")}
+    rehearsed = cli("rehearse", "--env", "production", "--yes", env=env)
+    deployed = cli("deploy", "--env", "production", "--yes", env=env)
+    assert rehearsed.code == deployed.code == 1
+    assert rehearsed.err.splitlines()[0].startswith(
+        "error: promotion guard: 2 migration(s) have not passed staging"
+    )
+    assert rehearsed.err == deployed.err
+    assert ledger_rows(env["DATABASE_PUBLIC_URL"]) == []

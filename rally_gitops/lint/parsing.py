@@ -10,12 +10,17 @@ TABLE, and importing sqlglot takes longer than linting a typical file. So pglast
 one parse of the up part, and sqlglot's tree is built the first time a rule reads
 ``AnalysedStatement.sqlglot``; ``sqlglot_for`` lets a rule skip statements whose pglast node shows
 that sqlglot's tree cannot be of the kind it looks for.
+
+pglast's C parser is fast, but building its Python tree is not: each node's constructor passes
+every attribute through ``Node.__setattr__``, which validates and coerces values meant for trees
+built by hand, and which the parser's own values (already of the right type) never need. That is
+three quarters of a file's parse; ``parse_sql`` builds the same tree without it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +71,7 @@ def _parse_up(up: str, statements: Sequence[Statement]) -> list[Any] | None:
     if not statements:
         return None
     try:
-        raws = parser.parse_sql(up)
+        raws = parse_sql(up)
     except Exception:  # noqa: BLE001 - ParseError and errors on odd input: parse one by one
         return None
     if len(raws) != len(statements):
@@ -146,11 +151,59 @@ def parse_sqlglot(sql: str) -> Any:
 def parse_pg(sql: str) -> Any:
     """pglast's node (``RawStmt.stmt``) for one statement, or None when it does not parse."""
     try:
-        raw = parser.parse_sql(sql)
+        raw = parse_sql(sql)
     except Exception:  # noqa: BLE001 - ParseError and errors on odd input
         return None
     return raw[0].stmt if len(raw) == 1 else None
 
+
+def parse_sql(sql: str) -> tuple[Any, ...]:
+    """``pglast.parser.parse_sql(sql)``: the same ``RawStmt`` tree (equal node for node, locations
+    included), built without the per-attribute validation of ``pglast.ast.Node.__setattr__``.
+
+    The parser module calls ``ast.<Node>(...)`` on its ``ast`` global for every node; for the
+    length of the call that global is ``_UNCHECKED``, whose constructors make the same classes'
+    instances and store the values as given. Raises ``pglast.parser.ParseError`` like pglast.
+    """
+    namespace = vars(parser)
+    namespace["ast"] = _UNCHECKED
+    try:
+        return tuple(parser.parse_sql(sql))
+    finally:
+        # always the real module (never a saved value): a concurrent call cannot leave it swapped
+        namespace["ast"] = ast
+
+
+class _Unchecked:
+    """``pglast.ast`` as the parser module sees it: one constructor per node class, on demand."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        make = _constructor(getattr(ast, name))
+        setattr(self, name, make)  # found as an attribute from now on: __getattr__ runs once
+        return make
+
+
+def _constructor(cls: type) -> Callable[..., Any]:
+    """``cls(*args)`` without the validation: each parameter of ``cls.__init__`` is the
+    attribute of the same name (checked; any other class keeps its own constructor)."""
+    code = cls.__init__.__code__
+    names = code.co_varnames[1 : code.co_argcount]
+    if names != tuple(getattr(cls, "__slots__", ())):
+        return cls
+    new, store = cls.__new__, object.__setattr__
+
+    def make(*args: Any) -> Any:
+        node = new(cls)
+        for name, value in zip(names, args, strict=False):
+            store(node, name, value)
+        for name in names[len(args) :]:
+            store(node, name, None)
+        return node
+
+    return make
+
+
+_UNCHECKED = _Unchecked()
 
 # what ``analyse`` passes for a statement whose sqlglot tree is built on first read
 UNPARSED = Deferred(parse_sqlglot)

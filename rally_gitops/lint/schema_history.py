@@ -20,12 +20,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pglast import ast, parser
+from pglast import ast
 
 from rally_gitops.files.migrations import parse
 from rally_gitops.lint.catalog import Catalog, apply, from_json, to_json
 from rally_gitops.lint.model import AnalysedStatement, FileContext
 from rally_gitops.lint.names import DEFAULT_SCHEMA, after_set, schemas
+from rally_gitops.lint.parsing import parse_sql
 
 Version = tuple[str, int, int]  # (file name, mtime_ns, size)
 STORE_FORMAT = 1
@@ -188,13 +189,13 @@ def _shaping_nodes(path: Path, version: Version) -> list[Any]:
     except Exception:  # noqa: BLE001 - a broken earlier file is reported by its own lint
         return []
     try:
-        found = [raw.stmt for raw in parser.parse_sql(migration.up)]
+        found = [raw.stmt for raw in parse_sql(migration.up)]
     except Exception:  # noqa: BLE001 - a syntax error: read the statements that do parse
         found = []
         for stmt in migration.statements:
             if _SHAPING.match(stmt.sql):
                 try:
-                    found += [raw.stmt for raw in parser.parse_sql(stmt.sql)]
+                    found += [raw.stmt for raw in parse_sql(stmt.sql)]
                 except Exception:  # noqa: BLE001 - that file's own finding
                     continue
     nodes = _NODES[cache_key] = [n for n in found if isinstance(n, _SHAPING_NODES) or _sets_path(n)]

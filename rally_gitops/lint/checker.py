@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
@@ -23,7 +24,7 @@ from rally_gitops.files.migrations import Migration
 from rally_gitops.lint import file_checks, grammar, ignores
 from rally_gitops.lint.model import FileContext, Finding, Rule, Violation
 from rally_gitops.lint.parsing import analyse
-from rally_gitops.lint.schema_history import remember
+from rally_gitops.lint.schema_history import finish, remember
 from rally_gitops.lint.settings import CodeInfo, LintSettings, parse
 
 INTERNAL = CodeInfo("internal-error", "error", True, "a lint rule crashed on this file", "rule")
@@ -116,6 +117,7 @@ class Checker:
         self.codes = catalog(self.rules)
         self.settings = settings or load_settings(config, self.codes)
         self.active = {c for c, info in self.codes.items() if self.settings.is_enabled(info)}
+        self._run: dict[str, Any] = {}  # FileContext.run of the files of one ``check``
 
     def check(self, paths: Sequence[Path], *, extra: Sequence[Finding] = ()) -> list[Finding]:
         """Every finding for ``paths``, sorted; ``extra`` are findings from the history layer.
@@ -137,9 +139,11 @@ class Checker:
         for finding in file_checks.duplicate_versions(list(paths), others):
             duplicates.setdefault(finding.path, []).append(finding)
         findings = [*self._finish(loose, [])]
+        self._run = {}
         for path in paths:
             extra_here = [*duplicates.get(str(path), []), *attached.get(path, [])]
             findings += self.check_file(path, _shown(path), extra_here)
+        finish(self._run)
         return sorted(findings, key=Finding.sort_key)
 
     def check_file(self, path: Path, shown: str, extra: Iterable[Finding] = ()) -> list[Finding]:
@@ -182,6 +186,7 @@ class Checker:
             pg_version=self.settings.pg_version,
             ledger_schema=self.config.ledger_schema,
             history_store=self.config.state_dir / "lint-history.json",
+            run=self._run,
         )
         found = []
         for rule in rules:

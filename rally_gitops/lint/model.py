@@ -124,6 +124,8 @@ class FileContext:
 
     # per-file memo of derived facts (``analysis.created_prefixes``, the resolved names...)
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # memo shared by the files of one lint run (the directory's history, listed and folded once)
+    run: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

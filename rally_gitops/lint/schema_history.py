@@ -3,11 +3,12 @@
 The history is the migrations of the directory that sort before the file, each run from the
 default search path as the engine runs it. Only statements that shape tables are read
 (``CREATE/ALTER/DROP TABLE``, renames, ``SET search_path``); nothing is folded until a rule asks,
-so a hook run over a file that needs no history pays nothing. Within one process the fold is
-extended file after file (``lint --all``), the nodes of files the linter parsed anyway are
-reused (``remember``), and the folded catalog is kept as JSON in the project's state directory
-(``.rally/lint-history.json``), keyed by each file's name, mtime and size, so that the next hook
-run folds only the files that are new since.
+so a hook run over a file that needs no history pays nothing. Within one lint run the
+directory is listed once and the fold is extended file after file (``lint --all``), the nodes of
+files the linter parsed anyway are reused (``remember``), and at the end of the run the folded
+catalog is kept as JSON in the project's state directory (``.rally/lint-history.json``), keyed by
+each file's name, mtime and size, so that the next hook run folds only the files that are new
+since.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from __future__ import annotations
 import bisect
 import os
 import re
-import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def before(ctx: FileContext, st: AnalysedStatement) -> Catalog:
     cached = ctx.cache.get("catalog")
     if cached is None or cached[0] > st.index:
         path = ctx.migration.path
-        cached = (0, history(path.parent, path.name, ctx.history_store))
+        cached = (0, history(path.parent, path.name, ctx.history_store, ctx.run))
     upto, catalog = cached
     where = schemas(ctx)
     for earlier in ctx.statements[upto : st.index]:
@@ -56,55 +57,72 @@ def before(ctx: FileContext, st: AnalysedStatement) -> Catalog:
     return catalog
 
 
-# directory → (its mtime, file versions folded, the catalog after them): lint --all asks file
-# after file, each question extends the last fold
-_FOLDED: dict[Path, tuple[int, tuple[Version, ...], Catalog]] = {}
 # (path, mtime, size) → pglast's nodes of the file's table-shaping statements
 _NODES: dict[tuple[str, int, int], list[Any]] = {}
 _SHAPING_NODES = (ast.CreateStmt, ast.AlterTableStmt, ast.RenameStmt, ast.DropStmt)
 
 
-def history(directory: Path, before_name: str, store: Path | None = None) -> Catalog:
+@dataclass
+class _Folding:
+    """One lint run's history of one directory: its files listed and stat'ed once (the run
+    treats the files as unchanging, as it reads each once), the fold extended file after file
+    (``lint --all`` asks in order), the stored fold read at most once."""
+
+    names: list[str]  # the sorted *.sql names
+    versions: list[Version]  # their versions, in the same order
+    store: Path | None
+    stored: tuple[Version, ...] | None = None  # the store's files, once read
+    done: tuple[Version, ...] = ()
+    catalog: Catalog | None = None
+
+
+def history(
+    directory: Path,
+    before_name: str,
+    store: Path | None = None,
+    run: dict[str, Any] | None = None,
+) -> Catalog:
     """A catalog of what the migrations in ``directory`` sorting before ``before_name`` leave
     behind (each file starting from the default search path, as the engine runs it); the caller
-    may change it (a fork of the cached one). ``store``: the JSON file kept between runs."""
-    try:
-        stamp = _trusted(directory.stat().st_mtime_ns)
-        stamp_, done, catalog = _FOLDED.get(directory, (0, (), None))
-        names = _listing(directory, stamp)
-        fresh = stamp and stamp == stamp_
-        if catalog is not None and fresh and (not done or done[-1][0] < before_name):
-            # no file added, removed or renamed (an editor saving in place is caught by the
-            # next process: the cache lives for one run): only the files after the fold
-            start = bisect.bisect_right(names, done[-1][0]) if done else 0
-            files = [
-                *done,
-                *_versions(directory, names[start : bisect.bisect_left(names, before_name)]),
-            ]
-        else:
-            files = _versions(directory, names[: bisect.bisect_left(names, before_name)])
-    except OSError:
-        return Catalog()
-    files.sort()
-    stored: tuple[Version, ...] = ()
-    if catalog is None and store is not None:  # the first question of this process
-        stored, catalog = _load(store)
-        done = stored
-    if catalog is None or tuple(files[: len(done)]) != done:
+    may change it (a fork of the folded one). ``store``: the JSON file kept between runs;
+    ``run``: the memo of one lint run (``FileContext.run``), where the fold is carried from one
+    question to the next; ``finish`` writes it to the store at the end of the run."""
+    folds = run.setdefault(_RUN_KEY, {}) if run is not None else {}
+    folding = folds.get(directory)
+    if folding is None:
+        try:
+            names, versions = _listing(directory)
+        except OSError:
+            return Catalog()
+        folding = folds[directory] = _Folding(names, versions, store)
+    files = tuple(folding.versions[: bisect.bisect_left(folding.names, before_name)])
+    done, catalog = folding.done, folding.catalog
+    if catalog is None or files[: len(done)] != done:
         done, catalog = (), Catalog()
+        if store is not None:
+            stored, loaded = _load(store)
+            folding.stored = stored
+            if loaded is not None and files[: len(stored)] == stored:
+                done, catalog = stored, loaded
     for version in files[len(done) :]:
         schema = DEFAULT_SCHEMA
         for node in _shaping_nodes(directory / version[0], version):
             apply(catalog, node, schema)
             schema = after_set(node, schema)
-    _FOLDED[directory] = (stamp, tuple(files), catalog)
-    if store is not None and directory not in _FOLDED_ONCE and len(files) > len(stored):
-        _save(store, tuple(files), catalog)
-    _FOLDED_ONCE.add(directory)
+    folding.done, folding.catalog = files, catalog
     return catalog.fork()
 
 
-_FOLDED_ONCE: set[Path] = set()  # directories whose store this process read (written once)
+def finish(run: dict[str, Any]) -> None:
+    """At the end of a lint run: keep each directory's fold in its store when it differs from
+    the stored one (the next hook run then folds only the files that are new since)."""
+    for folding in run.get(_RUN_KEY, {}).values():
+        if folding.store is not None and folding.catalog is not None:
+            if folding.done != folding.stored and folding.done:
+                _save(folding.store, folding.done, folding.catalog)
+
+
+_RUN_KEY = "schema_history"
 
 
 def _load(store: Path) -> tuple[tuple[Version, ...], Catalog | None]:
@@ -135,32 +153,16 @@ def _save(store: Path, files: tuple[Version, ...], catalog: Catalog) -> None:
         pass
 
 
-_LISTED: dict[Path, tuple[int, list[str]]] = {}  # directory → (its mtime, sorted *.sql names)
-RACY_NS = 2_000_000_000  # a directory changed this recently may change again within its mtime
-
-
-def _trusted(mtime_ns: int) -> int:
-    """The directory's mtime as a cache key, or 0 (matches nothing) while it is so recent that a
-    file created in the same clock tick would leave it unchanged (git's "racy" rule)."""
-    return mtime_ns if time.time_ns() - mtime_ns > RACY_NS else 0
-
-
-def _listing(directory: Path, stamp: int) -> list[str]:
-    """The sorted ``*.sql`` names of the directory, listed again only when its mtime changed."""
-    cached = _LISTED.get(directory)
-    if cached is None or not stamp or cached[0] != stamp:
-        with os.scandir(directory) as entries:
-            names = sorted(e.name for e in entries if e.name.endswith(".sql") and e.is_file())
-        cached = _LISTED[directory] = (stamp, names)
-    return cached[1]
-
-
-def _versions(directory: Path, names: list[str]) -> list[Version]:
+def _listing(directory: Path) -> tuple[list[str], list[Version]]:
+    """The sorted ``*.sql`` files of the directory and their versions, in one pass."""
     found = []
-    for name in names:
-        info = os.stat(directory / name)
-        found.append((name, info.st_mtime_ns, info.st_size))
-    return found
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.endswith(".sql") and entry.is_file():
+                info = entry.stat()
+                found.append((entry.name, info.st_mtime_ns, info.st_size))
+    found.sort()
+    return [version[0] for version in found], found
 
 
 def remember(path: Path, nodes: Iterable[Any]) -> None:

@@ -182,14 +182,32 @@ def test_dropping_the_not_null_helper_after_set_not_null_passes(tmp_path: Path) 
     )
 
 
-def test_history_is_folded_once_per_file_version(tmp_path: Path) -> None:
+def test_history_is_folded_once_per_file_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     earlier(tmp_path, "CREATE TABLE a (x integer);")
-    first = schema_history.history(tmp_path, "20240101_000000_t.sql")
-    assert first.table(("public", "a")).columns == {"x": SqlType("int4")}
+    earlier(tmp_path, "CREATE TABLE b (y integer);", version="20231201_000001")
+    run: dict[str, object] = {}
+    first = schema_history.history(tmp_path, "20231201_000001_earlier.sql", run=run)
+    assert set(first.tables) == {("public", "a")}
     first.tables.clear()  # callers get a copy
-    again = schema_history.history(tmp_path, "20240101_000000_t.sql")
-    assert set(again.tables) == {("public", "a")}
+    folded: list[str] = []
+    real = schema_history._shaping_nodes
+
+    def counted(path: Path, version: schema_history.Version) -> list[object]:
+        folded.append(path.name)
+        return real(path, version)
+
+    monkeypatch.setattr(schema_history, "_shaping_nodes", counted)
+    # the same run extends its fold by the one file in between
+    again = schema_history.history(tmp_path, "20240101_000000_t.sql", run=run)
+    assert set(again.tables) == {("public", "a"), ("public", "b")}
+    assert folded == ["20231201_000001_earlier.sql"]
+    # a file added since is seen by the next run, not by this one (it lists the directory once)
     earlier(tmp_path, "ALTER TABLE a ALTER x TYPE bigint;", version="20231202_000000")
+    assert schema_history.history(tmp_path, "20240101_000000_t.sql", run=run).table(
+        ("public", "a")
+    ).columns == {"x": SqlType("int4")}
     assert schema_history.history(tmp_path, "20240101_000000_t.sql").table(
         ("public", "a")
     ).columns == {"x": SqlType("int8")}
@@ -200,22 +218,20 @@ def test_folded_history_is_kept_between_runs(
 ) -> None:
     earlier(tmp_path, 'CREATE TABLE "Invoice" ("amount" INTEGER);')
     store = tmp_path / ".rally" / "lint-history.json"
-    first = schema_history.history(tmp_path, "20240101_000000_t.sql", store)
+    run: dict[str, object] = {}
+    first = schema_history.history(tmp_path, "20240101_000000_t.sql", store, run)
     assert first.table(("public", "Invoice")).columns == {"amount": SqlType("int4")}
+    assert not store.exists()  # written once, when the run ends
+    schema_history.finish(run)
     assert store.is_file()
     # a new process: nothing in memory, and the stored fold answers without parsing any file
-    for memo in (schema_history._FOLDED, schema_history._NODES, schema_history._FOLDED_ONCE):
-        monkeypatch.setattr(schema_history, memo_name(memo), type(memo)())
+    monkeypatch.setattr(schema_history, "_NODES", {})
 
     def no_parse(*_: object) -> list[object]:
         raise AssertionError("the stored history was not used")
 
     monkeypatch.setattr(schema_history, "_shaping_nodes", no_parse)
-    again = schema_history.history(tmp_path, "20240101_000000_t.sql", store)
+    again = schema_history.history(tmp_path, "20240101_000000_t.sql", store, {})
     assert again.table(("public", "Invoice")).columns == {"amount": SqlType("int4")}
     store.write_text("{not json", encoding="utf-8")  # a broken store is only a cache miss
     assert schema_history._load(store) == ((), None)
-
-
-def memo_name(memo: object) -> str:
-    return next(n for n, v in vars(schema_history).items() if v is memo)

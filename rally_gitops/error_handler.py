@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Callable
 
 from rally_gitops import __version__
@@ -41,6 +40,8 @@ def run_guarded(func: Callable[[], int]) -> int:
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get("RALLY_DEBUG"):
+            import traceback  # only for a crash: not at every start
+
             print(scrub(traceback.format_exc()), file=sys.stderr)
         print(
             f"error: unexpected {type(exc).__name__}: {scrub(str(exc))} "

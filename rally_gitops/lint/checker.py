@@ -134,7 +134,7 @@ class Checker:
                 loose.append(finding)
             else:
                 attached.setdefault(target, []).append(finding)
-        others = sorted(self.config.migrations_dir.glob("*.sql"), key=str)
+        others = file_checks.siblings(self.config.migrations_dir, paths)
         duplicates: dict[str, list[Finding]] = {}
         for finding in file_checks.duplicate_versions(list(paths), others):
             duplicates.setdefault(finding.path, []).append(finding)

@@ -7,7 +7,9 @@ Works on bytes so that every broken file yields findings, never an exception.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from rally_gitops.files.migrations import NAME_RE, Migration, parse
@@ -182,20 +184,25 @@ def duplicate_versions(paths: list[Path], others: list[Path]) -> list[Finding]:
     # only files that share a version with one of ``paths`` can be its twin: the hook checks one
     # file against hundreds, and resolving every neighbour would cost more than the lint
     wanted = {m["version"] for m in map(NAME_RE.match, (p.name for p in paths)) if m}
-    others = [p for p in others if (m := NAME_RE.match(p.name)) and m["version"] in wanted]
-    # resolve each path once: with --all, ``paths`` and ``others`` are the same few hundred files
-    real = {p: resolved(p) for p in {*paths, *others}}
-    by_version: dict[str, list[Path]] = {}
-    for candidate in {real[p]: p for p in [*paths, *others]}.values():
-        match = NAME_RE.match(candidate.name)
-        if match:
-            by_version.setdefault(match["version"], []).append(candidate)
+    groups: dict[str, list[Path]] = {}
+    for p in dict.fromkeys([*paths, *others]):
+        if (match := NAME_RE.match(p.name)) and match["version"] in wanted:
+            groups.setdefault(match["version"], []).append(p)
+    # resolved only within a version shared by several paths (with --all, ``paths`` and
+    # ``others`` are the same few hundred files, and no version is): one file reached by two
+    # paths (a symlink) is no twin of itself
+    files: dict[str, dict[Path, Path]] = {
+        version: {resolved(p): p for p in group}
+        for version, group in groups.items()
+        if len(group) > 1
+    }
     findings = []
     for path in paths:
         match = NAME_RE.match(path.name)
-        if not match:
+        if not match or match["version"] not in files:
             continue
-        twins = [p.name for p in by_version[match["version"]] if real[p] != real[path]]
+        real = resolved(path)
+        twins = [p.name for r, p in files[match["version"]].items() if r != real]
         if twins:
             findings.append(
                 _finding(
@@ -208,6 +215,22 @@ def duplicate_versions(paths: list[Path], others: list[Path]) -> list[Finding]:
                 )
             )
     return findings
+
+
+def siblings(directory: Path, paths: Sequence[Path]) -> list[Path]:
+    """The ``*.sql`` files of ``directory`` that share a version with one of ``paths`` (the only
+    ones ``duplicate_versions`` looks at), without making a path of every other file."""
+    wanted = {m["version"] for m in map(NAME_RE.match, (p.name for p in paths)) if m}
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        match = NAME_RE.match(name)
+        if match and match["version"] in wanted:
+            found.append(directory / name)
+    return found
 
 
 def resolved(path: Path) -> Path:

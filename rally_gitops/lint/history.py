@@ -94,7 +94,7 @@ def check(
         if name[:15] < newest[:15]:
             findings.append(_finding_older(config, name, newest, introduced))
 
-    if files is not None:
+    if files is not None and findings:  # resolving hundreds of paths for no finding costs
         wanted = {Path(f).resolve() for f in files}
         keep = {"deleted-committed-migration", "renamed-committed-migration"}
         findings = [f for f in findings if f.code in keep or Path(f.path).resolve() in wanted]

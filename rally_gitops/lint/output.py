@@ -6,7 +6,6 @@ so it can be tested without running the linter.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -55,8 +54,12 @@ def render(
     if fmt == "github":
         return github(findings, summary)
     if fmt == "json":
+        import json  # not on the hook's text path
+
         return json.dumps(as_json(findings, summary), indent=2) + "\n"
     if fmt == "sarif":
+        import json
+
         return json.dumps(sarif(findings, catalog or {}), indent=2) + "\n"
     raise ValueError(f"unknown format {fmt!r}")
 

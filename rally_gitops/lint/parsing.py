@@ -19,7 +19,6 @@ three quarters of a file's parse; ``parse_sql`` builds the same tree without it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -134,6 +133,8 @@ def table_nodes() -> tuple[type, ...]:
 
 def parse_sqlglot(sql: str) -> Any:
     """sqlglot's expression for one statement, or None where it has no real AST for it."""
+    import logging  # like sqlglot, not needed by most hook runs
+
     import sqlglot
     from sqlglot import exp
 

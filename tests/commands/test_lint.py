@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 from pathlib import Path
@@ -264,6 +265,7 @@ def test_hook_entry_point(project: Path, monkeypatch, capsys) -> None:
     assert capsys.readouterr().err.startswith(
         "error: [tool.rally_gitops.lint]: unknown key(s) bogus"
     )
+    assert gc.isenabled()  # collections are off only while the hook imports pglast and the rules
 
 
 def test_github_paths_are_relative_to_the_workspace(cli, project: Path, monkeypatch) -> None:

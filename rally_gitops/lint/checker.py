@@ -24,8 +24,9 @@ from rally_gitops.files.migrations import Migration
 from rally_gitops.lint import file_checks, grammar, ignores
 from rally_gitops.lint.model import FileContext, Finding, Rule, Violation
 from rally_gitops.lint.parsing import analyse
-from rally_gitops.lint.schema_history import finish, remember
+from rally_gitops.lint.schema_history import folds, keep, remember
 from rally_gitops.lint.settings import CodeInfo, LintSettings, parse
+from rally_gitops.lint.workers import run_split, worker_count
 
 INTERNAL = CodeInfo("internal-error", "error", True, "a lint rule crashed on this file", "rule")
 # The history layer's codes (rally_gitops.history); listed here so that configuration naming them
@@ -111,8 +112,10 @@ class Checker:
         *,
         settings: LintSettings | None = None,
         rules: Sequence[Rule] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.config = config
+        self.workers = workers  # processes for many files; None: one per core (lint.workers)
         self.rules = tuple(load_rules() if rules is None else rules)
         self.codes = catalog(self.rules)
         self.settings = settings or load_settings(config, self.codes)
@@ -139,12 +142,25 @@ class Checker:
         for finding in file_checks.duplicate_versions(list(paths), others):
             duplicates.setdefault(finding.path, []).append(finding)
         findings = [*self._finish(loose, [])]
-        self._run = {}
-        for path in paths:
-            extra_here = [*duplicates.get(str(path), []), *attached.get(path, [])]
-            findings += self.check_file(path, _shown(path), extra_here)
-        finish(self._run)
+        jobs = [(p, [*duplicates.get(str(p), []), *attached.get(p, [])]) for p in paths]
+        workers = self.workers or worker_count(len(jobs))
+        kept: dict[Path, Any] = {}
+        for found, reached in run_split(jobs, workers, self._check_run):
+            findings += found
+            kept.update(reached)  # a later run's fold reaches further
+        keep(kept)
         return sorted(findings, key=Finding.sort_key)
+
+    def _check_run(
+        self, jobs: Sequence[tuple[Path, list[Finding]]]
+    ) -> tuple[list[Finding], dict[Path, Any]]:
+        """``check_file`` over a run of files in order; its findings, and the history folds it
+        reached (the last run's are kept for the next process: ``schema_history.keep``)."""
+        self._run = {}
+        found = []
+        for path, extra in jobs:
+            found += self.check_file(path, _shown(path), extra)
+        return found, folds(self._run)
 
     def check_file(self, path: Path, shown: str, extra: Iterable[Finding] = ()) -> list[Finding]:
         """All layers for one file; ``extra`` are findings from elsewhere (history, duplicates)."""

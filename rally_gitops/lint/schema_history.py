@@ -68,6 +68,7 @@ class _Folding:
     treats the files as unchanging, as it reads each once), the fold extended file after file
     (``lint --all`` asks in order), the stored fold read at most once."""
 
+    absolute: str  # the directory's absolute path, the prefix of ``_NODES`` keys
     names: list[str]  # the sorted *.sql names
     versions: list[Version]  # their versions, in the same order
     store: Path | None
@@ -86,7 +87,7 @@ def history(
     behind (each file starting from the default search path, as the engine runs it); the caller
     may change it (a fork of the folded one). ``store``: the JSON file kept between runs;
     ``run``: the memo of one lint run (``FileContext.run``), where the fold is carried from one
-    question to the next; ``finish`` writes it to the store at the end of the run."""
+    question to the next; ``keep`` writes it to the store at the end of the run."""
     folds = run.setdefault(_RUN_KEY, {}) if run is not None else {}
     folding = folds.get(directory)
     if folding is None:
@@ -94,7 +95,7 @@ def history(
             names, versions = _listing(directory)
         except OSError:
             return Catalog()
-        folding = folds[directory] = _Folding(names, versions, store)
+        folding = folds[directory] = _Folding(os.path.abspath(directory), names, versions, store)
     files = tuple(folding.versions[: bisect.bisect_left(folding.names, before_name)])
     done, catalog = folding.done, folding.catalog
     if catalog is None or files[: len(done)] != done:
@@ -106,17 +107,23 @@ def history(
                 done, catalog = stored, loaded
     for version in files[len(done) :]:
         schema = DEFAULT_SCHEMA
-        for node in _shaping_nodes(directory / version[0], version):
+        for node in _shaping_nodes(os.path.join(folding.absolute, version[0]), version):
             apply(catalog, node, schema)
             schema = after_set(node, schema)
     folding.done, folding.catalog = files, catalog
     return catalog.fork()
 
 
-def finish(run: dict[str, Any]) -> None:
+def folds(run: dict[str, Any]) -> dict[Path, _Folding]:
+    """The history folds a lint run reached, by directory (for ``keep``; picklable)."""
+    found: dict[Path, _Folding] = run.get(_RUN_KEY, {})
+    return {directory: f for directory, f in found.items() if f.catalog is not None}
+
+
+def keep(reached: dict[Path, _Folding]) -> None:
     """At the end of a lint run: keep each directory's fold in its store when it differs from
     the stored one (the next hook run then folds only the files that are new since)."""
-    for folding in run.get(_RUN_KEY, {}).values():
+    for folding in reached.values():
         if folding.store is not None and folding.catalog is not None:
             if folding.done != folding.stored and folding.done:
                 _save(folding.store, folding.done, folding.catalog)
@@ -180,14 +187,15 @@ def _sets_path(node: Any) -> bool:
     return isinstance(node, ast.VariableSetStmt) and (node.name or "") == "search_path"
 
 
-def _shaping_nodes(path: Path, version: Version) -> list[Any]:
-    """pglast's nodes of the statements of one file that shape tables (cached per version)."""
-    cache_key = (os.path.abspath(path), version[1], version[2])
+def _shaping_nodes(path: str, version: Version) -> list[Any]:
+    """pglast's nodes of the statements of one file that shape tables (cached per version);
+    ``path`` is absolute."""
+    cache_key = (path, version[1], version[2])
     nodes = _NODES.get(cache_key)
     if nodes is not None:
         return nodes
     try:
-        migration = parse(path)
+        migration = parse(Path(path))
     except Exception:  # noqa: BLE001 - a broken earlier file is reported by its own lint
         return []
     try:

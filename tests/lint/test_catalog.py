@@ -194,8 +194,8 @@ def test_history_is_folded_once_per_file_version(
     folded: list[str] = []
     real = schema_history._shaping_nodes
 
-    def counted(path: Path, version: schema_history.Version) -> list[object]:
-        folded.append(path.name)
+    def counted(path: str, version: schema_history.Version) -> list[object]:
+        folded.append(Path(path).name)
         return real(path, version)
 
     monkeypatch.setattr(schema_history, "_shaping_nodes", counted)
@@ -222,7 +222,7 @@ def test_folded_history_is_kept_between_runs(
     first = schema_history.history(tmp_path, "20240101_000000_t.sql", store, run)
     assert first.table(("public", "Invoice")).columns == {"amount": SqlType("int4")}
     assert not store.exists()  # written once, when the run ends
-    schema_history.finish(run)
+    schema_history.keep(schema_history.folds(run))
     assert store.is_file()
     # a new process: nothing in memory, and the stored fold answers without parsing any file
     monkeypatch.setattr(schema_history, "_NODES", {})

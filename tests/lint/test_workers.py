@@ -1,0 +1,81 @@
+"""Many files on several processes (``lint.workers``) give exactly the findings of one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.corpus import generate, generate_prisma, rally_text
+from rally_gitops.config import load
+from rally_gitops.lint import workers
+from rally_gitops.lint.checker import Checker
+from rally_gitops.lint.model import Finding
+from testing.lint_support import project
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = project(tmp_path_factory.mktemp("many") / "proj")
+    corpus = generate_prisma(180, seed=5) + generate(150)  # both shapes, versions interleaved
+    for migration in corpus:
+        (root / "migrations" / f"{migration.name}.sql").write_text(rally_text(migration))
+    return root
+
+
+def lint(root: Path, processes: int) -> list[Finding]:
+    (root / ".rally" / "lint-history.json").unlink(missing_ok=True)
+    paths = sorted((root / "migrations").glob("*.sql"))
+    return Checker(load(root), workers=processes).check(paths)
+
+
+def stored(root: Path) -> Any:
+    return json.loads((root / ".rally" / "lint-history.json").read_text())
+
+
+def test_workers_find_what_one_process_finds(root: Path) -> None:
+    alone = lint(root, 1)
+    assert len(alone) > 80
+    assert {f.code for f in alone} >= {"changing-column-type", "require-concurrent-index"}
+    fold = stored(root)
+    assert len(fold["files"]) > 100  # up to the last file that asked for the history
+    assert lint(root, 2) == alone
+    assert stored(root) == fold  # the fold of the run that reached furthest, the same one
+    assert lint(root, 3) == alone
+    assert stored(root) == fold
+
+
+def test_a_worker_that_dies_is_replaced_by_the_parent(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = lint(root, 1)
+    parent = os.getpid()
+    real = Checker.check_file
+
+    def dies_in_a_child(
+        self: Checker, path: Path, shown: str, extra: Iterable[Finding] = ()
+    ) -> list[Finding]:
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(self, path, shown, extra)
+
+    monkeypatch.setattr(Checker, "check_file", dies_in_a_child)
+    assert lint(root, 2) == alone
+
+
+def test_worker_count() -> None:
+    assert workers.worker_count(workers.MIN_FILES - 1) == 1
+    assert 1 <= workers.worker_count(10_000) <= workers.MAX_WORKERS
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert workers.worker_count(10_000) == 1  # never fork a process with threads
+    finally:
+        stop.set()
+        thread.join()

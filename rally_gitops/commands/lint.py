@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from rally_gitops.errors import ConfigError
 from rally_gitops.lint import history
 from rally_gitops.lint.output import FORMATS, render, summarise
 from rally_gitops.lint.run import history_findings
+from rally_gitops.lint.workers import background
 
 if TYPE_CHECKING:
     from rally_gitops.lint.model import Finding
@@ -94,7 +96,10 @@ def lint(
         # resolved once (and the HEAD fallback said once) for both the file list and history
         base = _reference(config, base)
         paths = changed(config, base)
-    extra = history_findings(checker, paths, base, note=_note) if history else []
+    extra: Callable[[], list[Finding]] | list[Finding] = []
+    if history:
+        # many files: git's side runs in a worker beside the file checks (lint.workers)
+        extra = background(lambda: history_findings(checker, paths, base, note=_note), len(paths))
     findings = checker.check(paths, extra=extra)
     if fmt in ("github", "sarif"):
         findings = workspace_relative(findings)

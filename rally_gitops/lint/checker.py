@@ -13,7 +13,7 @@ Example::
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -122,12 +122,49 @@ class Checker:
         self.active = {c for c, info in self.codes.items() if self.settings.is_enabled(info)}
         self._run: dict[str, Any] = {}  # FileContext.run of the files of one ``check``
 
-    def check(self, paths: Sequence[Path], *, extra: Sequence[Finding] = ()) -> list[Finding]:
-        """Every finding for ``paths``, sorted; ``extra`` are findings from the history layer.
+    def check(
+        self,
+        paths: Sequence[Path],
+        *,
+        extra: Sequence[Finding] | Callable[[], Sequence[Finding]] = (),
+    ) -> list[Finding]:
+        """Every finding for ``paths``, sorted; ``extra`` are findings from the history layer, or
+        a function that returns them once the files are checked (``workers.background``: the
+        history layer then runs beside the checks, and only the files it has findings about are
+        checked again with them).
 
         Extra findings about one of ``paths`` go through that file's ignore directives and the
         settings like the others; the rest (a deleted file) only through the settings.
         """
+        later = extra if callable(extra) else None
+        loose, attached = self._attach(paths, () if callable(extra) else extra)
+        others = file_checks.siblings(self.config.migrations_dir, paths)
+        duplicates: dict[str, list[Finding]] = {}
+        for finding in file_checks.duplicate_versions(list(paths), others):
+            duplicates.setdefault(finding.path, []).append(finding)
+        jobs = [(p, [*duplicates.get(str(p), []), *attached.get(p, [])]) for p in paths]
+        workers = self.workers or worker_count(len(jobs))
+        per_file: list[list[Finding]] = []
+        kept: dict[Path, Any] = {}
+        for found, reached in run_split(jobs, workers, self._check_run):
+            per_file += found
+            kept.update(reached)  # a later run's fold reaches further
+        keep(kept)
+        if later is not None:
+            loose, attached = self._attach(paths, later())
+            for index, (path, known) in enumerate(jobs):
+                if path in attached:
+                    per_file[index] = self.check_file(path, _shown(path), known + attached[path])
+        findings = self._finish(loose, [])
+        for found in per_file:
+            findings += found
+        return sorted(findings, key=Finding.sort_key)
+
+    @staticmethod
+    def _attach(
+        paths: Sequence[Path], extra: Sequence[Finding]
+    ) -> tuple[list[Finding], dict[Path, list[Finding]]]:
+        """``extra`` split into those about none of ``paths`` and those about each of them."""
         wanted = {file_checks.resolved(p): p for p in paths} if extra else {}
         attached: dict[Path, list[Finding]] = {}
         loose: list[Finding] = []
@@ -137,29 +174,15 @@ class Checker:
                 loose.append(finding)
             else:
                 attached.setdefault(target, []).append(finding)
-        others = file_checks.siblings(self.config.migrations_dir, paths)
-        duplicates: dict[str, list[Finding]] = {}
-        for finding in file_checks.duplicate_versions(list(paths), others):
-            duplicates.setdefault(finding.path, []).append(finding)
-        findings = [*self._finish(loose, [])]
-        jobs = [(p, [*duplicates.get(str(p), []), *attached.get(p, [])]) for p in paths]
-        workers = self.workers or worker_count(len(jobs))
-        kept: dict[Path, Any] = {}
-        for found, reached in run_split(jobs, workers, self._check_run):
-            findings += found
-            kept.update(reached)  # a later run's fold reaches further
-        keep(kept)
-        return sorted(findings, key=Finding.sort_key)
+        return loose, attached
 
     def _check_run(
         self, jobs: Sequence[tuple[Path, list[Finding]]]
-    ) -> tuple[list[Finding], dict[Path, Any]]:
-        """``check_file`` over a run of files in order; its findings, and the history folds it
-        reached (the last run's are kept for the next process: ``schema_history.keep``)."""
+    ) -> tuple[list[list[Finding]], dict[Path, Any]]:
+        """``check_file`` over a run of files in order; each file's findings, and the history
+        folds it reached (the last run's are kept for the next process: ``schema_history.keep``)."""
         self._run = {}
-        found = []
-        for path, extra in jobs:
-            found += self.check_file(path, _shown(path), extra)
+        found = [self.check_file(path, _shown(path), extra) for path, extra in jobs]
         return found, folds(self._run)
 
     def check_file(self, path: Path, shown: str, extra: Iterable[Finding] = ()) -> list[Finding]:

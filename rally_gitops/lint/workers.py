@@ -14,10 +14,8 @@ is never forked (a child would inherit locks held by the other threads).
 from __future__ import annotations
 
 import os
-import pickle
-import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")  # what checking one run of jobs gives (picklable)
@@ -27,7 +25,11 @@ MAX_WORKERS = 4  # each worker folds the history before its first file again
 
 def worker_count(files: int) -> int:
     """How many processes to check ``files`` files with (1: no worker)."""
-    if files < MIN_FILES or not hasattr(os, "fork") or threading.active_count() > 1:
+    if files < MIN_FILES or not hasattr(os, "fork"):
+        return 1
+    import threading  # here: the hook on a few files never gets this far
+
+    if threading.active_count() > 1:
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
@@ -52,7 +54,37 @@ def run_split(
     return results
 
 
+def background(compute: Callable[[], Result], files: int) -> Callable[[], Result]:
+    """``compute`` started in a forked child while this process goes on; the function returned
+    gives its result, or raises what it raised. Without a worker (few files, threads, no fork)
+    ``compute`` runs here and now. A child that does not answer is replaced by ``compute()``."""
+    if worker_count(files) <= 1:
+        value = compute()
+        return lambda: value
+
+    def outcome(_: object) -> tuple[Result | None, Exception | None]:
+        try:
+            return compute(), None
+        except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            return None, exc
+
+    pid, reader = _fork((), outcome)
+
+    def result() -> Result:
+        answer = _collect(pid, reader)
+        if answer is None:
+            return compute()
+        value, error = answer[0]
+        if error is not None:
+            raise error
+        return cast(Result, value)
+
+    return result
+
+
 def _fork(run: Sequence[Job], check: Callable[[Sequence[Job]], Result]) -> tuple[int, int]:
+    import pickle
+
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: check, answer, and leave without running the parent's cleanups
@@ -71,6 +103,8 @@ def _fork(run: Sequence[Job], check: Callable[[Sequence[Job]], Result]) -> tuple
 
 def _collect(pid: int, reader: int) -> tuple[Result] | None:
     """The child's result, or None when it did not deliver it (it crashed, was killed)."""
+    import pickle
+
     with os.fdopen(reader, "rb") as pipe:
         data = pipe.read()
     _, status = os.waitpid(pid, 0)

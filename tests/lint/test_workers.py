@@ -13,15 +13,16 @@ import pytest
 
 from bench.corpus import generate, generate_prisma, rally_text
 from rally_gitops.config import load
-from rally_gitops.lint import workers
+from rally_gitops.lint import checker, workers
 from rally_gitops.lint.checker import Checker
 from rally_gitops.lint.model import Finding
-from testing.lint_support import project
+from testing.gitrepo import git
+from testing.lint_support import project as scratch
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = project(tmp_path_factory.mktemp("many") / "proj")
+    root = scratch(tmp_path_factory.mktemp("many") / "proj")
     corpus = generate_prisma(180, seed=5) + generate(150)  # both shapes, versions interleaved
     for migration in corpus:
         (root / "migrations" / f"{migration.name}.sql").write_text(rally_text(migration))
@@ -79,3 +80,33 @@ def test_worker_count() -> None:
     finally:
         stop.set()
         thread.join()
+
+
+def test_lint_all_with_history_beside_the_checks(
+    cli: Any, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for migration in generate_prisma(40, seed=9):  # worker_count is forced below
+        (project / "migrations" / f"{migration.name}.sql").write_text(rally_text(migration))
+    git(project, "init", "-q", "-b", "main")
+    git(project, "add", ".")
+    git(project, "commit", "-q", "-m", "initial")
+    edited = project / "migrations" / "20241203_101500_create_matches.sql"
+    edited.write_text(edited.read_text().replace("home_score", "home_points"))
+    deleted = sorted((project / "migrations").glob("2022*.sql"))[3]
+    deleted.unlink()
+
+    def runs(processes: int) -> list[tuple[int, str, str]]:
+        for module in (workers, checker):
+            monkeypatch.setattr(module, "worker_count", lambda files: processes)
+        return [
+            (r.code, r.out, r.err)
+            for r in (cli("lint", "--all", "--base", "main"), cli("lint", "--all", "--base", "x"))
+        ]
+
+    inline, beside = runs(1), runs(2)
+    assert beside == inline
+    (code, out, _), (bad_code, _, bad_err) = beside
+    assert code == 1 and bad_code == 2
+    assert f"{edited.relative_to(project)}:" in out and "error edited-committed-migration" in out
+    assert f"error deleted-committed-migration {deleted.name} was committed in" in out
+    assert bad_err.startswith("error: base ref 'x' does not exist")

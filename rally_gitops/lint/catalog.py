@@ -74,19 +74,33 @@ class Table:
     complete: bool = True
 
 
+class Stored(NamedTuple):
+    """A table as ``.rally/lint-history.json`` keeps it (``schema_history.to_json``'s row), made a
+    ``Table`` where it is first read: a hook run reads one or two of hundreds of tables."""
+
+    row: list[Any]
+
+
 @dataclass
 class Catalog:
     """The tables as far as the history tells; absent tables are simply unknown.
 
     ``fork`` hands out a copy that shares every table until it changes one (copy on write), so
     that each file's view of the history costs nothing until its own statements alter a table.
+    A ``Stored`` table becomes a ``Table`` in place (the order of the tables is kept).
     """
 
-    tables: dict[Key, Table] = field(default_factory=dict)
+    tables: dict[Key, Table | Stored] = field(default_factory=dict)
     owned: set[Key] = field(default_factory=set, repr=False)  # tables this copy may change
 
     def table(self, name: Key) -> Table | None:
-        return self.tables.get(name)
+        found = self.tables.get(name)
+        return self._built(name, found) if isinstance(found, Stored) else found
+
+    def _built(self, name: Key, stored: Stored) -> Table:
+        table = self.tables[name] = built(stored.row)
+        self.owned.add(name)  # a table of its own
+        return table
 
     def fork(self) -> Catalog:
         """A copy that copies a table the first time it changes it."""
@@ -96,6 +110,8 @@ class Catalog:
     def writable(self, name: Key) -> Table | None:
         """The table, copied first unless this catalog already owns it."""
         table = self.tables.get(name)
+        if isinstance(table, Stored):
+            return self._built(name, table)
         if table is not None and name not in self.owned:
             table = self.tables[name] = Table(
                 dict(table.columns),
@@ -112,12 +128,13 @@ class Catalog:
 
     def referencing(self, target: Key) -> list[tuple[Key, str]]:
         """(table, constraint) of every foreign key that references ``target``."""
-        return [
-            (key, c.name)
-            for key, table in self.tables.items()
-            for c in table.constraints.values()
-            if c.kind == "foreign key" and c.references == target and key != target
-        ]
+        found = []
+        for key in list(self.tables):
+            table = self.table(key)
+            for c in table.constraints.values() if table is not None else ():
+                if c.kind == "foreign key" and c.references == target and key != target:
+                    found.append((key, c.name))
+        return found
 
 
 def column_type(type_name: Any) -> SqlType:
@@ -217,7 +234,8 @@ def _rename(catalog: Catalog, node: Any, schema: str) -> None:
         return
     if node.renameType == ObjectType.OBJECT_TABLE:
         new = (key[0], node.newname)
-        catalog.create(new, catalog.tables.pop(key))
+        del catalog.tables[key]
+        catalog.create(new, table)
         for other, name in catalog.referencing(key):
             referencing = catalog.writable(other)
             if referencing is not None:
@@ -238,33 +256,11 @@ def shown_key(key: Key) -> str:
     return shown((None if key[0] == DEFAULT_SCHEMA else key[0], key[1]))
 
 
-def to_json(catalog: Catalog) -> list[Any]:
-    """The catalog as plain JSON data (``schema_history`` keeps it between runs)."""
-    return [
-        [
-            key[0],
-            key[1],
-            table.complete,
-            [[name, t.name, list(t.mods), t.array] for name, t in table.columns.items()],
-            [
-                [
-                    c.name,
-                    c.kind,
-                    list(c.references) if c.references else None,
-                    c.not_null_of,
-                    c.validated,
-                ]
-                for c in table.constraints.values()
-            ],
-        ]  # fmt: skip
-        for key, table in catalog.tables.items()
-    ]
-
-
-def from_json(data: list[Any]) -> Catalog:
-    """The inverse of ``to_json`` (``ValueError``/``TypeError`` on anything else)."""
-    catalog = Catalog()
-    for schema, name, complete, columns, constraints in data:
+def built(row: list[Any]) -> Table:
+    """A stored row (``schema_history.to_json``) as a ``Table``; a row that is not one is a table
+    whose contents are unknown (the store is only a cache)."""
+    try:
+        _, _, complete, columns, constraints = row
         table = Table(complete=bool(complete))
         for column, type_name, mods, array in columns:
             table.columns[str(column)] = SqlType(str(type_name), tuple(map(int, mods)), bool(array))
@@ -273,6 +269,6 @@ def from_json(data: list[Any]) -> Catalog:
             table.constraints[str(cname)] = Constraint(
                 str(cname), str(kind), ref, not_null_of, bool(validated)
             )
-        catalog.create((str(schema), str(name)), table)
-    catalog.owned = set()
-    return catalog
+    except (ValueError, TypeError, IndexError):
+        return Table(complete=False)
+    return table

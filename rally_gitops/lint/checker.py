@@ -156,8 +156,8 @@ class Checker:
                 if path in attached:
                     per_file[index] = self.check_file(path, _shown(path), known + attached[path])
         findings = self._finish(loose, [])
-        for found in per_file:
-            findings += found
+        for found_here in per_file:
+            findings += found_here
         return sorted(findings, key=Finding.sort_key)
 
     @staticmethod

@@ -184,13 +184,14 @@ class _Unchecked:
         return make
 
 
-def _constructor(cls: type) -> Callable[..., Any]:
+def _constructor(cls: Any) -> Callable[..., Any]:
     """``cls(*args)`` without the validation: each parameter of ``cls.__init__`` is the
     attribute of the same name (checked; any other class keeps its own constructor)."""
     code = cls.__init__.__code__
     names = code.co_varnames[1 : code.co_argcount]
     if names != tuple(getattr(cls, "__slots__", ())):
-        return cls
+        checked: Callable[..., Any] = cls
+        return checked
     new, store = cls.__new__, object.__setattr__
 
     def make(*args: Any) -> Any:

@@ -24,7 +24,7 @@ from typing import Any
 from pglast import ast
 
 from rally_gitops.files.migrations import parse
-from rally_gitops.lint.catalog import Catalog, apply, from_json, to_json
+from rally_gitops.lint.catalog import Catalog, Stored, Table, apply
 from rally_gitops.lint.model import AnalysedStatement, FileContext
 from rally_gitops.lint.names import DEFAULT_SCHEMA, after_set, schemas
 from rally_gitops.lint.parsing import parse_sql
@@ -158,6 +158,34 @@ def _save(store: Path, files: tuple[Version, ...], catalog: Catalog) -> None:
         partial.replace(store)
     except OSError:
         pass
+
+
+def to_json(catalog: Catalog) -> list[Any]:
+    """The catalog as plain JSON data, one row a table (``Stored`` tables as they were read)."""
+    return [
+        table.row if isinstance(table, Stored) else _row(key, table)
+        for key, table in catalog.tables.items()
+    ]
+
+
+def _row(key: tuple[str, str], table: Table) -> list[Any]:
+    columns = [[name, t.name, list(t.mods), t.array] for name, t in table.columns.items()]
+    constraints = [
+        [c.name, c.kind, list(c.references) if c.references else None, c.not_null_of, c.validated]
+        for c in table.constraints.values()
+    ]
+    return [key[0], key[1], table.complete, columns, constraints]
+
+
+def from_json(rows: list[Any]) -> Catalog:
+    """The inverse of ``to_json``: each table a ``Stored`` row, made a ``Table`` where it is first
+    read (``ValueError``/``TypeError`` when the rows are not rows of tables)."""
+    catalog = Catalog()
+    for row in rows:
+        if not isinstance(row, list) or len(row) != 5:
+            raise ValueError("not a stored table")
+        catalog.tables[(str(row[0]), str(row[1]))] = Stored(row)
+    return catalog
 
 
 def _listing(directory: Path) -> tuple[list[str], list[Version]]:

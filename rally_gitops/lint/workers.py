@@ -49,7 +49,7 @@ def run_split(
     children = [_fork(run, check) for run in runs[1:]]
     results = [check(runs[0])]
     for run, (pid, reader) in zip(runs[1:], children, strict=True):
-        answer = _collect(pid, reader)
+        answer: tuple[Result] | None = _collect(pid, reader)
         results.append(check(run) if answer is None else answer[0])
     return results
 
@@ -71,7 +71,7 @@ def background(compute: Callable[[], Result], files: int) -> Callable[[], Result
     pid, reader = _fork((), outcome)
 
     def result() -> Result:
-        answer = _collect(pid, reader)
+        answer: tuple[tuple[Result | None, Exception | None]] | None = _collect(pid, reader)
         if answer is None:
             return compute()
         value, error = answer[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rally_gitops.lint import schema_history
-from rally_gitops.lint.catalog import SqlType
+from rally_gitops.lint.catalog import SqlType, Stored, Table
 from rally_gitops.lint.rules.changing_column_type import binary_coercible
 from testing.rule_cases import check
 
@@ -235,3 +235,24 @@ def test_folded_history_is_kept_between_runs(
     assert again.table(("public", "Invoice")).columns == {"amount": SqlType("int4")}
     store.write_text("{not json", encoding="utf-8")  # a broken store is only a cache miss
     assert schema_history._load(store) == ((), None)
+
+
+def test_stored_tables_are_built_where_they_are_read(tmp_path: Path) -> None:
+    earlier(tmp_path, INVOICE)
+    earlier(tmp_path, 'CREATE TABLE "Other" ("x" INTEGER);', version="20231201_000001")
+    run: dict[str, object] = {}
+    folded = schema_history.history(tmp_path, "20240101_000000_t.sql", run=run)
+    rows = schema_history.to_json(folded)
+    stored = schema_history.from_json(rows)
+    assert all(isinstance(t, Stored) for t in stored.tables.values())
+    assert schema_history.to_json(stored) == rows  # kept as read until used
+    invoice = stored.table(("public", "Invoice"))
+    assert invoice == folded.table(("public", "Invoice"))
+    assert isinstance(stored.tables[("public", "Other")], Stored)  # not read, not built
+    assert list(stored.tables) == list(folded.tables)  # building keeps the order
+    assert schema_history.to_json(stored) == rows
+    # a row that is not a table is a table of unknown contents, not a crash
+    broken = schema_history.from_json([["public", "t", True, [["a", "int4", ["x"], False]], []]])
+    assert broken.table(("public", "t")) == Table(complete=False)
+    with pytest.raises(ValueError):
+        schema_history.from_json([["public", "t"]])

@@ -112,6 +112,12 @@ def _texts(obj: m.SchemaObject) -> list[str | None]:
     return []
 
 
+def mentions(obj: m.SchemaObject, name: str) -> bool:
+    """True when one of ``obj``'s texts spells ``name`` (a column of its table, say): a
+    reference to a table stands for all its columns, this tells which one is really used."""
+    return any(name in chain for text in _texts(obj) for chain in names(text or ""))
+
+
 def dependencies(model: m.Model) -> tuple[dict[Key, set[Key]], dict[Key, set[Key]]]:
     """Hard and soft dependencies of every object of ``model``: key → keys it needs first."""
     index = Index(model)

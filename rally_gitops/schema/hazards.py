@@ -50,6 +50,13 @@ def retyped(old: m.Column, new: m.Column) -> str | None:
     return f"data loss: narrows column {new.shown} from {old.type} to {new.type}"
 
 
+def domain_retyped(old: m.Domain, new: m.Domain) -> str | None:
+    """The hazard of rebuilding a domain on another base type: a narrowing one may fail."""
+    if widening(old.type, new.type):
+        return None
+    return f"data loss: narrows domain {new.shown} from {old.type} to {new.type}"
+
+
 def enum_values(old: m.Enum, new: m.Enum) -> str | None:
     """The hazard of rebuilding an enum without some of its values."""
     gone = [label for label in old.labels if label not in new.labels]

@@ -10,11 +10,11 @@ before it and created again after.
 
 from __future__ import annotations
 
-from rally_gitops.schema import hazards, sql
+from rally_gitops.schema import hazards, rebuild, sql
 from rally_gitops.schema import model as m
 from rally_gitops.schema.alter import alter
 from rally_gitops.schema.diff import ADDED, DROPPED, Diff
-from rally_gitops.schema.graph import Key, dependencies, names, order
+from rally_gitops.schema.graph import Key, dependencies, mentions, names, order
 from rally_gitops.schema.steps import ALTER, CREATE, DROP, OWN, Plan, Step
 
 _FORCES_ON_RETYPE = (m.View,)
@@ -56,8 +56,8 @@ class _Builder:
                 assert old is not None and new is not None
                 statements = alter(old, new, change.fields)
                 tables: set[Key] = set()
-                if isinstance(new, m.Enum) and statements is None:
-                    statements = self._rebuild_enum(old, new, tables)
+                if isinstance(new, (m.Enum, m.Domain)) and statements is None:
+                    statements = rebuild.rebuild_type(old, new, self.target, tables)
                     retyped |= tables
                 if statements is None:
                     recreate.add(new.key)
@@ -66,6 +66,8 @@ class _Builder:
                 self.retypes[step.id] = tables
                 if isinstance(old, m.Enum) and isinstance(new, m.Enum):
                     step.hazard = hazards.enum_values(old, new)
+                if isinstance(old, m.Domain) and isinstance(new, m.Domain) and tables:
+                    step.hazard = hazards.domain_retyped(old, new)
                 if isinstance(new, m.Column) and {"type", "collation"} & {
                     f.field for f in change.fields
                 }:
@@ -80,7 +82,12 @@ class _Builder:
             self.steps.pop((ALTER, *key), None)
             self._drop(self.source.objects[key], recreated=True)
             self._create(self.target.objects[key])
-            self.steps[(CREATE, *key)].after.add((DROP, *key))
+            created = self.steps.get((CREATE, *key))  # None: made by its constraint's step
+            if created is not None:
+                created.after.add((DROP, *key))
+        rebuild.defaults_around(
+            self.source, self.target, (self.hard_s, self.hard_t), recreate, self.steps, self._is_new
+        )
         return Plan(tuple(self._ordered()))
 
     def _add(self, action: str, obj: m.SchemaObject, statements: list[str]) -> Step:
@@ -157,31 +164,6 @@ class _Builder:
         if recreated and isinstance(obj, m.Table):
             step.hazard = f"data loss: recreates table {obj.shown}: its rows are lost"
 
-    def _rebuild_enum(
-        self, old: m.SchemaObject, new: m.SchemaObject, retyped: set[Key]
-    ) -> list[str]:
-        """An enum losing or reordering values: renamed aside, created anew, its columns
-        converted through text, the old type dropped."""
-        assert isinstance(old, m.Enum) and isinstance(new, m.Enum)
-        aside = m.quote_ident(new.name + "__rally_old")
-        out = [f"ALTER TYPE {new.shown} RENAME TO {aside}", *sql.create(new)]
-        for col in self.target.of(m.Column):
-            assert isinstance(col, m.Column)
-            if col.type not in (new.shown, new.shown + "[]"):
-                continue
-            retyped.add(("table", col.schema, col.table))
-            head = f"ALTER TABLE {sql.table_name(col)} ALTER COLUMN {m.quote_ident(col.name)}"
-            cast = "text[]" if col.type.endswith("[]") else "text"
-            if col.default is not None:
-                out.append(f"{head} DROP DEFAULT")
-            out.append(
-                f"{head} TYPE {col.type} USING {m.quote_ident(col.name)}::{cast}::{col.type}"
-            )
-            if col.default is not None:
-                out.append(f"{head} SET DEFAULT {col.default}")
-        out.append(f"DROP TYPE {m.quote_ident(new.schema)}.{aside}")
-        return out
-
     def _cascade(self, recreate: set[Key], retyped: set[Key]) -> None:
         """Add to ``recreate`` what depends (in the source) on something recreated, or is a
         view over a table whose column changes type; until nothing more is added."""
@@ -192,7 +174,11 @@ class _Builder:
                 if key in recreate or key not in self.target.objects:
                     continue
                 obj = self.source.objects[key]
-                if needs & forced and not isinstance(obj, (m.Column, m.Table, m.Schema)):
+                hit = needs & forced
+                # a recreated column forces only what names it, not all of its table
+                if hit and all(k[0] == "column" for k in hit):
+                    hit = {k for k in hit if mentions(obj, k[-1])}
+                if hit and not isinstance(obj, (m.Column, m.Table, m.Schema)):
                     more.add(key)
                 elif isinstance(obj, _FORCES_ON_RETYPE) and needs & retyped:
                     more.add(key)

@@ -147,6 +147,8 @@ def generate(
         path.write_text(text, encoding="utf-8")
         count = sum(1 for line in part.up if not line.startswith("--"))
         out(f"created {path} ({count} statements, verified up and down)")
+    for table, reason in proof.unseeded:
+        out(f"note: no row could be seeded in {table} ({reason}): its rows were not checked")
     return 0
 
 

@@ -16,10 +16,12 @@ from rally_gitops.lint.checker import lint_files
 from rally_gitops.schema import migration_files as files
 from rally_gitops.schema import report
 from rally_gitops.schema.diff import diff
+from rally_gitops.schema.model import Enum, Table
 from rally_gitops.schema.online import split
 from rally_gitops.schema.plan import plan
+from rally_gitops.schema.seed import seed
 from testing import pg
-from testing.generate_cases import CASES, LINT_ERRORS, Case
+from testing.generate_cases import CASES, LINT_ERRORS, UNSEEDED, Case
 from testing.schema_cases import model, reset
 
 COUNTS = (
@@ -54,7 +56,13 @@ def test_up_and_down_round_trip(pair: tuple[str, str], case: Case) -> None:
         reset(conn)
     a = model(a_url, case.before + case.seed)
     b = model(b_url, case.after, fresh=True)
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        labels = {e.shown: e.labels for e in b.of(Enum) if isinstance(e, Enum)}
+        seeded = seed(conn, [t.shown for t in a.of(Table) if t.key in b.objects], labels)
+    # every table the change keeps holds a row to keep, or the seeder says why not
+    assert [t for t, _ in seeded.unseeded] == list(UNSEEDED.get(case.id, ())), seeded
     before = rows(a_url)
+    assert [t for t, n in before.items() if not n] == list(UNSEEDED.get(case.id, ()))
     up = plan(a, b, diff(a, b))
     assert up, "the case must differ"
     assert bool(up.hazards) == case.hazard_up, up.hazards

@@ -98,8 +98,8 @@ def seed(
     conn: psycopg.Connection, tables: list[str], labels: dict[str, tuple[str, ...]] | None = None
 ) -> Seeded:
     """A row or two in each of ``tables`` (qualified, quoted names) that has none, parents
-    before children. ``labels``: the enums' labels after the change, by qualified name (a row gets the
-    first label that stays, so that a change dropping another one is proved on it)."""
+    before children. ``labels``: the enums' labels after the change, by qualified name (a row
+    gets the first label that stays, so that a change dropping another one is proved on it)."""
     tables = [t for t in tables if not _has_rows(conn, t)]
     columns: dict[str, list[_Column]] = {t: [] for t in tables}
     for table, name, oid, shown, not_null, default in conn.execute(_COLUMNS, (tables,)):

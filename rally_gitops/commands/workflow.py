@@ -1,9 +1,12 @@
 """``rally-gitops workflow``: the guided path from a laptop to staging and then production.
 
-status of every environment → lint and validate what staging has pending → deploy staging (with
-its backup) → smoke staging → offer production (typed ``YES``) → smoke production.
+changes in the local database the migrations lack (``generate`` offered) → status of every
+environment → lint and validate what staging has pending → deploy staging (with its backup) →
+smoke staging → offer production (typed ``YES``) → smoke production.
 ``--auto`` does the staging half without questions; ``--production`` goes on to production with
-the typed confirmation (``--yes`` in CI). Questions are read from stdin; end of input means no.
+the typed confirmation (``--yes`` in CI); ``--generate DESCRIPTION`` generates without asking
+(without it, ``--auto``/``--production`` only report local changes). Questions are read from
+stdin; end of input means no.
 """
 
 from __future__ import annotations
@@ -49,13 +52,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="staging then production without questions, except the typed confirmation",
     )
     add_yes(parser)
+    parser.add_argument(
+        "--generate",
+        metavar="DESCRIPTION",
+        help="when the local database has changes the migrations lack, generate this migration "
+        "without asking",
+    )
     parser.set_defaults(
-        run=lambda a: workflow(load_config(a), auto=a.auto, production=a.production, yes=a.yes)
+        run=lambda a: workflow(
+            load_config(a), auto=a.auto, production=a.production, yes=a.yes, generate=a.generate
+        )
     )
 
 
 def workflow(
-    config: Config, *, auto: bool = False, production: bool = False, yes: bool = False
+    config: Config,
+    *,
+    auto: bool = False,
+    production: bool = False,
+    yes: bool = False,
+    generate: str | None = None,
 ) -> int:
     """Walk through the release path; 0 when done or stopped by choice, 1 when a step failed."""
     if yes and not production:
@@ -72,20 +88,24 @@ def workflow(
         )
     prod_env = config.environment(PRODUCTION)
     has_production = bool(os.environ.get(prod_env.url_env))
-    total = 6
+    total = 7
 
-    _header(1, total, "status of every environment")
+    _header(1, total, "changes in the local database the migrations lack")
+    if not _offer_generate(config, interactive=interactive, description=generate):
+        return 1
+
+    _header(2, total, "status of every environment")
     _show_status(config, [STAGING, PRODUCTION] if has_production else [STAGING])
     pending = _pending(config, STAGING)
 
-    _header(2, total, "lint and validate the migrations staging has pending")
+    _header(3, total, "lint and validate the migrations staging has pending")
     if not pending:
         out("nothing pending on staging: skipped")
     elif not _lint_and_validate(config, pending, interactive=interactive):
         out("Stopped before staging: fix the findings above, then run the workflow again.")
         return 1
 
-    _header(3, total, "deploy to staging (a verified backup first)")
+    _header(4, total, "deploy to staging (a verified backup first)")
     if not pending:
         out("staging is up to date")
     elif interactive and not ask(f"Deploy {len(pending)} migration(s) to staging?"):
@@ -96,12 +116,12 @@ def workflow(
 
     # database checks only: the workflow deploys the schema, not the application, so an HTTP
     # check expecting the new commit cannot pass yet (`rally-gitops release` runs those)
-    _header(4, total, "smoke-test staging (database)")
+    _header(5, total, "smoke-test staging (database)")
     if not _smoke(config, STAGING):
         out("Stopped: staging failed its smoke tests, so production is not offered.")
         return 1
 
-    _header(5, total, "production")
+    _header(6, total, "production")
     if auto:
         promote = command_line(config, "workflow", "--production")
         out(f"--auto: production is left alone. Promote with `{promote}`.")
@@ -125,7 +145,7 @@ def workflow(
         # approve=None: the word was typed once above
         deploy_pending(config, PRODUCTION, report=out, approve=None)
 
-    _header(6, total, "validate production (database smoke tests)")
+    _header(7, total, "validate production (database smoke tests)")
     if not _smoke(config, PRODUCTION):
         rollback = command_line(config, "rollback", "--env", PRODUCTION)
         backups = command_line(config, "backups", "--env", PRODUCTION)
@@ -136,6 +156,59 @@ def workflow(
         return 1
     out("Workflow done: staging and production are deployed and pass their smoke tests.")
     return 0
+
+
+def _offer_generate(config: Config, *, interactive: bool, description: str | None) -> bool:
+    """Say what local has that the migrations lack and generate the migration when asked
+    (``description``) or, interactively, when the user says so; False when generating failed."""
+    from rally_gitops.schema import generation  # loads pglast: not for building the parser
+
+    local = config.environment("local")
+    if not os.environ.get(local.url_env) and not (local.embedded and _embedded_runs(config)):
+        out(f"local: {local.url_env} is not set and no embedded server runs: nothing to compare")
+        return True
+    pending = _pending(config, "local")
+    if pending:
+        deploy = command_line(config, "deploy", "--env", "local")
+        out(f"local has {len(pending)} migration(s) not applied: not compared (run `{deploy}`)")
+        return True
+    changes = generation.local_changes(config)
+    if not changes:
+        out("local has the schema of the migrations: nothing to generate")
+        return True
+    out(f"local has {len(changes)} change(s) the migrations lack:")
+    out("".join(f"  {line}\n" for line in changes).rstrip("\n"))
+    if description is None and interactive and ask("Generate a migration for them now?"):
+        description = _read_line("Description of the migration: ")
+    if not description:
+        how = command_line(config, "generate", "DESCRIPTION")
+        out(f"Not generated: the changes stay out of the migrations (`{how}` writes them).")
+        return True
+    try:
+        written = generation.generate(config, description, report=out)
+    except RallyError as exc:
+        print(f"error: {scrub(exc.message)}", file=sys.stderr)
+        out("Stopped: no migration was generated; fix the above, then run the workflow again.")
+        return False
+    version = written[-1].name.split("_", 2)
+    mark = command_line(config, "baseline", "--env", "local", "--version", "_".join(version[:2]))
+    out(f"local already has these changes: `{mark}` records the new migration(s) as applied there")
+    return True
+
+
+def _embedded_runs(config: Config) -> bool:
+    from rally_gitops.postgres.embedded import local_server
+
+    return local_server(config.state_dir).running() is not None
+
+
+def _read_line(prompt: str) -> str:
+    """One line from stdin after ``prompt`` on stderr; end of input is the empty answer."""
+    print(prompt, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline() if sys.stdin is not None else ""
+    if not answer:
+        print("(no answer)", file=sys.stderr)
+    return " ".join(answer.split())
 
 
 def ask(question: str) -> bool:

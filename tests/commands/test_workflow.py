@@ -33,7 +33,12 @@ def test_interactive_all_the_way(cli, envs):
     assert deployed(envs) == (6, 6)
     assert "Deploy 6 migration(s) to staging? [y/N]" in result.err
     assert "Type YES to continue" in result.err
-    assert "== 1/6 status of every environment ==" in result.out
+    assert "== 2/7 status of every environment ==" in result.out
+    # no DATABASE_URL and no embedded server running: local is not compared (nor started)
+    assert (
+        "local: DATABASE_URL is not set and no embedded server runs: nothing to compare"
+        in result.out
+    )
     assert "0 applied, 6 pending" in result.out
     assert "lint: ok" in result.out and "validate: ok" in result.out
     assert "Backup staging_backup_" in result.out

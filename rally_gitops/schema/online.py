@@ -2,7 +2,7 @@
 
 1. the main file (in a transaction): everything, but foreign keys and checks added to existing
    tables ``NOT VALID``, and ``SET NOT NULL`` on them replaced by ``CHECK (c IS NOT NULL) NOT
-   VALID``;
+   VALID``; an index drop stays here when the same file drops what the index uses;
 2. a ``-- rally:no-transaction`` file: ``CREATE/DROP INDEX CONCURRENTLY`` on existing tables;
 3. a later file (in a transaction of its own: in the first one VALIDATE would take back the lock
    NOT VALID avoided): the VALIDATEs, then ``SET NOT NULL`` and the helper check dropped.
@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rally_gitops.schema import model as m
+from rally_gitops.schema.graph import names
 from rally_gitops.schema.model import quote_ident as q
 from rally_gitops.schema.sql import table_name
 from rally_gitops.schema.steps import CREATE, DROP, Plan, Step
@@ -42,6 +43,11 @@ def split(up: Plan, down: Plan, source: m.Model, target: m.Model) -> list[Part]:
     main, index, later = Part(""), Part("_concurrently", no_transaction=True), Part("_validate")
     skip: set[str] = set()  # statements of the main rollback that a later rollback does
     touched = _rewritten_tables(up)
+    dropped = {
+        s.obj.key[1:3]
+        for s in up.steps
+        if s.action == DROP and not isinstance(s.obj, (m.TableScoped, m.Index, m.Table))
+    }
     prelude = [f"{text};" for text in up.prelude]
     if up.needs_unchecked_bodies():
         prelude.append("SET check_function_bodies = off;")
@@ -68,6 +74,7 @@ def split(up: Plan, down: Plan, source: m.Model, target: m.Model) -> list[Part]:
             and step.action == DROP
             and table not in touched
             and not _partitioned(table, source)
+            and not _uses_dropped(step.obj, dropped)
         ):
             index.up.append(f"DROP INDEX CONCURRENTLY {step.obj.shown};")
             old = source.objects[step.obj.key]
@@ -161,6 +168,13 @@ def _existing_table(obj: m.SchemaObject, source: m.Model, up: Plan) -> tuple[str
         return None
     recreated = {s.obj.key for s in up.steps if s.action == DROP}
     return None if parent in recreated else parent
+
+
+def _uses_dropped(index: m.SchemaObject, dropped: set[tuple[str, ...]]) -> bool:
+    """An index whose definition names what the main file drops (a function recreated with
+    another result type): its drop stays in the main file, before that drop."""
+    assert isinstance(index, m.Index)
+    return any(chain[i : i + 2] in dropped for chain in names(index.definition) for i in range(2))
 
 
 def _partitioned(table: tuple[str, ...], source: m.Model) -> bool:

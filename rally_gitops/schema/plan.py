@@ -17,7 +17,9 @@ from rally_gitops.schema.diff import ADDED, DROPPED, Diff
 from rally_gitops.schema.graph import Key, dependencies, mentions, names, order
 from rally_gitops.schema.steps import ALTER, CREATE, DROP, OWN, Plan, Step
 
-_FORCES_ON_RETYPE = (m.View,)
+# what is dropped before a column changes type and created after (what PostgreSQL refuses to
+# keep over it: views, policies, triggers, generated columns)
+_AROUND_RETYPE = (m.View, m.Policy, m.Trigger, m.Column)
 
 
 def plan(source: m.Model, target: m.Model, result: Diff, prelude: tuple[str, ...] = ()) -> Plan:
@@ -45,7 +47,8 @@ class _Builder:
 
     def build(self) -> Plan:
         recreate: set[Key] = set()
-        retyped: set[Key] = set()  # tables with a column changing type
+        retyped: set[Key] = set()  # tables with a column changing type, and those columns
+        rebuilt: set[Key] = set()  # enums and domains made anew beside the old type
         for change in self.result.changes:
             if change.action == ADDED:
                 self._create(change.obj)
@@ -59,6 +62,7 @@ class _Builder:
                 if isinstance(new, (m.Enum, m.Domain)) and statements is None:
                     statements = rebuild.rebuild_type(old, new, self.target, tables)
                     retyped |= tables
+                    rebuilt.add(new.key)
                 if statements is None:
                     recreate.add(new.key)
                     continue
@@ -72,12 +76,12 @@ class _Builder:
                     f.field for f in change.fields
                 }:
                     assert isinstance(old, m.Column)
-                    retyped.add(("table", new.schema, new.table))
-                    tables.add(("table", new.schema, new.table))
+                    retyped |= {("table", new.schema, new.table), new.key}
+                    tables |= {("table", new.schema, new.table), new.key}
                     step.hazard = hazards.retyped(old, new)
                 if isinstance(new, m.Sequence) and new.owned_by:
                     step.after |= self._owner(new)
-        self._cascade(recreate, retyped)
+        self._cascade(recreate, retyped, rebuilt)
         for key in sorted(recreate):
             self.steps.pop((ALTER, *key), None)
             self._drop(self.source.objects[key], recreated=True)
@@ -164,11 +168,12 @@ class _Builder:
         if recreated and isinstance(obj, m.Table):
             step.hazard = f"data loss: recreates table {obj.shown}: its rows are lost"
 
-    def _cascade(self, recreate: set[Key], retyped: set[Key]) -> None:
-        """Add to ``recreate`` what depends (in the source) on something recreated, or is a
-        view over a table whose column changes type; until nothing more is added."""
+    def _cascade(self, recreate: set[Key], retyped: set[Key], rebuilt: set[Key]) -> None:
+        """Add to ``recreate`` what depends (in the source) on something recreated or rebuilt
+        (a function taking an enum), or stands on a column changing type (``_on_retype``);
+        until nothing more is added."""
         while True:
-            forced = set(recreate)
+            forced = recreate | rebuilt
             more = set()
             for key, needs in self.hard_s.items():
                 if key in recreate or key not in self.target.objects:
@@ -180,11 +185,25 @@ class _Builder:
                     hit = {k for k in hit if mentions(obj, k[-1])}
                 if hit and not isinstance(obj, (m.Column, m.Table, m.Schema)):
                     more.add(key)
-                elif isinstance(obj, _FORCES_ON_RETYPE) and needs & retyped:
+                elif needs & retyped and self._on_retype(obj, retyped):
                     more.add(key)
             if not more:
                 return
             recreate |= more
+
+    @staticmethod
+    def _on_retype(obj: m.SchemaObject, retyped: set[Key]) -> bool:
+        """What PostgreSQL refuses to keep over a column changing type: a view over its table;
+        a policy, a trigger (its WHEN) or a generated column that names the column."""
+        if isinstance(obj, m.View):
+            return True
+        if not isinstance(obj, (m.Policy, m.Trigger, m.Column)):
+            return False
+        if isinstance(obj, m.Column) and not obj.generated:
+            return False
+        table = (obj.schema, getattr(obj, "table", ""))
+        columns = {k[-1] for k in retyped if k[0] == "column" and k[1:3] == table} - {obj.name}
+        return any(mentions(obj, name) for name in columns)
 
     def _resolve(self, node: Key) -> Key | None:
         seen = set()
@@ -236,7 +255,9 @@ class _Builder:
             key = step.obj.key
             # what stands on a retyped table goes before the change and comes back after it
             for alter_id, tables in self.retypes.items():
-                if not isinstance(step.obj, _FORCES_ON_RETYPE):
+                if not isinstance(step.obj, _AROUND_RETYPE) or (
+                    isinstance(step.obj, m.Column) and not step.obj.generated
+                ):
                     break
                 if step.action == DROP and self.hard_s.get(key, set()) & tables:
                     need(alter_id, sid)
@@ -247,8 +268,16 @@ class _Builder:
             sid: (
                 1 if s.action == DROP else 0,
                 -kinds.index(s.obj.KIND) if s.action == DROP else kinds.index(s.obj.KIND),
-                s.obj.key,
+                _place(s),
             )
             for sid, s in self.steps.items()
         }
         return [self.steps[k] for k in order(priority, edges, soft)]  # type: ignore[arg-type]
+
+
+def _place(step: Step) -> tuple[str, ...]:
+    """The tie-break of a step: its key; columns added to a table in the target's order."""
+    obj = step.obj
+    if isinstance(obj, m.Column) and step.action == CREATE:
+        return (*obj.key[:3], f"{obj.position:09d}")
+    return obj.key

@@ -19,7 +19,8 @@ def rebuild_type(
 ) -> list[str]:
     """An enum or domain renamed aside, created anew, every column of it (or of its array)
     converted through text (an enum) or the new base type (a domain), the old type dropped.
-    The tables converted are added to ``retyped`` (their views go before and come back)."""
+    The tables and columns converted are added to ``retyped`` (what stands on them goes before
+    and comes back)."""
     assert isinstance(new, (m.Enum, m.Domain))
     word = "DOMAIN" if isinstance(new, m.Domain) else "TYPE"
     through = new.type if isinstance(new, m.Domain) else "text"
@@ -29,7 +30,7 @@ def rebuild_type(
         assert isinstance(col, m.Column)
         if col.type not in (new.shown, new.shown + "[]"):
             continue
-        retyped.add(("table", col.schema, col.table))
+        retyped |= {("table", col.schema, col.table), col.key}
         head = f"ALTER TABLE {sql.table_name(col)} ALTER COLUMN {q(col.name)}"
         cast = through + "[]" if col.type.endswith("[]") else through
         # the old default names the old type (by oid): it goes first, and comes back after

@@ -3,7 +3,8 @@
 1. the main file (in a transaction): everything, but foreign keys and checks added to existing
    tables ``NOT VALID``, and ``SET NOT NULL`` on them replaced by ``CHECK (c IS NOT NULL) NOT
    VALID``; an index drop stays here when the same file drops what the index uses;
-2. a ``-- rally:no-transaction`` file: ``CREATE/DROP INDEX CONCURRENTLY`` on existing tables;
+2. a ``-- rally:no-transaction`` file: ``CREATE/DROP INDEX CONCURRENTLY`` on existing tables
+   (on a partitioned one: ``ON ONLY`` the parent, each partition's concurrently, attached);
 3. a later file (in a transaction of its own: in the first one VALIDATE would take back the lock
    NOT VALID avoided): the VALIDATEs, then ``SET NOT NULL`` and the helper check dropped.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rally_gitops.schema import model as m
+from rally_gitops.schema import sql
 from rally_gitops.schema.graph import names
 from rally_gitops.schema.model import quote_ident as q
 from rally_gitops.schema.sql import table_name
@@ -61,6 +63,13 @@ def split(up: Plan, down: Plan, source: m.Model, target: m.Model) -> list[Part]:
         elif (
             isinstance(step.obj, m.Index)
             and step.action == CREATE
+            and _partitioned(table, source)
+            and (children := _partition_indexes(step.obj, target)) is not None
+        ):
+            _index_partitions(step.obj, children, index)
+        elif (
+            isinstance(step.obj, m.Index)
+            and step.action == CREATE
             and not _partitioned(table, source)
         ):
             index.up += [
@@ -97,6 +106,50 @@ def split(up: Plan, down: Plan, source: m.Model, target: m.Model) -> list[Part]:
     if later.up and not later.down:
         later.down.insert(0, "-- nothing to undo: VALIDATE only checked the rows")
     return [p for p in (main, index, later) if p.up]
+
+
+def _index_partitions(parent: m.Index, children: list[m.Index], index: Part) -> None:
+    """An index on a partitioned table, which PostgreSQL cannot build CONCURRENTLY: the parent's
+    alone (``ON ONLY``: instant, invalid), each partition's CONCURRENTLY and attached (the
+    parent's is valid once all are). Undone by dropping the parent's, which takes the rest."""
+    index.up.append(f"{parent.definition};")
+    for child in children:
+        index.up.append(f"{concurrently(child.definition)};")
+        index.up.append(f"ALTER INDEX {parent.shown} ATTACH PARTITION {child.shown};")
+    index.up += [f"{s};" for s in sql.create(parent)[1:]]  # its comment
+    index.down.insert(0, f"DROP INDEX {parent.shown};")
+
+
+def _partition_indexes(parent: m.Index, target: m.Model) -> list[m.Index] | None:
+    """The index of each partition of ``parent``'s table that matches ``parent`` in the target
+    (PostgreSQL named them), or ``None`` when one is missing or a partition is partitioned."""
+    table = f"{q(parent.schema)}.{q(parent.table)}"
+    found: list[m.Index] = []
+    for part in target.of(m.Table):
+        assert isinstance(part, m.Table)
+        if part.partition_of != table:
+            continue
+        if part.partitioned:
+            return None
+        match = [
+            i
+            for i in target.of(m.Index)
+            if isinstance(i, m.Index)
+            and i.inherited
+            and (i.schema, i.table) == (part.schema, part.name)
+            and i.unique == parent.unique
+            and _shape(i) == _shape(parent)
+            and i not in found
+        ]
+        if not match:
+            return None
+        found.append(match[0])
+    return found
+
+
+def _shape(index: m.Index) -> str:
+    """An index definition without its name and table: what a partition's copy repeats."""
+    return index.definition.partition(" USING ")[2]
 
 
 def _keyed(con: m.Constraint) -> bool:

@@ -160,14 +160,17 @@ def _column(old: m.SchemaObject, new: m.SchemaObject, changed: set[str]) -> Stat
         return [f"{head} DROP EXPRESSION"]
     if old.identity and not new.identity:
         out.append(f"{head} DROP IDENTITY")
-    if "default" in changed and new.default is None:
+    retyped = bool(changed & {"type", "collation"})
+    # an old default may not cast to the new type by itself: it goes first, and comes back
+    reset = retyped and old.default is not None and not widening(old.type, new.type)
+    if ("default" in changed or reset) and old.default is not None:
         out.append(f"{head} DROP DEFAULT")
-    if changed & {"type", "collation"}:
+    if retyped:
         collate = f" COLLATE {new.collation}" if new.collation else ""
         # a widening needs no USING (and PostgreSQL then skips the rewrite where it can)
         using = "" if widening(old.type, new.type) else f" USING {q(new.name)}::{new.type}"
         out.append(f"{head} TYPE {new.type}{collate}{using}")
-    if "default" in changed and new.default is not None:
+    if ("default" in changed or reset) and new.default is not None:
         out.append(f"{head} SET DEFAULT {new.default}")
     if "not_null" in changed:
         out.append(f"{head} {'SET' if new.not_null else 'DROP'} NOT NULL")

@@ -73,7 +73,7 @@ def generate(
             "pass --allow-data-loss to write it anyway"
         )
     migrations = discover(config.migrations_dir) if source == sources.MIGRATIONS else None
-    parts = (
+    parts = files.enum_values_first(
         split(up, down, renamed, right.model)
         if _online(config, online)
         else [files.plain(up, down)]

@@ -57,6 +57,19 @@ def domain_retyped(old: m.Domain, new: m.Domain) -> str | None:
     return f"data loss: narrows domain {new.shown} from {old.type} to {new.type}"
 
 
+def attributes(old: m.Composite, new: m.Composite) -> str | None:
+    """The hazard of converting a composite type's columns: attributes dropped or narrowed."""
+    after = {name: kind for name, kind, _ in new.members}
+    lost = [
+        name
+        for name, kind, _ in old.members
+        if name not in after or not widening(kind, after[name])
+    ]
+    if not lost:
+        return None
+    return f"data loss: drops or narrows attribute {', '.join(lost)} of type {new.shown}"
+
+
 def enum_values(old: m.Enum, new: m.Enum) -> str | None:
     """The hazard of rebuilding an enum without some of its values."""
     gone = [label for label in old.labels if label not in new.labels]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from rally_gitops.schema.online import Part
@@ -15,6 +16,23 @@ HEADER = "-- Migration: {name}\n-- Description: {description}\n-- Generated: {ge
 def plain(up: Plan, down: Plan) -> Part:
     """One file holding the whole plan (no online splitting)."""
     return Part("", up=up.sql().rstrip("\n").split("\n"), down=down.sql().rstrip("\n").split("\n"))
+
+
+_ADD_VALUE = re.compile(r"^ALTER TYPE .+ ADD VALUE ('(?:[^']|'')*')")
+
+
+def enum_values_first(parts: list[Part]) -> list[Part]:
+    """New enum values that the migration also uses (a default, a check) moved to a file of
+    their own before it: PostgreSQL refuses a value in the transaction that added it."""
+    first = parts[0]
+    added = [line for line in first.up if _ADD_VALUE.match(line)]
+    labels = {match.group(1) for line in added if (match := _ADD_VALUE.match(line))}
+    rest = [line for p in parts for line in p.up if line not in added and not line.startswith("--")]
+    if first.no_transaction or not any(label in line for line in rest for label in labels):
+        return parts
+    first.up = [line for line in first.up if line not in added]
+    undo = "-- nothing to undo here: the next file's rollback rebuilds the enum without them"
+    return [Part("_enum_values", up=added, down=[undo]), *parts]
 
 
 def up_text(part: Part) -> str:

@@ -63,6 +63,14 @@ class _Builder:
                     statements = rebuild.rebuild_type(old, new, self.target, tables)
                     retyped |= tables
                     rebuilt.add(new.key)
+                if isinstance(new, m.Composite) and any(
+                    f.field == "members" for f in change.fields
+                ):
+                    rebuilt_statements = rebuild.rebuild_composite(old, new, self.target, tables)
+                    if rebuilt_statements is not None:
+                        statements = rebuilt_statements
+                        retyped |= tables
+                        rebuilt.add(new.key)
                 if statements is None:
                     recreate.add(new.key)
                     continue
@@ -72,6 +80,8 @@ class _Builder:
                     step.hazard = hazards.enum_values(old, new)
                 if isinstance(old, m.Domain) and isinstance(new, m.Domain) and tables:
                     step.hazard = hazards.domain_retyped(old, new)
+                if isinstance(old, m.Composite) and isinstance(new, m.Composite) and tables:
+                    step.hazard = hazards.attributes(old, new)
                 if isinstance(new, m.Column) and {"type", "collation"} & {
                     f.field for f in change.fields
                 }:
@@ -185,25 +195,11 @@ class _Builder:
                     hit = {k for k in hit if mentions(obj, k[-1])}
                 if hit and not isinstance(obj, (m.Column, m.Table, m.Schema)):
                     more.add(key)
-                elif needs & retyped and self._on_retype(obj, retyped):
+                elif needs & retyped and rebuild.on_retype(obj, retyped):
                     more.add(key)
             if not more:
                 return
             recreate |= more
-
-    @staticmethod
-    def _on_retype(obj: m.SchemaObject, retyped: set[Key]) -> bool:
-        """What PostgreSQL refuses to keep over a column changing type: a view over its table;
-        a policy, a trigger (its WHEN) or a generated column that names the column."""
-        if isinstance(obj, m.View):
-            return True
-        if not isinstance(obj, (m.Policy, m.Trigger, m.Column)):
-            return False
-        if isinstance(obj, m.Column) and not obj.generated:
-            return False
-        table = (obj.schema, getattr(obj, "table", ""))
-        columns = {k[-1] for k in retyped if k[0] == "column" and k[1:3] == table} - {obj.name}
-        return any(mentions(obj, name) for name in columns)
 
     def _resolve(self, node: Key) -> Key | None:
         seen = set()
@@ -268,16 +264,8 @@ class _Builder:
             sid: (
                 1 if s.action == DROP else 0,
                 -kinds.index(s.obj.KIND) if s.action == DROP else kinds.index(s.obj.KIND),
-                _place(s),
+                s.place,
             )
             for sid, s in self.steps.items()
         }
         return [self.steps[k] for k in order(priority, edges, soft)]  # type: ignore[arg-type]
-
-
-def _place(step: Step) -> tuple[str, ...]:
-    """The tie-break of a step: its key; columns added to a table in the target's order."""
-    obj = step.obj
-    if isinstance(obj, m.Column) and step.action == CREATE:
-        return (*obj.key[:3], f"{obj.position:09d}")
-    return obj.key

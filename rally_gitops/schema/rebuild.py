@@ -1,7 +1,7 @@
 """What a plan does around a type or function that PostgreSQL cannot change in place: an enum
-losing or reordering values and a domain changing its base type are rebuilt beside the old type
-with their columns converted; a column default that calls a recreated function is dropped
-around the DROP/CREATE and set again."""
+losing or reordering values, a domain changing its base type and a composite type changing while
+a column has it are rebuilt beside the old type with their columns converted; a column default
+that calls a recreated function is dropped around the DROP/CREATE and set again."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from rally_gitops.schema import model as m
 from rally_gitops.schema import sql
-from rally_gitops.schema.graph import Key
+from rally_gitops.schema.graph import Key, mentions
 from rally_gitops.schema.model import quote_ident as q
 from rally_gitops.schema.steps import CREATE, DROP, Step
 
@@ -40,6 +40,41 @@ def rebuild_type(
         if col.default is not None:
             out.append(f"{head} SET DEFAULT {col.default}")
     out.append(f"DROP {word} {q(new.schema)}.{aside}")
+    return out
+
+
+def rebuild_composite(
+    old: m.SchemaObject, new: m.SchemaObject, target: m.Model, retyped: set[Key]
+) -> list[str] | None:
+    """A composite type whose attributes change while a column has it (PostgreSQL refuses to
+    alter it then): renamed aside, created anew, each column converted attribute by attribute
+    (``None``: no column has it, ALTER TYPE does; or an array of it does, left to fail)."""
+    assert isinstance(old, m.Composite) and isinstance(new, m.Composite)
+    columns = [c for c in target.of(m.Column) if isinstance(c, m.Column) and c.type == new.shown]
+    arrays = [c for c in target.of(m.Column) if getattr(c, "type", "") == new.shown + "[]"]
+    if not columns or arrays:
+        return None
+    aside = q(new.name + "__rally_old")
+    out = [f"ALTER TYPE {new.shown} RENAME TO {aside}", *sql.create(new)]
+    kept = {name for name, _, _ in old.members}
+    for col in columns:
+        retyped |= {("table", col.schema, col.table), col.key}
+        name = q(col.name)
+        head = f"ALTER TABLE {sql.table_name(col)} ALTER COLUMN {name}"
+        fields = ", ".join(
+            f"({name}).{q(n)}::{kind}" if n in kept else f"NULL::{kind}"
+            for n, kind, _ in new.members
+        )
+        if col.default is not None:
+            out.append(f"{head} DROP DEFAULT")
+        # ROW() of a NULL is a row of NULLs: a NULL stays NULL
+        out.append(
+            f"{head} TYPE {col.type} USING CASE WHEN {name} IS NULL THEN NULL "
+            f"ELSE ROW({fields})::{col.type} END"
+        )
+        if col.default is not None:
+            out.append(f"{head} SET DEFAULT {col.default}")
+    out.append(f"DROP TYPE {q(new.schema)}.{aside}")
     return out
 
 
@@ -78,3 +113,17 @@ def defaults_around(
                 and key in hard_t.get(col_key, set())
             ):
                 create.statements.append(f"{head} SET DEFAULT {new.default}")
+
+
+def on_retype(obj: m.SchemaObject, retyped: set[Key]) -> bool:
+    """What PostgreSQL refuses to keep over a column changing type: a view over its table;
+    a policy, a trigger (its WHEN) or a generated column that names the column."""
+    if isinstance(obj, m.View):
+        return True
+    if not isinstance(obj, (m.Policy, m.Trigger, m.Column)):
+        return False
+    if isinstance(obj, m.Column) and not obj.generated:
+        return False
+    table = (obj.schema, getattr(obj, "table", ""))
+    columns = {k[-1] for k in retyped if k[0] == "column" and k[1:3] == table} - {obj.name}
+    return any(mentions(obj, name) for name in columns)

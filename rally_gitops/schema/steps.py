@@ -25,6 +25,14 @@ class Step:
     def id(self) -> Key:
         return (self.action, *self.obj.key)
 
+    @property
+    def place(self) -> Key:
+        """The order among ties: the key; columns added to a table in the target's order."""
+        obj = self.obj
+        if isinstance(obj, m.Column) and self.action == CREATE:
+            return (*obj.key[:3], f"{obj.position:09d}")
+        return obj.key
+
 
 @dataclass(frozen=True)
 class Plan:

@@ -21,7 +21,7 @@ from rally_gitops.schema.online import split
 from rally_gitops.schema.plan import plan
 from rally_gitops.schema.seed import seed
 from testing import pg
-from testing.generate_cases import CASES, LINT_ERRORS, UNSEEDED, Case
+from testing.generate_cases import CASES, LINT_ERRORS, UNREACHED, UNSEEDED, Case
 from testing.schema_cases import model, reset
 
 COUNTS = (
@@ -66,9 +66,13 @@ def test_up_and_down_round_trip(pair: tuple[str, str], case: Case) -> None:
     up = plan(a, b, diff(a, b))
     assert up, "the case must differ"
     assert bool(up.hazards) == case.hazard_up, up.hazards
-    applied = model(a_url, up.sql())
-    assert residue(applied, b) == []
-    assert not plan(applied, b, diff(applied, b))  # idempotent: nothing left to do
+    # as generate writes it: new enum values the change uses go first, in a file of their own
+    for part in files.enum_values_first([files.plain(up, plan(b, a, diff(b, a)))]):
+        run(a_url, files.up_text(part), part.no_transaction)
+    applied = model(a_url, "")
+    assert residue(applied, b) == list(UNREACHED.get(case.id, ()))
+    # idempotent: nothing left to do (but the column order no ALTER reaches)
+    assert not [s for s in plan(applied, b, diff(applied, b)).steps if s.statements]
     if not case.hazard_up:
         kept = rows(a_url)
         assert {t: kept[t] for t in before if t in kept} == before
@@ -89,10 +93,10 @@ def test_online_files_round_trip_and_lint(
         reset(conn)
     a = model(a_url, case.before + case.seed)
     b = model(b_url, case.after, fresh=True)
-    parts = split(plan(a, b, diff(a, b)), plan(b, a, diff(b, a)), a, b)
+    parts = files.enum_values_first(split(plan(a, b, diff(a, b)), plan(b, a, diff(b, a)), a, b))
     for part in parts:
         run(a_url, files.up_text(part), part.no_transaction)
-    assert residue(model(a_url, ""), b) == []
+    assert residue(model(a_url, ""), b) == list(UNREACHED.get(case.id, ()))
     for part in reversed(parts):
         run(a_url, uncomment(files.down_text(part)), part.no_transaction)
     left = residue(model(a_url, ""), a)

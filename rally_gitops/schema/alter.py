@@ -163,7 +163,7 @@ def _column(old: m.SchemaObject, new: m.SchemaObject, changed: set[str]) -> Stat
     retyped = bool(changed & {"type", "collation"})
     # an old default may not cast to the new type by itself: it goes first, and comes back
     reset = retyped and old.default is not None and not widening(old.type, new.type)
-    if ("default" in changed or reset) and old.default is not None:
+    if ("default" in changed and new.default is None) or reset:
         out.append(f"{head} DROP DEFAULT")
     if retyped:
         collate = f" COLLATE {new.collation}" if new.collation else ""

@@ -168,3 +168,30 @@ def test_compare_sql_online_prints_the_files_in_order(cli, make_database) -> Non
     ]
     alone = cli("compare", "staging", "production", "--online", env=env)
     assert (alone.code, alone.err.strip()) == (2, "error: --online goes with --sql")
+
+
+def test_a_new_enum_value_the_change_uses_is_committed_in_a_file_before(
+    cli, project, local, replay_url
+) -> None:
+    execute(local, "ALTER TYPE match_status ADD VALUE 'postponed'")
+    execute(local, "ALTER TABLE matches ALTER COLUMN status SET DEFAULT 'postponed'")
+    env = {"DATABASE_URL": local}
+    result = cli("generate", "postpone", "--no-online", env=env)
+    assert (result.code, result.err) == (0, "")
+    values, main = new_files(project)
+    assert [p.name[16:] for p in (values, main)] == ["postpone_enum_values.sql", "postpone.sql"]
+    assert result.out.splitlines() == [
+        f"created {values} (1 statements, verified up and down)",
+        f"created {main} (1 statements, verified up and down)",
+    ]
+    assert [s.sql for s in parse(values).body()] == [
+        "ALTER TYPE public.match_status ADD VALUE 'postponed' AFTER 'cancelled'"
+    ]
+    assert [s.sql for s in parse(main).body()] == [
+        "ALTER TABLE public.matches ALTER COLUMN status SET DEFAULT "
+        "'postponed'::public.match_status"
+    ]
+    # the rollback of the main file rebuilds the enum without the value
+    assert "DROP TYPE public.match_status__rally_old" in [
+        s.sql for s in parse(main).rollback_statements()
+    ]

@@ -195,3 +195,25 @@ def test_a_new_enum_value_the_change_uses_is_committed_in_a_file_before(
     assert "DROP TYPE public.match_status__rally_old" in [
         s.sql for s in parse(main).rollback_statements()
     ]
+
+
+def test_a_table_that_cannot_be_seeded_is_named(cli, project, database_url, replay_url) -> None:
+    (project / "migrations" / "20250101_000000_pairs.sql").write_text(
+        "-- Migration: 20250101_000000_pairs\n-- Description: pairs\n"
+        "-- Generated: 2025-01-01T00:00:00\n\nBEGIN;\n\n"
+        "CREATE TYPE pair AS (x int, y int);\nCREATE TABLE pairs (v pair NOT NULL);\n\n"
+        "COMMIT;\n\n-- Rollback script (uncomment if needed):\n-- BEGIN;\n"
+        "-- DROP TABLE pairs;\n-- DROP TYPE pair;\n-- COMMIT;\n",
+        encoding="utf-8",
+    )
+    env = {"DATABASE_URL": database_url}
+    assert cli("deploy", "--env", "local", "--yes", env=env).code == 0
+    execute(database_url, "ALTER TABLE users ADD COLUMN nickname text")
+    result = cli("generate", "add nickname", "--no-online", env=env)
+    assert (result.code, result.err) == (0, "")
+    [path] = new_files(project)
+    assert result.out.splitlines() == [
+        f"created {path} (1 statements, verified up and down)",
+        "note: no row could be seeded in public.pairs (no value for NOT NULL column v of type "
+        "pair): its rows were not checked",
+    ]

@@ -190,10 +190,27 @@ def _offer_generate(config: Config, *, interactive: bool, description: str | Non
         print(f"error: {scrub(exc.message)}", file=sys.stderr)
         out("Stopped: no migration was generated; fix the above, then run the workflow again.")
         return False
-    version = written[-1].name.split("_", 2)
-    mark = command_line(config, "baseline", "--env", "local", "--version", "_".join(version[:2]))
-    out(f"local already has these changes: `{mark}` records the new migration(s) as applied there")
+    if written:
+        _record_locally(config, written)
     return True
+
+
+def _record_locally(config: Config, paths: list[Path]) -> None:
+    """The generated files recorded as applied in local's ledger, without running them: local
+    already has the change (the proof showed they turn the migrations' schema into local's)."""
+    from rally_gitops.deploy.ledger import Ledger
+    from rally_gitops.deploy.lock import deploy_lock
+    from rally_gitops.files.migrations import parse
+
+    target = resolve(config, "local")
+    with connect(target.url, autocommit=True, purpose="workflow") as conn:
+        with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
+            ledger = Ledger.for_config(conn, config)
+            ledger.ensure()
+            with conn.transaction():
+                for path in paths:
+                    ledger.record_applied(parse(path), 0, event="baseline")
+    out(f"local: {len(paths)} migration(s) recorded as applied (local already has the change)")
 
 
 def _embedded_runs(config: Config) -> bool:

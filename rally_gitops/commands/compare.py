@@ -91,6 +91,7 @@ def compare(
 def _print_sql(source: Model, target: Model, result: Diff, *, online: bool) -> int:
     """The SQL (online: file by file); 1 when there is any, 0 when none."""
     # the planner loads pglast: not for building the parser
+    from rally_gitops.schema import migration_files as files
     from rally_gitops.schema.online import split
     from rally_gitops.schema.plan import plan
 
@@ -98,9 +99,15 @@ def _print_sql(source: Model, target: Model, result: Diff, *, online: bool) -> i
     if not up:
         return 0
     if not online:
-        out(up.sql().rstrip("\n"))
+        # new enum values that the SQL also uses must be committed first
+        parts = files.enum_values_first([files.plain(up, up)])
+        for part in parts[:-1]:
+            out("\n".join([*part.up, "COMMIT;  -- the new enum values are used below"]))
+        out("\n".join(parts[-1].up))
         return 1
-    parts = split(up, plan(target, source, diff(target, source)), source, target)
+    parts = files.enum_values_first(
+        split(up, plan(target, source, diff(target, source)), source, target)
+    )
     for i, part in enumerate(parts, 1):
         out(
             f"-- file {i} of {len(parts)}"

@@ -170,6 +170,23 @@ def test_compare_sql_online_prints_the_files_in_order(cli, make_database) -> Non
     assert (alone.code, alone.err.strip()) == (2, "error: --online goes with --sql")
 
 
+def test_compare_sql_commits_new_enum_values_before_using_them(cli, make_database) -> None:
+    staging, production = make_database("stg"), make_database("prd")
+    execute(staging, "CREATE TYPE mood AS ENUM ('ok'); CREATE TABLE e (m mood DEFAULT 'ok')")
+    execute(production, "CREATE TYPE mood AS ENUM ('ok', 'meh'); CREATE TABLE e (m mood)")
+    execute(production, "ALTER TABLE e ALTER COLUMN m SET DEFAULT 'meh'")
+    env = {"DATABASE_STAGING_URL": staging, "DATABASE_PUBLIC_URL": production}
+    result = cli("compare", "staging", "production", "--sql", env=env)
+    assert (result.code, result.err) == (1, "")
+    assert result.out.splitlines() == [
+        "ALTER TYPE public.mood ADD VALUE 'meh' AFTER 'ok';",
+        "COMMIT;  -- the new enum values are used below",
+        "ALTER TABLE public.e ALTER COLUMN m SET DEFAULT 'meh'::public.mood;",
+    ]
+    execute(staging, result.out)  # one script, as psql -f runs it
+    assert cli("compare", "staging", "production", "--sql", env=env).code == 0
+
+
 def test_a_new_enum_value_the_change_uses_is_committed_in_a_file_before(
     cli, project, local, replay_url
 ) -> None:

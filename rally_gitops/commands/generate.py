@@ -4,7 +4,6 @@ schema (``--from``) into the local database's (``--to``), proved both ways befor
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
 from rally_gitops.config import Config
@@ -52,11 +51,35 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
 
 
-def generate(config: Config, description: str, **options: Any) -> int:
+def generate(
+    config: Config,
+    description: str,
+    *,
+    source: str = "migrations",
+    target: str = "local",
+    rename: list[str] | None = None,
+    allow_data_loss: bool = False,
+    dry_run: bool = False,
+    online: bool | None = None,
+    schemas: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> int:
     """Verify and write the migration (``rally_gitops.schema.generation``); 0 when written or
     nothing to generate (a failure is a ``RallyError``)."""
     # the planner and the verifier load pglast: not for building the parser
     from rally_gitops.schema.generation import generate as write
 
-    write(config, description, report=out, **options)
+    write(
+        config,
+        description,
+        report=out,
+        source=source,
+        target=target,
+        rename=rename,
+        allow_data_loss=allow_data_loss,
+        dry_run=dry_run,
+        online=online,
+        schemas=schemas,
+        exclude=exclude,
+    )
     return 0

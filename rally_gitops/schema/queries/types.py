@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from rally_gitops.schema.queries.common import acl, not_extension_member, user_schema
+from rally_gitops.schema.queries.common import acl, comment, not_extension_member, user_schema
 
 SCHEMAS = f"""
 SELECT n.nspname AS name, {acl("n.nspacl", "n", "n.nspowner")},
-       pg_catalog.obj_description(n.oid, 'pg_namespace') AS comment
+       ds.description AS comment
 FROM pg_catalog.pg_namespace n
+{comment("ds", "pg_namespace", "n.oid")}
 WHERE {user_schema("n")} AND {not_extension_member("pg_namespace", "n.oid")}
 """
 
 EXTENSIONS = f"""
 SELECT x.extname AS name, n.nspname AS schema, x.extversion AS version,
        pg_catalog.pg_get_userbyid(x.extowner) AS owner,
-       pg_catalog.obj_description(x.oid, 'pg_extension') AS comment
+       ds.description AS comment
 FROM pg_catalog.pg_extension x
 JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace
+{comment("ds", "pg_extension", "x.oid")}
 WHERE {user_schema("n")}
 """
 
@@ -30,17 +32,19 @@ SELECT n.nspname AS schema, p.proname AS name,
        coalesce(p.proconfig, '{{}}')::text[] AS config, p.prosrc AS body,
        pg_catalog.pg_get_functiondef(p.oid) AS definition,
        {acl("p.proacl", "f", "p.proowner")},
-       pg_catalog.obj_description(p.oid, 'pg_proc') AS comment
+       ds.description AS comment
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+{comment("ds", "pg_proc", "p.oid")}
 WHERE p.prokind IN ('f', 'p') AND {user_schema("n")} AND {not_extension_member("pg_proc", "p.oid")}
 """
 
 _TYPE_FILTER = f"{user_schema('n')} AND {not_extension_member('pg_type', 't.oid')}"
 _TYPE_COMMON = f"""n.nspname AS schema, t.typname AS name,
        {acl("t.typacl", "T", "t.typowner")},
-       pg_catalog.obj_description(t.oid, 'pg_type') AS comment"""
+       ds.description AS comment"""
+_TYPE_COMMENT = comment("ds", "pg_type", "t.oid")
 
 ENUMS = f"""
 SELECT {_TYPE_COMMON},
@@ -48,6 +52,7 @@ SELECT {_TYPE_COMMON},
              ORDER BY e.enumsortorder) AS labels
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+{_TYPE_COMMENT}
 WHERE t.typtype = 'e' AND {_TYPE_FILTER}
 """
 
@@ -63,6 +68,7 @@ SELECT {_TYPE_COMMON},
              ORDER BY k.conname) AS constraints
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+{_TYPE_COMMENT}
 JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = t.typcollation
 LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
@@ -83,6 +89,7 @@ SELECT {_TYPE_COMMON},
              ORDER BY a.attnum) AS members
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+{_TYPE_COMMENT}
 JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
 WHERE t.typtype = 'c' AND c.relkind = 'c' AND {_TYPE_FILTER}
 """

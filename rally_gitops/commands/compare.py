@@ -10,7 +10,6 @@ from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
 from rally_gitops.schema import filters, report, sources
 from rally_gitops.schema.diff import Diff, diff
-from rally_gitops.schema.markdown import section
 from rally_gitops.schema.model import Model
 
 
@@ -80,6 +79,8 @@ def compare(
     if as_json:
         out(json.dumps(report.as_json(result, left.label, right.label), indent=2))
     elif as_markdown:
+        from rally_gitops.schema.markdown import section  # and the diagrams: only for this
+
         out(section(result, left.label, right.label, right.model).rstrip("\n"))
     else:
         for text in report.lines(result):

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from rally_gitops.schema.model import ACCESS_FIELDS, KIND_NAMES, Column, Model, SchemaObject
+from rally_gitops.schema.model import ACCESS_FIELDS, Column, Model, SchemaObject, key_order
 
 ADDED, DROPPED, CHANGED = "added", "dropped", "changed"
 ACTIONS = (ADDED, CHANGED, DROPPED)
@@ -69,7 +69,7 @@ def diff(source: Model, target: Model, *, privileges: bool = False, owners: bool
     keys = list(source.objects) + [k for k in target.objects if k not in source.objects]
     changes: list[Change] = []
     unmoved = _tables_with_same_column_order(source, target)
-    for key in sorted(keys, key=_sort_key):
+    for key in sorted(keys, key=key_order):
         old, new = source.objects.get(key), target.objects.get(key)
         if old == new:  # most objects: one tuple comparison, no field-by-field look
             continue
@@ -100,9 +100,9 @@ def _tables_with_same_column_order(source: Model, target: Model) -> set[tuple[st
     Order = tuple[list[tuple[int, str]], list[tuple[int, str]]]
     order: dict[tuple[str, ...] | None, Order] = defaultdict(lambda: ([], []))
     for side, model in enumerate((source, target)):
-        for obj in model.of(Column):
-            assert isinstance(obj, Column)
-            order[obj.parent][side].append((obj.position, obj.name))
+        for obj in model:  # any order: each side's columns are sorted by position below
+            if isinstance(obj, Column):
+                order[obj.parent][side].append((obj.position, obj.name))
     same: set[tuple[str, ...] | None] = set()
     for table, (left, right) in order.items():
         common = {n for _, n in left} & {n for _, n in right}
@@ -111,7 +111,3 @@ def _tables_with_same_column_order(source: Model, target: Model) -> set[tuple[st
         ]:
             same.add(table)
     return same
-
-
-def _sort_key(key: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
-    return (KIND_NAMES.index(key[0]), key[1:])

@@ -24,6 +24,11 @@ class Filter:
     schemas: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
+    @property
+    def selects(self) -> bool:
+        """False when it keeps every object it is given (no ``--schema``, no exclude glob)."""
+        return bool(self.schemas or self.exclude)
+
     def keeps(self, obj: SchemaObject) -> bool:
         """True when ``obj`` belongs in the model."""
         if self.schemas and obj.schema not in self.schemas:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from functools import cache
 
 from pglast.parser import ParseError, scan
 
@@ -32,16 +33,24 @@ def _unquote(text: str) -> str:
 
 def names(text: str) -> Iterator[tuple[str, ...]]:
     """The dotted names in ``text`` (``a``, ``s.a``, ``s.t.c``), string literals scanned too."""
+    yield from chains(text)
+
+
+@cache
+def chains(text: str) -> tuple[tuple[str, ...], ...]:
+    """``names(text)`` as a tuple, scanned once per distinct text: a model repeats most of its
+    texts (column types, defaults), and scanning is the costly part of working out a plan."""
     try:
         tokens = scan(text)
     except ParseError:
-        return
+        return ()
+    found: list[tuple[str, ...]] = []
     chain: list[str] = []
     previous_dot = False
     for token in tokens:
         word = text[token.start : token.end + 1]
         if token.name == "SCONST" and word.startswith("'"):
-            yield from names(word[1:-1].replace("''", "'"))
+            found += chains(word[1:-1].replace("''", "'"))
         if token.name == "ASCII_46":
             previous_dot = True
             continue
@@ -50,11 +59,12 @@ def names(text: str) -> Iterator[tuple[str, ...]]:
             chain.append(_unquote(word))
         else:
             if chain:
-                yield tuple(chain)
+                found.append(tuple(chain))
             chain = [_unquote(word)] if is_name else []
         previous_dot = False
     if chain:
-        yield tuple(chain)
+        found.append(tuple(chain))
+    return tuple(found)
 
 
 class Index:

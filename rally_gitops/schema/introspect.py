@@ -261,13 +261,10 @@ def _build(
     rows: Iterable[tuple[list[Row], Callable[[Row], m.SchemaObject]]], selection: Filter
 ) -> dict[tuple[str, ...], m.SchemaObject]:
     objects: dict[tuple[str, ...], m.SchemaObject] = {}
+    keeps = selection.keeps if selection.selects else None
     for batch, build in rows:
         for row in batch:
             obj = build(row)
-            if selection.keeps(obj):
+            if keeps is None or keeps(obj):
                 objects[obj.key] = obj
-    return dict(sorted(objects.items(), key=lambda item: _order(item[0])))
-
-
-def _order(key: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
-    return (m.KIND_NAMES.index(key[0]), key[1:])
+    return {key: objects[key] for key in sorted(objects, key=m.key_order)}

@@ -16,27 +16,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from rally_gitops.schema import keywords
+
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
 ACCESS_FIELDS = ("owner", "acl")
 
 
+_QUOTED_KEYWORDS = keywords.RESERVED | keywords.TYPE_FUNC_NAME
+
+
 def quote_ident(name: str) -> str:
     """``name`` as PostgreSQL's ``quote_ident`` shows it: bare when it can be, else in quotes."""
-    if _PLAIN.match(name) and name.upper() not in _reserved():
+    if _PLAIN.match(name) and name.upper() not in _QUOTED_KEYWORDS:
         return name
     return '"' + name.replace('"', '""') + '"'
-
-
-def _reserved() -> frozenset[str]:
-    global _RESERVED
-    if _RESERVED is None:
-        from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
-
-        _RESERVED = frozenset(k.upper() for k in (*RESERVED_KEYWORDS, *TYPE_FUNC_NAME_KEYWORDS))
-    return _RESERVED
-
-
-_RESERVED: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +319,12 @@ KINDS: tuple[type[SchemaObject], ...] = (
     Policy,
 )
 KIND_NAMES = tuple(k.KIND for k in KINDS)
+KIND_RANK = {name: i for i, name in enumerate(KIND_NAMES)}
+
+
+def key_order(key: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
+    """The order of a model's objects: by kind (``KINDS``' order), then by identity."""
+    return (KIND_RANK[key[0]], key[1:])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,67 @@
+"""What ``compare`` and ``compare --sql`` leave out because it is not needed (issues 10, 11 speed):
+imports, scans of texts nobody asked about, a filter with nothing to filter."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+from rally_gitops.schema import keywords
+from rally_gitops.schema.filters import Filter
+from rally_gitops.schema.model import quote_ident
+from testing.schema_cases import model
+
+SCHEMA = """
+CREATE TABLE teams (id int PRIMARY KEY, name text NOT NULL DEFAULT 'x');
+CREATE TABLE users (id int PRIMARY KEY, team_id int REFERENCES teams (id), email text);
+CREATE INDEX users_email_idx ON users (lower(email));
+CREATE VIEW team_users AS SELECT t.name, u.email FROM teams t JOIN users u ON u.team_id = t.id;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS
+  $$BEGIN PERFORM 1 FROM public.teams; RETURN NEW; END$$;
+CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch();
+"""
+
+
+def test_the_keywords_quote_ident_quotes_are_pglasts() -> None:
+    assert keywords.RESERVED == {k.upper() for k in RESERVED_KEYWORDS}
+    assert keywords.TYPE_FUNC_NAME == {k.upper() for k in TYPE_FUNC_NAME_KEYWORDS}
+    assert [quote_ident(n) for n in ("user", "join", "text", "Users", "a$b")] == [
+        '"user"',
+        '"join"',
+        "text",
+        '"Users"',
+        "a$b",
+    ]
+
+
+def test_comparing_two_databases_imports_neither_pglast_nor_the_replay(
+    make_database, tmp_path
+) -> None:
+    left, right = make_database("fast_a"), make_database("fast_b")
+    model(right, SCHEMA)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    probe = (
+        "import json, sys\n"
+        "from rally_gitops.main import main\n"
+        f"code = main(['compare', {left!r}, {right!r}])\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'pglast'"
+        " or m.startswith(('rally_gitops.replay', 'rally_gitops.lint', 'sqlglot', 'git')))\n"
+        "print(json.dumps([code, loaded]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "RALLY_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [1, []]
+    assert "+ table public.users" in result.stdout
+
+
+def test_a_filter_without_schemas_or_globs_selects_nothing_out() -> None:
+    assert not Filter(skip_schemas=("rally_gitops",)).selects
+    assert Filter(schemas=("public",)).selects
+    assert Filter(exclude=("public.tmp_*",)).selects

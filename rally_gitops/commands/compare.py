@@ -10,7 +10,7 @@ from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError
 from rally_gitops.schema import filters, report, sources
 from rally_gitops.schema.diff import Diff, diff
-from rally_gitops.schema.model import Model
+from rally_gitops.schema.model import Model, collector_paused
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,10 +72,11 @@ def compare(
     if online and not as_sql:
         raise ConfigError("--online goes with --sql")
     selection = filters.for_config(config, schemas=schemas, exclude=exclude)
-    left, right = sources.load_pair(config, source, target, selection)
-    result = diff(left.model, right.model, privileges=privileges, owners=owners)
-    if as_sql:
-        return _print_sql(left.model, right.model, result, online=online)
+    with collector_paused():
+        left, right = sources.load_pair(config, source, target, selection)
+        result = diff(left.model, right.model, privileges=privileges, owners=owners)
+        if as_sql:
+            return _print_sql(left.model, right.model, result, online=online)
     if as_json:
         out(json.dumps(report.as_json(result, left.label, right.label), indent=2))
     elif as_markdown:

@@ -3,6 +3,7 @@ imports, scans of texts nobody asked about, a filter with nothing to filter."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -10,6 +11,8 @@ import sys
 
 from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
+from rally_gitops.commands.compare import compare
+from rally_gitops.config import load
 from rally_gitops.schema import keywords
 from rally_gitops.schema.filters import Filter
 from rally_gitops.schema.model import quote_ident
@@ -65,3 +68,29 @@ def test_a_filter_without_schemas_or_globs_selects_nothing_out() -> None:
     assert not Filter(skip_schemas=("rally_gitops",)).selects
     assert Filter(schemas=("public",)).selects
     assert Filter(exclude=("public.tmp_*",)).selects
+
+
+def test_compare_runs_without_the_cyclic_collector_and_turns_it_back_on(
+    project, make_database, capsys
+) -> None:
+    left, right = make_database("gc_a"), make_database("gc_b")
+    model(right, SCHEMA)
+    config = load(project)
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        code = compare(config, source=left, target=right, as_sql=True)
+    finally:
+        gc.callbacks.remove(count)
+    assert code == 1
+    assert "CREATE TABLE public.users" in capsys.readouterr().out
+    # at most the one collection of the young objects, once the collector is back on (the code
+    # before ran ten here)
+    assert collections in ([], [0])
+    assert gc.isenabled()

@@ -48,6 +48,33 @@ def replayed(config: Config, migrations: list[Migration]) -> Iterator[str]:
         raise DatabaseError(f"replay on {server.label}: {describe(exc)}") from None
 
 
+@contextmanager
+def replayed_template(config: Config, migrations: list[Migration]) -> Iterator[str]:
+    """``replayed`` without the copy, for reading only: yield the URL of the cached template
+    holding ``migrations`` while this session holds the cache's lock (no other replay renames,
+    clones or evicts it meanwhile). A copy of a 300-migration template costs more than reading
+    its schema. With no migrations, the fresh database ``replayed`` gives."""
+    if not migrations:
+        with replayed(config, migrations) as url:
+            yield url
+        return
+    import psycopg
+
+    server = replay_server(config)
+    try:
+        with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
+            with cache.advisory_lock(admin):
+                try:
+                    template, _, _ = template_database(admin, server, config, migrations)
+                except ReplayFailure as failure:
+                    raise RallyError(_failed(config, failure, server.label)) from None
+                assert template is not None  # there are migrations
+                cache.evict(admin, keep=template, local=server.embedded)
+                yield server.url(template)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"replay on {server.label}: {describe(exc)}") from None
+
+
 def _failed(config: Config, failure: ReplayFailure, server: str) -> str:
     """``the migrations do not replay: migrations/X.sql:5: <PostgreSQL's message>``."""
     path = failure.migration.path

@@ -20,6 +20,7 @@ from rally_gitops.schema import filters
 from rally_gitops.schema import report as report_mod
 from rally_gitops.schema.diff import Diff, diff
 from rally_gitops.schema.introspect import introspect
+from rally_gitops.schema.model import collector_paused
 from rally_gitops.schema.sources import replayed_model
 from rally_gitops.steps import Report
 
@@ -38,13 +39,18 @@ class Drift:
 
 def detect(config: Config, target: Target) -> Drift:
     """Compare ``target``'s live schema with the replay of the migrations its ledger records."""
+    from concurrent.futures import ThreadPoolExecutor
+
     selection = filters.for_config(config)
-    with connect(target.url, autocommit=True, purpose="drift") as conn:
+    with collector_paused(), connect(target.url, autocommit=True, purpose="drift") as conn:
         applied = Ledger.for_config(conn, config).applied()
-        live = introspect(conn, selection)
-    recorded = recorded_migrations(config, target, applied)
-    expected = replayed_model(config, recorded, selection)
-    return Drift(target, len(recorded), diff(expected, live))
+        recorded = recorded_migrations(config, target, applied)
+        # the replay (a server to start, a template to build) runs while the live schema is read
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-drift") as pool:
+            expected = pool.submit(replayed_model, config, recorded, selection)
+            live = introspect(conn, selection)
+            result = diff(expected.result(), live)
+    return Drift(target, len(recorded), result)
 
 
 def recorded_migrations(

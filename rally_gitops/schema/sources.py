@@ -93,12 +93,13 @@ def read_url(url: str, selection: Filter) -> Model:
 
 
 def replayed_model(config: Config, migrations: list[Migration], selection: Filter) -> Model:
-    """The schema ``migrations`` make, replayed on the throwaway server."""
+    """The schema ``migrations`` make, replayed on the throwaway server (read in the cached
+    template itself: nothing here writes)."""
     # the replay machinery (deploy ledger, lint findings...) is 20 ms of imports a comparison of
     # two databases never needs
-    from rally_gitops.replay.snapshot import replayed
+    from rally_gitops.replay.snapshot import replayed_template
 
-    with replayed(config, migrations) as url:
+    with replayed_template(config, migrations) as url:
         return read_url(url, selection)
 
 

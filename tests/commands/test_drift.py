@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from rally_gitops.replay import cache
 from testing.schema_cases import drop_replay_databases, migration_file
 
 PENDING = "20250101_000000_pending.sql"
@@ -83,3 +84,25 @@ def test_an_edited_applied_file_is_refused(cli, project: Path, deployed) -> None
         "error: staging: 20241203_101500_create_matches is recorded in its ledger but is not in "
         "migrations/: drift cannot rebuild the schema it expects (restore the file from git)\n"
     )
+
+
+def test_drift_reads_the_cached_replay_in_place(cli, deployed, monkeypatch) -> None:
+    assert cli("drift", "--env", "staging", env=deployed).code == 0  # builds the template
+    made: list[tuple[str, str | None]] = []
+    real = cache.create_database
+
+    def create(admin: psycopg.Connection, name: str, template: str | None) -> None:
+        made.append((name, template))
+        real(admin, name, template)
+
+    monkeypatch.setattr(cache, "create_database", create)
+    result = cli("drift", "--env", "staging", env=deployed)
+    assert (result.code, result.err) == (0, ""), result.out
+    # the template of the 6 is read where it is: no copy of it, no database made
+    assert made == []
+    # and a hand-made change is still found there
+    with psycopg.connect(deployed["DATABASE_STAGING_URL"], autocommit=True) as conn:
+        conn.execute("CREATE TABLE by_hand (id int)")
+    result = cli("drift", "--env", "staging", env=deployed)
+    assert (result.code, made) == (1, [])
+    assert result.out.splitlines()[0] == "+ table public.by_hand"

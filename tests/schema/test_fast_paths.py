@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
 from rally_gitops.commands.compare import compare
@@ -41,16 +42,23 @@ def test_the_keywords_quote_ident_quotes_are_pglasts() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("extra", "same", "expected"),
+    [((), False, (1, "+ table public.users")), (("--sql",), True, (0, ""))],
+    ids=["report", "sql-of-identical"],
+)
 def test_comparing_two_databases_imports_neither_pglast_nor_the_replay(
-    make_database, tmp_path
+    make_database, tmp_path, extra: tuple[str, ...], same: bool, expected: tuple[int, str]
 ) -> None:
     left, right = make_database("fast_a"), make_database("fast_b")
     model(right, SCHEMA)
+    if same:
+        left = right
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     probe = (
         "import json, sys\n"
         "from rally_gitops.main import main\n"
-        f"code = main(['compare', {left!r}, {right!r}])\n"
+        f"code = main(['compare', {left!r}, {right!r}, *{list(extra)!r}])\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'pglast'"
         " or m.startswith(('rally_gitops.replay', 'rally_gitops.lint', 'sqlglot', 'git')))\n"
         "print(json.dumps([code, loaded]))\n"
@@ -60,8 +68,9 @@ def test_comparing_two_databases_imports_neither_pglast_nor_the_replay(
         [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.splitlines()[-1]) == [1, []]
-    assert "+ table public.users" in result.stdout
+    *printed, last = result.stdout.splitlines()
+    assert json.loads(last) == [expected[0], []]
+    assert expected[1] in "\n".join(printed)
 
 
 def test_a_filter_without_schemas_or_globs_selects_nothing_out() -> None:

@@ -25,6 +25,8 @@ _AROUND_RETYPE = (m.View, m.Policy, m.Trigger, m.Column)
 def plan(source: m.Model, target: m.Model, result: Diff, prelude: tuple[str, ...] = ()) -> Plan:
     """The steps that turn ``source`` into ``target`` (``result`` is their diff), after the
     ``prelude`` statements (renames already applied to ``source``)."""
+    if not result:  # nothing to do: spare working out (and scanning) every object's needs
+        return Plan((), prelude)
     built = _Builder(source, target, result).build()
     return Plan(built.steps, prelude)
 

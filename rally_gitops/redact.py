@@ -38,11 +38,11 @@ def password_candidates(url: str) -> set[str]:
     two: then every reading, and each piece between those characters, counts as secret.
     """
     ours = password_of(url)
-    try:
-        from psycopg.conninfo import conninfo_to_dict
+    from rally_gitops.postgres.libpq import LibpqError, conninfo_to_dict
 
+    try:
         theirs = conninfo_to_dict(url).get("password")
-    except Exception:  # noqa: BLE001 - a URL libpq cannot parse: only the textual readings
+    except LibpqError:  # a URL libpq cannot parse: only the textual readings
         theirs = None
     found = {ours, None if theirs is None else str(theirs)}
     rest = url.split("://", 1)[1] if "://" in url else url

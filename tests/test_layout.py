@@ -184,7 +184,7 @@ def test_the_real_graph_is_read(name: str) -> None:
     """Guards against a walker that finds no edge at all (and so never a circle)."""
     graph = import_graph(PACKAGE)
     expected = {
-        "deploy": ("rally_gitops.deploy.pipeline", "rally_gitops.deploy.lock"),
+        "deploy": ("rally_gitops.deploy.locked", "rally_gitops.deploy.lock"),
         "cli": ("rally_gitops.cli", "rally_gitops.config"),
     }[name]
     assert expected[1] in graph[expected[0]]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
@@ -12,7 +11,7 @@ from rally_gitops.config import Config
 from rally_gitops.deploy.status import Status, read_status, status_lines
 from rally_gitops.errors import MigrationFileError, RallyError
 from rally_gitops.files.migrations import file_limit, scan
-from rally_gitops.postgres.db import connect, resolve
+from rally_gitops.postgres.db import connect_reader, resolve
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,7 +44,7 @@ def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
     for name in envs or default_envs(config):
         try:
             target = resolve(config, name)
-            with connect(target.url, autocommit=True, purpose="status") as conn:
+            with connect_reader(target.url, purpose="status") as conn:
                 result = read_status(conn, config, migrations)
         except RallyError as exc:
             if envs and not bad:  # asked for by name: its failure is the command's failure
@@ -62,6 +61,8 @@ def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
             for line in status_lines(name, target.label, result, migrations):
                 out(line)
     if as_json:
+        import json
+
         out(json.dumps(report, indent=2))
     if bad:
         raise MigrationFileError(

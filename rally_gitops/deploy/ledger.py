@@ -1,4 +1,5 @@
-"""The ledger: what was applied where, in the target database itself.
+"""The ledger: what was applied where, in the target database itself (its writes; the rows and
+the reads are ``deploy.records``).
 
 Two tables in the ledger schema (``rally_gitops`` by default):
 
@@ -11,7 +12,6 @@ dies, that event (or the ``failure`` after it) blocks further deploys until ``re
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import os
 import socket
@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from rally_gitops import __version__
 from rally_gitops.config import find_root
-from rally_gitops.deploy.rights import ledger_rights
+from rally_gitops.deploy.records import LedgerReader
 
 if TYPE_CHECKING:
     import psycopg
 
     from rally_gitops.config import Config
-    from rally_gitops.deploy.rights import LedgerRights
     from rally_gitops.files.migrations import Migration
 
 LEDGER_DDL = """
@@ -71,47 +70,6 @@ CREATE TRIGGER history_is_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {s}
 
 
 @dataclass(frozen=True)
-class Applied:
-    """One row of the applied set."""
-
-    version: str
-    name: str
-    checksum: str
-    applied_at: dt.datetime
-    applied_by: str
-    execution_ms: int
-    git_sha: str | None
-    tool_version: str
-
-    def as_json(self) -> dict[str, Any]:
-        """The seed's ``applied_migrations.json`` entry."""
-        return {
-            "version": self.version,
-            "name": self.name,
-            "filename": f"{self.name}.sql",
-            "checksum": self.checksum,
-            "applied_at": self.applied_at.isoformat(),
-            "applied_by": self.applied_by,
-            "execution_ms": self.execution_ms,
-            "git_sha": self.git_sha,
-            "tool_version": self.tool_version,
-        }
-
-
-@dataclass(frozen=True)
-class Event:
-    """One row of the history."""
-
-    id: int
-    event: str
-    version: str | None
-    name: str | None
-    at: dt.datetime
-    actor: str
-    detail: str | None
-
-
-@dataclass(frozen=True)
 class Context:
     """Who and what is deploying: recorded with every ledger row and event."""
 
@@ -138,39 +96,21 @@ def context(root: Path | None = None) -> Context:
     return Context(actor=actor, git_sha=sha, ci_run_url=run_url)
 
 
-class Ledger:
-    """The ledger in one database, through one connection."""
+class Ledger(LedgerReader):
+    """The ledger in one database, through one psycopg connection: reads and writes."""
+
+    conn: psycopg.Connection
 
     def __init__(
         self, conn: psycopg.Connection, schema: str = "rally_gitops", root: Path | None = None
     ) -> None:
-        from psycopg import sql
-
-        self.conn = conn
-        self.schema = schema
+        super().__init__(conn, schema)
         self.root = root  # the project whose commit the rows and events record
-        self._s = sql.Identifier(schema)
-        self._exists = False  # once seen, the tables stay: no need to ask again
-        self._rights: LedgerRights | None = None  # read with the first exists()
 
     @classmethod
     def for_config(cls, conn: psycopg.Connection, config: Config) -> Ledger:
         """The ledger of ``config``'s schema, recording ``config``'s project commit."""
         return cls(conn, config.ledger_schema, config.root)
-
-    def _q(self, text: str) -> Any:
-        from psycopg import sql
-
-        return sql.SQL(text).format(s=self._s)
-
-    def exists(self) -> bool:
-        """True once the ledger tables were created in this database."""
-        if not self._exists:
-            # from the catalogs: to_regclass itself fails where the role lacks USAGE
-            self._rights = ledger_rights(self.conn, self.schema)
-            self._rights.require(write=False)
-            self._exists = self._rights.exists
-        return self._exists
 
     def ensure(self) -> bool:
         """Create the ledger if missing (caller holds the deploy lock). True if it was created.
@@ -189,44 +129,6 @@ class Ledger:
                 self.conn.execute(self._q(LEDGER_DDL))
         self._exists, self._rights = True, None  # we made it: ours to write
         return True
-
-    def applied(self) -> dict[str, Applied]:
-        """The applied set by version (empty when there is no ledger yet)."""
-        if not self.exists():
-            return {}
-        rows = self.conn.execute(
-            self._q(
-                "SELECT version, name, checksum, applied_at, applied_by, execution_ms, git_sha,"
-                " tool_version FROM {s}.applied ORDER BY version"
-            )
-        ).fetchall()
-        return {row[0]: Applied(*row) for row in rows}
-
-    def blocking_event(self) -> Event | None:
-        """The unresolved failure or interrupted run of a no-transaction migration, if any."""
-        if not self.exists():
-            return None
-        row = self.conn.execute(
-            self._q(
-                "SELECT id, event, version, name, at, actor, detail, blocking FROM {s}.history"
-                " WHERE blocking OR event IN ('repair', 'apply', 'baseline', 'restore')"
-                " ORDER BY id DESC LIMIT 1"
-            )
-        ).fetchone()
-        if row is None or not row[7]:
-            return None
-        return Event(*row[:7])
-
-    def history(self, limit: int = 50) -> list[Event]:
-        """The newest events first."""
-        rows = self.conn.execute(
-            self._q(
-                "SELECT id, event, version, name, at, actor, detail FROM {s}.history"
-                " ORDER BY id DESC LIMIT %s"
-            ),
-            (limit,),
-        ).fetchall()
-        return [Event(*row) for row in rows]
 
     def record_applied(
         self, migration: Migration, execution_ms: int | None, event: str = "apply"

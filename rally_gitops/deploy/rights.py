@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from rally_gitops.errors import DatabaseError
 
 if TYPE_CHECKING:
-    import psycopg
+    from rally_gitops.postgres.libpq import Reader
 
 _RIGHTS_SQL = """
 SELECT current_user, current_database(), n.oid IS NOT NULL, pg_get_userbyid(n.nspowner),
@@ -92,7 +92,7 @@ class LedgerRights:
             raise DatabaseError(problem)
 
 
-def ledger_rights(conn: psycopg.Connection, schema: str) -> LedgerRights:
+def ledger_rights(conn: Reader, schema: str) -> LedgerRights:
     """The connected role's rights on ``schema`` (catalog reads only, one round trip)."""
     row = conn.execute(_RIGHTS_SQL, (schema,)).fetchone()
     assert row is not None  # one row from (SELECT 1)

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rally_gitops.deploy.ledger import Applied, Ledger
+from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.records import Applied
 from rally_gitops.deploy.session import timeouts_sql
 from rally_gitops.errors import ConfigError, DeployError
 from rally_gitops.files.migrations import VERSION_RE, Migration

@@ -6,15 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rally_gitops.deploy.ledger import Applied, Event, Ledger
+from rally_gitops.deploy.records import Applied, Event, LedgerReader
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import touches_schema, two_phase
 
 if TYPE_CHECKING:
-    import psycopg
-
     from rally_gitops.config import Config
+    from rally_gitops.postgres.libpq import Reader
 
 
 @dataclass
@@ -114,13 +113,14 @@ def refuse_statements(migrations: list[Migration], schema: str) -> None:
 
 
 def read_status(
-    conn: psycopg.Connection,
+    conn: Reader,
     config: Config,
     migrations: list[Migration],
-    ledger: Ledger | None = None,
+    ledger: LedgerReader | None = None,
 ) -> Status:
-    """The status of one database (reads only; no ledger is created)."""
-    ledger = ledger or Ledger.for_config(conn, config)
+    """The status of one database (reads only; no ledger is created), through a psycopg
+    connection or ``postgres.libpq``'s."""
+    ledger = ledger or LedgerReader(conn, config.ledger_schema)
     status = compare(migrations, ledger.applied())
     status.blocked = ledger.blocking_event()
     return status

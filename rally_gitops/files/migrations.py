@@ -19,7 +19,7 @@ with ``psql -v ON_ERROR_STOP=1 -f FILE``; its checksum is taken after CRLF→LF 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +45,7 @@ ROLLBACK_MARKER_RE = re.compile(
     r"^--\s*rollback(?:\s+script\b.*|\s*(?:\(.*\))?\s*:?\s*)$", re.I | re.M
 )
 END_MARKER_RE = re.compile(r"^--\s*migration ends here\b.*$", re.I | re.M)
+MARKER_RE = re.compile(f"{END_MARKER_RE.pattern}|{ROLLBACK_MARKER_RE.pattern}", re.I | re.M)
 # splitting is linear: 16 MiB of INSERTs split in about 1.5 s with ~250 MB of memory (50 MB take
 # ~0.8 GB, see docs/benchmarks.md); bigger data loads belong in COPY files or a data tool
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -61,7 +62,11 @@ class Migration:
     up: str
     rest: str = ""  # everything after the up part (the rollback section, the end marker)
     rest_line: int = 1  # the line where ``rest`` starts
-    header: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def header(self) -> dict[str, str]:
+        """The ``-- Key: value`` lines of the leading comment block (keys in lower case)."""
+        return _header(self.up)
 
     @cached_property
     def _after_up(self) -> tuple[str | None, int | None]:
@@ -170,7 +175,8 @@ def decode(path: Path, data: bytes, max_bytes: int = MAX_FILE_BYTES) -> str:
         ) from None
     if "\x00" in text:
         raise MigrationFileError(f"{path}: contains a NUL byte; is it a binary file?")
-    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+    text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n") if "\r" in text else text
 
 
 def parse(path: Path, data: bytes | None = None, max_bytes: int = MAX_FILE_BYTES) -> Migration:
@@ -178,7 +184,8 @@ def parse(path: Path, data: bytes | None = None, max_bytes: int = MAX_FILE_BYTES
     version, slug = parse_name(path.name)
     if data is None:
         try:
-            data = path.read_bytes()
+            with open(path, "rb", buffering=0) as handle:  # unbuffered: one fstat, one read
+                data = handle.readall()
         except OSError as exc:
             raise MigrationFileError(f"{path}: cannot read: {exc.strerror}") from None
     text = decode(path, data, max_bytes)
@@ -191,7 +198,6 @@ def parse(path: Path, data: bytes | None = None, max_bytes: int = MAX_FILE_BYTES
         up=up,
         rest=rest,
         rest_line=rest_line,
-        header=_header(up),
     )
 
 
@@ -283,12 +289,28 @@ def uncomment(block: str) -> str:
 
 def _split_sections(text: str) -> tuple[str, str, int]:
     """(up part, the rest, line number where the rest starts)."""
-    cut = len(text)
-    for marker in (END_MARKER_RE, ROLLBACK_MARKER_RE):
-        match = marker.search(text)
-        if match and match.start() < cut:
-            cut = match.start()
+    cut = _first_marker(text)
     return text[:cut], text[cut:], text.count("\n", 0, cut) + 1
+
+
+def _first_marker(text: str) -> int:
+    """Where the first end or rollback marker line starts (``len(text)``: none).
+
+    Both markers are comment lines: only lines starting with ``--`` are tried (a multiline
+    ``search`` tries every offset of the file: 30 ms for 342 files, and every command reads
+    every file).
+    """
+    start = 0 if text.startswith("--") else -1
+    position = 0
+    while True:
+        if start < 0:
+            found = text.find("\n--", position)
+            if found < 0:
+                return len(text)
+            start = found + 1
+        if MARKER_RE.match(text, start):
+            return start
+        position, start = start, -1
 
 
 def _live_line(rest: str, rest_line: int) -> int | None:

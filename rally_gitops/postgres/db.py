@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import socket
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from rally_gitops.config import Config, Environment
 from rally_gitops.errors import ConfigError, DatabaseError
+from rally_gitops.postgres.libpq import Connection as Reader
+from rally_gitops.postgres.libpq import LibpqError, conninfo_to_dict
 from rally_gitops.redact import password_candidates, password_of, redact_url, register_secret, scrub
 
 if TYPE_CHECKING:
     import psycopg
-
-# psycopg logs "error ignored terminating <psycopg.Pipeline ...>: pipeline aborted" when a
-# pipeline that raised also fails to end; the caller reports the error itself, and with no logging
-# configured Python's last-resort handler would print that line on stderr
-logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 LOCAL_DATABASE = "rally_local"
 CONNECT_TIMEOUT = 10
@@ -63,8 +59,6 @@ def resolve(config: Config, env_name: str) -> Target:
 
 def validate_url(url: str, variable: str) -> None:
     """A clear usage error for a malformed URL; the message shows it redacted."""
-    from psycopg.conninfo import conninfo_to_dict
-
     for secret in password_candidates(url):
         register_secret(secret)
     if not url.startswith(("postgresql://", "postgres://")):
@@ -84,7 +78,7 @@ def validate_url(url: str, variable: str) -> None:
         )
     try:
         params = conninfo_to_dict(url)
-    except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError and others here
+    except LibpqError as exc:
         raise ConfigError(
             f"{variable} is not a valid PostgreSQL URL ({scrub(url)}): "
             f"{_first_line(scrub(str(exc)))}"
@@ -110,22 +104,50 @@ def embedded_url(config: Config) -> str:
     from rally_gitops.postgres.embedded import local_server
 
     running = local_server(config.state_dir).ensure_running()
-    ensure_database(running.url("postgres"), LOCAL_DATABASE)
+    ensure_database(running.url(LOCAL_DATABASE), running.url("postgres"), LOCAL_DATABASE)
     return running.url(LOCAL_DATABASE)
 
 
-def ensure_database(admin_url: str, name: str) -> None:
-    """CREATE DATABASE ``name`` unless it exists."""
-    from psycopg import sql
+def ensure_database(url: str, admin_url: str, name: str) -> None:
+    """CREATE DATABASE ``name`` (reached by ``url``) unless it exists.
 
-    with connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            try:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            except Exception as exc:  # noqa: BLE001 - a concurrent creator wins the race
-                if "already exists" not in str(exc):
-                    raise
+    One connection to the database itself answers it; only when the server says it does not
+    exist is the server's ``admin_url`` database asked to create it (through libpq directly:
+    the embedded default need not import psycopg for a ``status``).
+    """
+    try:
+        connect_reader(url, purpose="check").close()
+        return
+    except DatabaseError as exc:
+        if f'database "{name}" does not exist' not in str(exc):
+            raise
+    with connect_reader(admin_url, purpose="create") as conn:
+        try:
+            conn.execute(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
+        except LibpqError as exc:
+            if exc.sqlstate != "42P04":  # duplicate_database: a concurrent creator won the race
+                raise DatabaseError(f"cannot create database {name}: {describe(exc)}") from None
+
+
+def connect_reader(url: str, *, purpose: str = "", options: str | None = None) -> Reader:
+    """A connection through libpq directly, for reads (``status``, a deploy with nothing
+    pending): the same URL, options and error messages as ``connect``, without psycopg's
+    import time (see ``postgres.libpq``)."""
+    register_secret(_password(url))
+    params = {"dbname": url, **_session(url, purpose, options)}
+    try:
+        return Reader(params)
+    except LibpqError as exc:
+        raise DatabaseError(f"cannot connect to {redact_url(url)}: {describe(exc)}") from None
+
+
+def _session(url: str, purpose: str, options: str | None) -> dict[str, str]:
+    """The libpq keywords every connection of ours adds to the URL's own."""
+    app = f"rally-gitops{(' ' + purpose) if purpose else ''} {os.getpid()}@{_host()}"
+    params = {"connect_timeout": str(CONNECT_TIMEOUT), "application_name": app[:63]}
+    if options:
+        params["options"] = _with_options(url, options)
+    return params
 
 
 def connect(
@@ -137,19 +159,28 @@ def connect(
     """
     import psycopg
 
+    _quiet_psycopg()
     register_secret(_password(url))
-    app = f"rally-gitops{(' ' + purpose) if purpose else ''} {os.getpid()}@{socket.gethostname()}"
-    extra: dict[str, Any] = {"options": _with_options(url, options)} if options else {}
     try:
-        return psycopg.connect(
-            url,
-            autocommit=autocommit,
-            connect_timeout=CONNECT_TIMEOUT,
-            application_name=app[:63],
-            **extra,
-        )
+        params: dict[str, Any] = _session(url, purpose, options)
+        return psycopg.connect(url, autocommit=autocommit, **params)
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot connect to {redact_url(url)}: {describe(exc)}") from None
+
+
+def _host() -> str:
+    # what socket.gethostname() returns on POSIX, without importing socket (3 ms)
+    return os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+
+
+@cache
+def _quiet_psycopg() -> None:
+    """psycopg logs "error ignored terminating <psycopg.Pipeline ...>: pipeline aborted" when a
+    pipeline that raised also fails to end; the caller reports the error itself, and with no
+    logging configured Python's last-resort handler would print that line on stderr."""
+    import logging
+
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 
 def describe(exc: BaseException) -> str:
@@ -183,8 +214,6 @@ def describe(exc: BaseException) -> str:
 
 def _with_options(url: str, options: str) -> str:
     """The URL's own ``options`` (kept: a keyword argument would replace them), then ours."""
-    from psycopg.conninfo import conninfo_to_dict
-
     own = str(conninfo_to_dict(url).get("options") or "").strip()
     return f"{own} {options}".strip()
 
@@ -202,8 +231,6 @@ def _ambiguous(url: str) -> bool:
     libpq takes the first ``@`` as the end of the password, RFC 3986 the authority's last one; an
     unencoded ``/``, ``?`` or ``#`` ends the authority early for one and not the other.
     """
-    from psycopg.conninfo import conninfo_to_dict
-
     rest = url.split("://", 1)[1]
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     if authority.count("@") > 1 or re.search(r"[\s\[\]]", authority.rpartition("@")[0]):
@@ -213,7 +240,7 @@ def _ambiguous(url: str) -> bool:
     try:
         libpq = conninfo_to_dict(url)
         parts = urlsplit(url)
-    except Exception:  # noqa: BLE001 - unparsable: the caller reports libpq's own reason
+    except (LibpqError, ValueError):  # unparsable: the caller reports libpq's own reason
         return False
     user = unquote(parts.username) if parts.username else None
     if user is not None and libpq.get("user") != user:

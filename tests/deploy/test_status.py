@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rally_gitops.deploy.ledger import Applied, Event
+from rally_gitops.deploy.records import Applied, Event
 from rally_gitops.deploy.status import Status, compare, refuse_statements, refuse_unsafe
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration, parse

@@ -60,3 +60,34 @@ def test_local_default_starts_and_reuses_an_embedded_server(local_project: Path)
     # data survives a restart: the next command starts the server again on the same data
     again = run_process(["status", "--env", "local"], cwd=root)
     assert again.code == 0 and "6 applied, 0 pending" in again.out
+
+
+STATUS_MODULES = """
+import sys
+from rally_gitops.main import main
+code = main(["status", "--env", "local"])
+print("MODULES:", *sorted(m for m in sys.modules if m.startswith(("psycopg", "subprocess"))))
+sys.exit(code)
+"""
+
+
+def test_status_on_the_running_embedded_server_imports_no_driver(local_project: Path) -> None:
+    """The embedded default's database check and the reads go through libpq directly, and a
+    running server is found without starting anything (docs/benchmarks.md, issue 9)."""
+    import subprocess
+    import sys
+
+    root = local_project
+    assert run_process(["deploy", "--env", "local", "--no-backup"], cwd=root).code == 0
+    # the local database is made again when it is gone (the probe says it does not exist)
+    url = run_process(["server", "status"], cwd=root).out.split("connect: psql '")[1].split("'")[0]
+    with psycopg.connect(url.replace("/rally_local", "/postgres"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE rally_local WITH (FORCE)")
+    for _ in range(2):  # the first run creates it, the second finds it
+        proc = subprocess.run(
+            [sys.executable, "-c", STATUS_MODULES], cwd=root, capture_output=True, text=True
+        )
+        shown, _, modules = proc.stdout.rpartition("MODULES:")
+        assert proc.returncode == 0, proc.stderr
+        assert "local (embedded PostgreSQL): 0 applied, 6 pending" in shown
+        assert modules.split() == []

@@ -12,11 +12,13 @@ from __future__ import annotations
 from rally_gitops.config import Config, Environment
 from rally_gitops.errors import DeployError
 from rally_gitops.files.migrations import Migration
-from rally_gitops.git import blob_sha, committed_blobs
 
 
 def uncommitted(config: Config, pending: list[Migration]) -> list[tuple[Migration, str]] | None:
     """The pending files that are not committed as they are, with why; None outside git."""
+    # only with something pending: a deploy with nothing to do runs no git (nor imports it)
+    from rally_gitops.git import blob_sha, committed_blobs
+
     blobs = committed_blobs(config.migrations_dir)
     if blobs is None:
         return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from rally_gitops.deploy import session
+from rally_gitops.deploy import script, session
 from rally_gitops.deploy.failure import (
     Failure,
     FailureHandler,
@@ -112,7 +112,11 @@ class Applier:
             lazy = not self.config.synchronous_commit_each
             flags = [lazy and index + i < len(pending) - 1 for i in range(len(batch))]
             started = time.monotonic()
-            done, failure = self._apply_batch(batch, flags, on_applied)
+            # observed (replay's measurements) or COPY: statement by statement, pipelined
+            if copies(batch[0]) or self.observer is not None:
+                done, failure = self._apply_batch(batch, flags, on_applied)
+            else:
+                done, failure = self._apply_scripts(batch, flags, on_applied)
             index += done
             if failure is None:
                 quick = time.monotonic() - started < BATCH_SECONDS
@@ -129,6 +133,93 @@ class Applier:
             )
             self.sleep(delay)
             size = 1
+
+    def _apply_scripts(
+        self, batch: list[Migration], asynchronous: list[bool], on_applied: OnApplied
+    ) -> tuple[int, Failure | None]:
+        """One simple query, one round trip (``deploy.script``): per migration BEGIN, the
+        session reset and timeouts, every statement, the lock check, the ledger row and COMMIT.
+        Calls ``on_applied`` for each migration committed (also when interrupted); returns
+        their number and the failure that stopped the rest, if any.
+
+        The server answers statement by statement and skips the rest of the string after an
+        error: the first error result is the failing statement, found without running
+        anything again.
+        """
+        import psycopg
+        from psycopg.errors import error_from_result
+
+        conn, idle = self.conn, self._idle()
+        # split before sending: a broken file must not stop a half-built batch
+        scripts = [self._script(m, off, idle) for m, off in zip(batch, asynchronous, strict=True)]
+        results: list[Any] = []
+        try:
+            script.run(conn, "".join(item.text for item in scripts), results)
+        except psycopg.Error:
+            done = script.report(scripts, results, on_applied)
+            in_flight = [item.migration for item in scripts[done:]]
+            if conn.broken and in_flight:  # sent, and no COMMIT answered: they may have committed
+                raise lost(in_flight) from None
+            if conn.broken:
+                return done, None  # all committed; the next statement sees the lost connection
+            raise
+        except BaseException:  # Ctrl-C: the statement was cancelled; leave nothing open
+            self._roll_back(idle)
+            with contextlib.suppress(Exception):
+                script.report(scripts, results, on_applied)
+            raise
+        done = script.report(scripts, results, on_applied)
+        if done == len(scripts):
+            return done, None
+        self._roll_back(idle)
+        position = sum(item.count for item in scripts[:done])
+        index = script.first_error(results, position)
+        error = error_from_result(results[index], encoding=conn.info.encoding)
+        if index == 0 and len(scripts) > 1:
+            # the server parses the whole string first: a syntax error anywhere in it means
+            # nothing ran; apply the migrations before the broken one, then it alone fails
+            keep = max(script.holding(scripts, error), 1)
+            return self._apply_scripts(batch[:keep], asynchronous[:keep], on_applied)
+        failed = scripts[done]
+        inner = index - position
+        if inner == failed.lock_check and error.sqlstate == session.DIVISION_BY_ZERO:
+            raise self._lock_lost(failed.migration, transactional=True) from None
+        offset = sum(len(item.text) for item in scripts[:done])
+        statement = failed.statement_at(inner, error, offset)
+        return done, Failure(failed.migration, error, statement, blocking=False)
+
+    def _script(self, migration: Migration, asynchronous: bool, idle: bool) -> script.Script:
+        """``migration``'s transaction as one string (its file's BEGIN modes on ours)."""
+        begin, end, _undo = _TRANSACTION if idle else _SAVEPOINT
+        modes = transaction_modes(migration.statements) if idle else ""
+        before = [f"{begin} {modes}".strip(), *session.RESET, self._settings[asynchronous]]
+        # READ ONLY, as psql would: the file's statements commit read-only, then the ledger
+        # row, which writes, gets a transaction of its own
+        after = [end, begin, end] if read_only(modes) else [end]
+        row = self._client.mogrify(*self.ledger.applied_row(migration))
+        return script.build(
+            migration, migration.body(), before, after, lock_check=self._lock_held, row=row
+        )
+
+    @cached_property
+    def _client(self) -> Any:
+        """Client-side binding (``ClientCursor.mogrify``): the parameters of our own
+        statements become literals quoted for this connection."""
+        import psycopg
+
+        return psycopg.ClientCursor(self.conn)
+
+    @cached_property
+    def _settings(self) -> dict[bool, str]:
+        values = self._timeout_values()
+        return {
+            False: self._client.mogrify(session.SETTINGS, values),
+            True: self._client.mogrify(session.SETTINGS_ASYNC, values),
+        }
+
+    @cached_property
+    def _lock_held(self) -> str | None:
+        return None if self.lock is None else self._client.mogrify(session.LOCK_HELD, self.lock)
 
     def _apply_batch(
         self, batch: list[Migration], asynchronous: list[bool], on_applied: OnApplied
@@ -184,7 +275,7 @@ class Applier:
         return report_applied(sent, on_applied)
 
     def _send(self, item: Sent, asynchronous: bool, idle: bool) -> None:
-        """Queue one migration's transaction in the open pipeline."""
+        """Run one migration's transaction statement by statement."""
         conn, (begin, end, _undo) = self.conn, _TRANSACTION if idle else _SAVEPOINT
         modes = transaction_modes(item.migration.statements) if idle else ""
         conn.execute(f"{begin} {modes}".strip())

@@ -139,24 +139,27 @@ class Ledger(LedgerReader):
         (``now()``), so that the row can go out in the same pipeline as the migration. The
         cursor's one row is the ``execution_ms`` recorded.
         """
+        return self.conn.execute(*self.applied_row(migration, execution_ms, event))
+
+    def applied_row(
+        self, migration: Migration, execution_ms: int | None = None, event: str = "apply"
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The query of ``record_applied`` and its parameters (to be sent some other way)."""
         ctx = context(self.root)
-        return self.conn.execute(
-            self._record_applied_sql,
-            (
-                execution_ms,
-                migration.version,
-                migration.name,
-                migration.checksum,
-                ctx.actor,
-                ctx.git_sha,
-                __version__,
-                event,
-                ctx.ci_run_url,
-            ),
+        return self._record_applied_sql, (
+            execution_ms,
+            migration.version,
+            migration.name,
+            migration.checksum,
+            ctx.actor,
+            ctx.git_sha,
+            __version__,
+            event,
+            ctx.ci_run_url,
         )
 
     @cached_property
-    def _record_applied_sql(self) -> Any:
+    def _record_applied_sql(self) -> str:
         # each value is sent once and used in both rows; execution_ms NULL: the server measures it
         return self._q(
             "WITH ms AS (SELECT coalesce(%s::integer,"

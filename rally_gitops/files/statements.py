@@ -223,6 +223,10 @@ def touches_schema(statement: Statement, schema: str) -> bool:
     """True when ``statement`` names ``schema`` as an identifier (``DROP SCHEMA rally_gitops``,
     ``rally_gitops.applied``, ``SET search_path = rally_gitops``) or as a quoted name in a string
     (``set_config('search_path', 'rally_gitops', ...)``)."""
+    if '"' not in schema and schema.lower() not in statement.sql.lower():
+        # every way of naming it that the tokens below recognise contains the name itself
+        # (case-folded when unquoted): most statements are done without scanning a token
+        return False
     from pglast import parser
 
     try:

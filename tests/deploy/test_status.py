@@ -118,6 +118,10 @@ def test_refuse_unsafe_lets_out_of_order_through_when_allowed() -> None:
             "DROP SCHEMA rally_gitops CASCADE;",
             "20250101_000000_m.sql:4: the statement touches the ledger schema rally_gitops",
         ),
+        (  # unquoted: folded to lower case, as the server does
+            "ALTER TABLE Rally_Gitops.applied ADD note text;",
+            "20250101_000000_m.sql:4: the statement touches the ledger schema rally_gitops",
+        ),
         (
             'DELETE FROM "rally_gitops".applied;',
             "20250101_000000_m.sql:4: the statement touches the ledger schema rally_gitops",

@@ -217,8 +217,9 @@ def library_path() -> str:
         spec = importlib.util.find_spec("psycopg_binary")
         if spec is not None and spec.submodule_search_locations:
             package = Path(next(iter(spec.submodule_search_locations)))
-            # auditwheel (Linux) and delocate (macOS) put the bundled libraries here
-            for folder in (package.parent / "psycopg_binary.libs", package / ".dylibs"):
+            # auditwheel (Linux), delocate (macOS) and delvewheel (Windows) put them here
+            libs = (package.parent / "psycopg_binary.libs", package / ".dylibs", package)
+            for folder in libs:
                 found = sorted(folder.glob("libpq*")) if folder.is_dir() else []
                 if found:
                     return str(found[0])

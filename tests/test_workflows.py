@@ -94,13 +94,15 @@ def test_migrations_check_triggers_replays_and_comments() -> None:
     assert check["env"]["RALLY_REPLAY_DATABASE_URL"].startswith("postgresql://")
     argv = [c for s in check["steps"] for c in rally_commands(s.get("run", ""))]
     assert ["lint", "--base", "x", "--format", "github"] in argv
-    assert ["validate", "--base", "x"] in argv
+    assert ["validate", "--base", "x", "--markdown", "x/measured.md"] in argv
     assert ["plan", "--env", "staging"] in argv and ["plan", "--env", "production"] in argv
     assert ["github", "comment", "--pr", "7", "--file", "x/report.md"] in argv
     # the comment's "Schema changes": the base branch's migrations against the branch's
     assert ["compare", "migrations@x", "migrations", "--markdown"] in argv
     report = next(s["run"] for s in check["steps"] if s.get("name") == "Write the report")
     assert 'cat "$REPORT_DIR/schema.md"' in report
+    # the comment's measured findings: the replay's locks, rewrites and scans
+    assert 'cat "$REPORT_DIR/measured.md"' in report
 
 
 @pytest.mark.parametrize(

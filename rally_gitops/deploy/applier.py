@@ -27,7 +27,7 @@ from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.deploy.sent import OnApplied, Sent, committed, copies, report_applied
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement, read_only, transaction_modes
-from rally_gitops.replay import observe
+from rally_gitops.replay import observe, probe
 from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
@@ -95,6 +95,14 @@ class Applier:
         migration still commits atomically with its ledger row, and the last commit's flush
         makes the earlier ones durable too, as commits reach the disk in order.
         """
+        try:
+            self._apply_all(pending, on_applied)
+        except BaseException:
+            if self.observer is not None:  # a rolled-back migration changed what it knows
+                self.observer.forget()
+            raise
+
+    def _apply_all(self, pending: list[Migration], on_applied: OnApplied) -> None:
         index, size, attempt = 0, 1, 0
         while index < len(pending):
             if pending[index].no_transaction:
@@ -123,6 +131,8 @@ class Applier:
                 size, attempt = (min(size * 2, MAX_BATCH) if quick else 1), 0
                 continue
             attempt = 1 if done else attempt + 1
+            if self.observer is not None:
+                self.observer.forget()
             lock_timeout = getattr(failure.error, "sqlstate", None) == LOCK_NOT_AVAILABLE
             if not lock_timeout or attempt > self.config.lock_retries:
                 raise self._handler(failure)
@@ -268,7 +278,7 @@ class Applier:
         if self.observer is not None:
             for item in sent:
                 tracker = self.observer.tracker(item.migration.filename)
-                tracker.start(item.snapshot.fetchone())
+                tracker.start(item.snapshot.fetchall())
                 for statement, probe in zip(item.body, item.probes, strict=True):
                     tracker.statement(statement.line, statement.sql, probe.fetchall(), held=True)
                 tracker.finish()
@@ -283,12 +293,14 @@ class Applier:
             conn.execute(reset)
         settings = session.SETTINGS_ASYNC if asynchronous else session.SETTINGS
         conn.execute(settings, self._timeout_values())
-        if self.observer is not None:
-            item.snapshot = conn.execute(observe.SNAPSHOT)
+        observer = self.observer
+        if observer is not None:
+            item.snapshot = conn.execute(observer.start_sql())
+            newest = (observer.newest(),)
         for statement in item.body:
             item.cursors.append(self._execute(statement))
-            if self.observer is not None:
-                item.probes.append(conn.execute(observe.PROBE))
+            if observer is not None:
+                item.probes.append(conn.execute(probe.PROBE, newest, prepare=True))
         if self.lock is not None:
             item.checking = True  # outside a pipeline the check raises before it has a cursor
             item.check = conn.execute(session.LOCK_HELD, self.lock)
@@ -327,10 +339,10 @@ class Applier:
             for reset in session.RESET:
                 self.conn.execute(reset)
             self.conn.execute(session.SESSION_SETTINGS, self._timeout_values())
-            snapshot = self.conn.execute(observe.SNAPSHOT_SESSION) if self.observer else None
+            start = self.conn.execute(self.observer.start_sql()) if self.observer else None
         tracker = self.observer.tracker(migration.filename) if self.observer else None
-        if tracker is not None and snapshot is not None:
-            tracker.start(snapshot.fetchone())
+        if tracker is not None and start is not None:
+            tracker.start(start.fetchall())
         started = time.perf_counter()
         for statement in body:
             try:
@@ -380,9 +392,9 @@ class Applier:
                 with conn.pipeline():
                     conn.execute("BEGIN")
                     conn.execute(statement.sql, prepare=False)
-                    probe = conn.execute(observe.PROBE)
+                    after = conn.execute(probe.PROBE, (tracker.observer.newest(),), prepare=True)
                     conn.execute("COMMIT")
-                tracker.statement(statement.line, statement.sql, probe.fetchall(), held=True)
+                tracker.statement(statement.line, statement.sql, after.fetchall(), held=True)
                 return
             except psycopg.Error as error:
                 if conn.broken:
@@ -392,8 +404,11 @@ class Applier:
                     raise
         self._execute(statement)
         held = not self._idle()  # in a transaction the file opened itself: its locks are there
-        probe = conn.execute(observe.PROBE if held else observe.PROBE_ALL)
-        tracker.statement(statement.line, statement.sql, probe.fetchall(), held=held)
+        newest = (tracker.observer.newest(),)
+        rows = (
+            conn.execute(probe.PROBE, newest) if held else conn.execute(probe.SNAPSHOT)
+        ).fetchall()
+        tracker.statement(statement.line, statement.sql, rows, held=held, snapshot=not held)
 
     def _lock_lost(self, migration: Migration, *, transactional: bool) -> LockLost:
         with contextlib.suppress(Exception):  # the history says why the deploy stopped

@@ -24,13 +24,8 @@ from collections.abc import Iterable, Sequence
 from rally_gitops.files.migrations import Migration
 from rally_gitops.lint.history import shown
 from rally_gitops.lint.model import Finding, Severity
-from rally_gitops.replay.observe import (
-    KINDS_OF_TABLES,
-    MODES,
-    Effect,
-    MigrationMeasure,
-    StatementMeasure,
-)
+from rally_gitops.replay.observe import KINDS_OF_TABLES, Effect, MigrationMeasure, StatementMeasure
+from rally_gitops.replay.probe import MODES
 
 REWRITE = "measured-rewrite"
 SCAN = "measured-scan"

@@ -2,14 +2,14 @@
 relations it rewrote or scanned, the rows it changed and how long it took (docs/validate.md).
 
 The measurement rides in the deploy engine's pipeline, so it adds queries but no round trips:
-after a migration's ``BEGIN`` one ``SNAPSHOT`` keeps every user relation's relfilenode,
-reltuples and scan/row counters in a transaction-local setting (on the server: nothing is
-transferred), and after each statement one ``PROBE`` returns the relations this backend holds
-locks on that existed before, with their current values and ``clock_timestamp()``. Locks last
-until COMMIT, so a relation a statement touched is in every later probe of the migration: each
-statement's effects are what changed since the previous probe. Counters are the shared
-statistics plus this backend's pending ones, which stays right across the transactions of a
-``-- rally:no-transaction`` file.
+after each statement one probe (replay/probe.py) returns the relations this backend holds
+locks on, with their relfilenode, reltuples and scan/row counters, and the server's clock.
+Locks last until COMMIT, so a relation a statement touched is in every later probe of the
+migration: each statement's effects are what changed since the previous probe, or for its
+first appearance since before the migration. What "before" was, the ``Observer`` knows from
+one snapshot of every user relation when it starts (or after work it did not see), kept up to
+date with what each migration's probes return: the relations a migration does not lock keep
+their values, so a migration costs a snapshot only when something unobserved ran before it.
 """
 
 from __future__ import annotations
@@ -20,31 +20,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-# pg_locks modes, weakest first (PostgreSQL's table-level lock modes)
-MODES = (
-    "AccessShareLock",
-    "RowShareLock",
-    "RowExclusiveLock",
-    "ShareUpdateExclusiveLock",
-    "ShareLock",
-    "ShareRowExclusiveLock",
-    "ExclusiveLock",
-    "AccessExclusiveLock",
-)
+from rally_gitops.replay.probe import MODES, TABLE_KINDS
+
 KINDS = {
     "r": "table",
     "p": "partitioned table",
     "i": "index",
     "I": "partitioned index",
     "m": "matview",
-    "S": "sequence",
-    "v": "view",
     "f": "foreign table",
-    "c": "type",
 }
-_TABLES = ("r", "p", "m")  # the relkinds whose numscans counts sequential scans
-KINDS_OF_TABLES = tuple(KINDS[kind] for kind in _TABLES)
-SETTING = "rally_gitops.observe"
+KINDS_OF_TABLES = tuple(KINDS[kind] for kind in TABLE_KINDS)
 IN_TRANSACTION = "25001"  # active_sql_transaction: "... cannot run inside a transaction block"
 # statements of a no-transaction file that must not be wrapped in a transaction of their own:
 # the ones PostgreSQL refuses there (others are found by that error) and transaction control
@@ -59,81 +45,6 @@ def wrappable(sql: str) -> bool:
     """True when a statement that would run as its own transaction can run inside an explicit
     one (which keeps its locks visible until the probe)."""
     return _ALONE.search(sql) is None
-
-
-# shared statistics plus this backend's pending ones: scans, rows inserted, updated, deleted
-_COUNTERS = ", ".join(
-    f"pg_catalog.pg_stat_get_{name}({{o}}) + pg_catalog.pg_stat_get_xact_{name}({{o}})"
-    for name in ("numscans", "tuples_inserted", "tuples_updated", "tuples_deleted")
-)
-_BEFORE = (
-    "pg_catalog.jsonb_build_array(c.relfilenode, c.reltuples, c.relkind, "
-    "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
-    "coalesce(i.indrelid, 0), pg_catalog.jsonb_build_array(" + _COUNTERS.format(o="c.oid") + "))"
-)
-# user relations only: oids from FirstNormalObjectId, no TOAST or temporary ones
-_USER = (
-    "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-    "LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid "
-    "WHERE c.oid >= 16384 AND n.nspname <> 'pg_toast' AND n.nspname NOT LIKE 'pg\\_temp\\_%'"
-)
-
-
-def snapshot_sql(*, local: bool) -> str:
-    """The snapshot of every user relation, kept in ``SETTING`` (transaction-local unless a
-    no-transaction file's statements each run in their own transaction); returns the time."""
-    return (
-        f"SELECT pg_catalog.set_config('{SETTING}', coalesce((SELECT "
-        f"pg_catalog.jsonb_object_agg(c.oid::text, {_BEFORE}) {_USER}), '{{}}')::text, "
-        f"{'true' if local else 'false'}), pg_catalog.clock_timestamp()"
-    )
-
-
-SNAPSHOT = snapshot_sql(local=True)
-SNAPSHOT_SESSION = snapshot_sql(local=False)
-_RANK = (
-    "SELECT relation, max(pg_catalog.array_position(ARRAY["
-    + ", ".join(f"'{mode}'" for mode in MODES)
-    + "]::text[], mode)) AS rank FROM pg_catalog.pg_locks WHERE locktype = 'relation' "
-    "AND granted AND pid = pg_catalog.pg_backend_pid() AND relation >= 16384 GROUP BY relation"
-)
-# the rows of a table never analyzed (reltuples -1) as the planner estimates them: its pages
-# times how many tuples of its columns' typical width fit in one
-_ESTIMATE = (
-    "pg_catalog.round(pg_catalog.pg_relation_size(x.oid)::float8 / 8192 * floor(8168.0 / (28 + "
-    "(SELECT coalesce(sum(CASE WHEN a.attlen > 0 THEN a.attlen ELSE 32 END), 0) "
-    "FROM pg_catalog.pg_attribute a WHERE a.attrelid = x.oid AND a.attnum > 0 "
-    "AND NOT a.attisdropped))))::bigint"
-)
-_ROW = (
-    "x.oid::bigint, x.rank, c.relfilenode::bigint, "
-    + _COUNTERS.format(o="x.oid")
-    + ", CASE WHEN (b.j -> x.oid::text ->> 1)::float8 < 0 AND c.relkind IN ('r', 'm') "
-    f"THEN {_ESTIMATE} END, b.j -> x.oid::text"
-)
-_B = (
-    "(SELECT coalesce(nullif(pg_catalog.current_setting('"
-    + SETTING
-    + "', true), '')::jsonb, '{}') AS j) b"
-)
-# after a statement of a transaction: the relations it holds locks on that existed before
-PROBE = (
-    f"SELECT t.now, {_ROW} FROM (SELECT pg_catalog.clock_timestamp() AS now) t "
-    f"LEFT JOIN ({_RANK}) l ON true LEFT JOIN LATERAL (SELECT l.relation AS oid, l.rank) x "
-    f"ON l.relation IS NOT NULL LEFT JOIN {_B} ON true "
-    "LEFT JOIN pg_catalog.pg_class c ON c.oid = x.oid "
-    "WHERE x.oid IS NULL OR b.j ? x.oid::text"
-)
-# after a statement that ran in its own transaction (CREATE INDEX CONCURRENTLY...): its locks are
-# gone, so every relation of the snapshot whose file or counters changed
-PROBE_ALL = (
-    f"SELECT t.now, {_ROW} FROM (SELECT pg_catalog.clock_timestamp() AS now) t "
-    f"CROSS JOIN {_B} LEFT JOIN LATERAL (SELECT s.key::oid AS oid, NULL::int AS rank "
-    "FROM pg_catalog.jsonb_each(b.j) s LEFT JOIN pg_catalog.pg_class k ON k.oid = s.key::oid "
-    "WHERE k.oid IS NULL OR k.relfilenode::bigint <> (s.value ->> 0)::bigint OR "
-    "jsonb_build_array(" + _COUNTERS.format(o="k.oid") + ") <> s.value -> 5 ) x ON true "
-    "LEFT JOIN pg_catalog.pg_class c ON c.oid = x.oid"
-)
 
 
 @dataclass(frozen=True)
@@ -187,88 +98,169 @@ class MigrationMeasure:
         return held
 
 
+@dataclass(frozen=True)
+class _Relation:
+    """One relation's values in a probe or snapshot row."""
+
+    node: int
+    tuples: float
+    kind: str
+    name: str
+    table: int  # an index's table, else 0
+    counters: tuple[int, ...]  # scans, inserted, updated, deleted
+    width: int  # a table's typical row width (0: not known)
+
+    @classmethod
+    def of(cls, row: Sequence[Any], old: _Relation | None = None) -> _Relation:
+        counters = tuple(int(value or 0) for value in row[8:12])
+        width = int(row[13]) if row[13] is not None else old.width if old else 0
+        return cls(
+            int(row[3]), float(row[4]), str(row[5]), str(row[6]), int(row[7]), counters, width
+        )
+
+
+@dataclass
+class _Catalog:
+    """What the observer knows of every user relation, as of the end of the last migration."""
+
+    known: dict[int, _Relation] = field(default_factory=dict)
+    fresh: bool = False
+    queued: bool = False  # a snapshot is on its way in a pipeline
+
+
 @dataclass
 class Observer:
-    """Collects a ``MigrationMeasure`` per migration the ``Applier`` applies under observation."""
+    """Collects a ``MigrationMeasure`` per migration the ``Applier`` applies under observation.
+
+    Whoever runs anything else on the connection between two observed migrations calls
+    ``forget()`` (the next migration then starts with a snapshot) or ``refresh()``.
+    """
 
     measures: list[MigrationMeasure] = field(default_factory=list)
+    _catalog: _Catalog = field(default_factory=_Catalog)
+
+    def newest(self) -> int:
+        """The parameter of ``probe.PROBE``: the newest relation this observer knows."""
+        return max(self._catalog.known, default=0)
+
+    def start_sql(self) -> str:
+        """The query that starts a migration: the time, or a snapshot when none is current."""
+        from rally_gitops.replay import probe
+
+        if self._catalog.fresh or self._catalog.queued:
+            return probe.START
+        self._catalog.queued = True
+        return probe.SNAPSHOT
 
     def tracker(self, filename: str) -> Tracker:
-        """The bookkeeping of one migration, fed the snapshot's and each probe's rows."""
+        """The bookkeeping of one migration, fed the start's and each probe's rows."""
         return Tracker(self, filename)
 
+    def quiet(self) -> Observer:
+        """An observer sharing this one's knowledge whose measures are dropped: for migrations
+        applied on the same connection that are not under test."""
+        return Observer([], self._catalog)
 
-@dataclass
-class _State:
-    rank: int  # index in MODES + 1 of the strongest lock held (0: none)
-    node: int
-    counters: tuple[int, ...]
+    def forget(self) -> None:
+        """Something unobserved may have changed relations: start the next one afresh."""
+        self._catalog.fresh = self._catalog.queued = False
+
+    def refresh(self, rows: Sequence[Sequence[Any]], oids: Sequence[int]) -> None:
+        """``probe.REFRESH`` of ``oids`` ran (after a rollback): take its values."""
+        known = self._catalog.known
+        for oid in oids:
+            known.pop(int(oid), None)
+        for row in rows:
+            if row[1] is not None:
+                known[int(row[1])] = _Relation.of(row)
 
 
 @dataclass
 class Tracker:
-    """Turns the rows of one migration's snapshot and probes into its ``MigrationMeasure``.
-
-    A probe row is (now, oid, rank, relfilenode, scans, inserted, updated, deleted, estimated rows,
-    before), ``before`` the snapshot's array for that relation (see ``_BEFORE``).
-    """
+    """Turns one migration's start row and probe rows (probe.py) into its ``MigrationMeasure``."""
 
     observer: Observer
     filename: str
     last: datetime | None = None
     statements: list[StatementMeasure] = field(default_factory=list)
-    _state: dict[int, _State] = field(default_factory=dict)
-    _rows: dict[int, int] = field(default_factory=dict)
-    _tables: dict[int, int] = field(default_factory=dict)  # index -> its table
+    _seen: dict[int, _Relation] = field(default_factory=dict)  # the latest values
+    _gone: set[int] = field(default_factory=set)
+    _ranks: dict[int, int] = field(default_factory=dict)
+    _rows: dict[int, tuple[int, bool]] = field(default_factory=dict)
 
-    def start(self, row: Sequence[Any] | None) -> None:
-        """The snapshot's row: (set_config's result, clock_timestamp())."""
-        if row is not None and self.last is None:
-            self.last = row[1]
+    def start(self, rows: Sequence[Sequence[Any]]) -> None:
+        """The rows of ``start_sql()``: the time, and the relations when it was a snapshot."""
+        catalog = self.observer._catalog
+        if rows and len(rows[0]) > 1:
+            catalog.known = {int(r[1]): _Relation.of(r) for r in rows if r[1] is not None}
+            catalog.fresh, catalog.queued = True, False
+        self.last = rows[0][0] if rows else None
 
-    def statement(self, line: int, sql: str, rows: Sequence[Sequence[Any]], held: bool) -> None:
-        """One statement's probe ``rows``; ``held``: its locks are still held (a transaction)."""
+    def statement(
+        self,
+        line: int,
+        sql: str,
+        rows: Sequence[Sequence[Any]],
+        held: bool,
+        snapshot: bool = False,
+    ) -> None:
+        """One statement's probe rows (``held``: its locks are still held, a transaction) or,
+        after one that ran in its own transaction, a ``snapshot``'s."""
+        known = self.observer._catalog.known
         now: datetime | None = rows[0][0] if rows else None
         seconds = (now - self.last).total_seconds() if now and self.last else 0.0
         self.last = now or self.last
-        seen: list[tuple[int, bool, tuple[int, ...], list[Any]]] = []
+        changed: list[tuple[int, bool, tuple[int, ...], _Relation]] = []
         rewritten: set[int] = set()
         for row in rows:
-            if row[1] is None or row[9] is None:
+            if row[1] is None:
                 continue
-            oid, before = int(row[1]), row[9]
-            rank = int(row[2] or 0) if held else 0
-            counters = tuple(int(value) for value in row[4:8])
-            old = self._state.get(oid) or _State(0, int(before[0]), _counters(before))
-            if oid not in self._rows:
-                inserted = counters[1] - old.counters[1]
-                self._rows[oid] = _rows_before(before, row[8], inserted)
-                self._tables[oid] = int(before[4])
-            if row[3] is not None and int(row[3]) != old.node:
+            oid, rank = int(row[1]), int(row[2] or 0) if held else 0
+            old = self._seen.get(oid) or known.get(oid)
+            if row[3] is None:  # dropped by this statement
+                if old is not None and oid not in self._gone and oid in known:
+                    self._gone.add(oid)
+                    changed.append((oid, rank > self._ranks.get(oid, 0), (0, 0, 0, 0), old))
+                    self._ranks[oid] = max(rank, self._ranks.get(oid, 0))
+                continue
+            now_values = _Relation.of(row, old)
+            self._seen[oid] = now_values
+            if oid not in known or old is None:
+                continue  # created by this migration: not an existing relation
+            if now_values.node != old.node:
                 rewritten.add(oid)
-            node = int(row[3]) if row[3] is not None else old.node
-            self._state[oid] = _State(max(rank, old.rank), node, counters)
-            delta = tuple(n - o for n, o in zip(counters, old.counters, strict=True))
-            seen.append((oid, rank > old.rank, delta, before))
+            delta = tuple(n - o for n, o in zip(now_values.counters, old.counters, strict=True))
+            if oid not in self._rows:
+                self._rows[oid] = _rows_before(known[oid], now_values, row[12], delta[1])
+            newly = rank > self._ranks.get(oid, 0)
+            self._ranks[oid] = max(rank, self._ranks.get(oid, 0))
+            changed.append((oid, newly, delta, now_values))
+        if snapshot:  # a relation missing from it was dropped
+            for oid in set(known) - {int(r[1]) for r in rows if r[1] is not None} - self._gone:
+                self._gone.add(oid)
+                changed.append((oid, False, (0, 0, 0, 0), self._seen.get(oid) or known[oid]))
+        tables = {(self._seen.get(i) or known[i]).table for i in rewritten}
         effects = []
-        for oid, newly, delta, before in seen:
-            rewrite = oid in rewritten or any(self._tables.get(i) == oid for i in rewritten)
-            if not (newly or rewrite or any(delta)):
+        for oid, newly, delta, values in changed:
+            rewrite = oid in rewritten or oid in tables
+            scan = delta[0] > 0 and values.kind in TABLE_KINDS  # an index's numscans: idx_scan
+            if not (newly or rewrite or scan or any(delta[1:]) or oid in self._gone):
                 continue
-            rank = self._state[oid].rank
+            rank = self._ranks.get(oid, 0)
+            rows_before, estimated = self._rows.get(oid, (0, False))
             effects.append(
                 Effect(
-                    relation=str(before[3]),
-                    kind=KINDS.get(str(before[2]), str(before[2])),
-                    lock=MODES[rank - 1] if rank else "",
-                    newly=newly,
+                    relation=values.name,
+                    kind=KINDS.get(values.kind, values.kind),
+                    lock=MODES[rank - 1] if held and rank else "",
+                    newly=held and newly,
                     rewrite=rewrite,
-                    scan=delta[0] > 0 and str(before[2]) in _TABLES,  # an index's: idx_scan
+                    scan=scan,
                     inserted=delta[1],
                     updated=delta[2],
                     deleted=delta[3],
-                    rows_before=self._rows[oid],
-                    rows_estimated=float(before[1]) < 0 and str(before[2]) in _TABLES,
+                    rows_before=rows_before,
+                    rows_estimated=estimated,
                 )
             )
         effects.sort(key=lambda e: (e.kind not in KINDS_OF_TABLES, e.kind, e.relation))
@@ -277,22 +269,29 @@ class Tracker:
         self.statements.append(StatementMeasure(line, first, seconds, tuple(effects)))
 
     def finish(self) -> MigrationMeasure:
-        """The measure, appended to the observer's."""
+        """The measure, appended to the observer's; what it saw becomes what the observer knows."""
+        known = self.observer._catalog.known
+        known.update(self._seen)
+        for oid in self._gone:
+            known.pop(oid, None)
         total = sum(s.seconds for s in self.statements)
         measure = MigrationMeasure(self.filename, total, tuple(self.statements))
         self.observer.measures.append(measure)
         return measure
 
 
-def _counters(before: list[Any]) -> tuple[int, ...]:
-    return tuple(int(value) for value in before[5])
-
-
-def _rows_before(before: list[Any], estimate: int | None, inserted: int) -> int:
-    """reltuples when the table was analyzed or vacuumed; else (-1: never, as replay's seeded
-    tables) the planner-like estimate from its size at the first statement that touched it,
-    less the rows that statement inserted."""
-    tuples = float(before[1])
-    if tuples >= 0:
-        return round(tuples)
-    return max(0, int(estimate or 0) - inserted)
+def _rows_before(
+    before: _Relation, now: _Relation, size: int | None, inserted: int
+) -> tuple[int, bool]:
+    """(rows, estimated): reltuples when the table was analyzed or vacuumed; else (-1: never,
+    as replay's seeded tables) the planner's kind of estimate from its size at the first
+    statement that touched it (or the reltuples that statement set), less the rows it inserted."""
+    if before.tuples >= 0:
+        return round(before.tuples), False
+    if before.kind not in TABLE_KINDS:
+        return max(0, round(now.tuples)), False
+    if size is None:
+        guess = max(0, round(now.tuples))
+    else:  # full pages of tuples of the typical width: 8168 bytes a page, 28 a tuple's header
+        guess = -(-int(size) // 8192) * (8168 // (28 + (now.width or before.width)))
+    return max(0, guess - inserted), True

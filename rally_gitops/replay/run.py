@@ -198,14 +198,17 @@ class _Rest:
             Ledger.for_config(conn, self.config).ensure()
         for migration in rest:
             new = migration.version in self.new_versions
+            observer = self.observer
+            if observer is not None and not new:  # known to the observer, not measured
+                observer = observer.quiet()
             try:
-                apply_checked(conn, self.config, migration, self.observer if new else None)
+                apply_checked(conn, self.config, migration, observer)
             except ReplayFailure as failure:
                 result.findings.append(failure.finding(self.server.label))
                 return  # later files would only fail for the same reason
             result.applied += 1
             if self.with_round_trip and new:
-                warning = round_trip(conn, self.config, migration)
+                warning = round_trip(conn, self.config, migration, self.observer)
                 result.round_trips += migration.rollback is not None
                 if warning is not None:
                     result.findings.append(warning)

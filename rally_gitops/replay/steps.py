@@ -18,6 +18,7 @@ from rally_gitops.files.statements import Statement
 from rally_gitops.lint.history import shown
 from rally_gitops.lint.model import Finding
 from rally_gitops.postgres.db import describe
+from rally_gitops.replay import probe
 from rally_gitops.replay.observe import Observer
 
 if TYPE_CHECKING:
@@ -134,11 +135,17 @@ def apply_checked(
         raise ReplayFailure(migration, 1, 1, str(exc).split(": ", 1)[-1]) from None
 
 
-def round_trip(conn: psycopg.Connection, config: Config, migration: Migration) -> Finding | None:
+def round_trip(
+    conn: psycopg.Connection,
+    config: Config,
+    migration: Migration,
+    observer: Observer | None = None,
+) -> Finding | None:
     """Run the rollback section, then the file again; a warning when either fails.
 
     A transactional migration's round trip runs inside a transaction that is rolled back, so the
     database is left as the forward replay made it. A no-transaction one cannot be wrapped.
+    The ``observer`` of the forward replay learns what the round trip changed (its counters).
     """
     try:
         statements = migration.rollback_statements()
@@ -148,9 +155,25 @@ def round_trip(conn: psycopg.Connection, config: Config, migration: Migration) -
     if not statements:
         return None
     if migration.no_transaction:
-        return _round_trip(conn, config, migration, statements)
+        finding = _round_trip(conn, config, migration, statements)
+        if observer is not None:
+            observer.forget()
+        return finding
     with conn.transaction(force_rollback=True):
-        return _round_trip(conn, config, migration, statements)
+        finding = _round_trip(conn, config, migration, statements)
+        touched = _locked(conn) if observer is not None and finding is None else []
+    if observer is not None:
+        if finding is not None:
+            observer.forget()
+        elif touched:  # the rollback restored them, but not their scan and row counters
+            observer.refresh(conn.execute(probe.REFRESH, (touched,)).fetchall(), touched)
+    return finding
+
+
+def _locked(conn: psycopg.Connection) -> list[int]:
+    """The relations this transaction holds locks on: every one it touched."""
+    row = conn.execute(probe.LOCKED).fetchone()
+    return [int(oid) for oid in row[0]] if row else []
 
 
 def _round_trip(

@@ -1,0 +1,88 @@
+"""The queries of the observation (replay/observe.py): what this backend holds locks on, and the
+values of user relations that tell a rewrite, a scan and row changes.
+
+Every query returns rows of the same shape: (now, oid, rank, relfilenode, reltuples, relkind,
+name, table, scans, inserted, updated, deleted, bytes, width), with at least one row (the time)
+even when it finds no relation. ``rank`` is the index in ``MODES`` + 1 of the strongest
+lock held (NULL in a snapshot); ``table`` the table of an index (0 otherwise); the counters
+are the shared statistics plus this backend's pending ones, which stays right across the
+transactions of a no-transaction file; ``bytes`` is the size of a table never analyzed
+(reltuples -1), only where the relation is locked already (``pg_relation_size`` locks), and
+``width`` the typical width of a table's row, in a probe only for relations newer than its
+parameter (the observer knows the others'): from both, the planner's kind of row estimate.
+"""
+
+from __future__ import annotations
+
+# pg_locks modes, weakest first (PostgreSQL's table-level lock modes)
+MODES = (
+    "AccessShareLock",
+    "RowShareLock",
+    "RowExclusiveLock",
+    "ShareUpdateExclusiveLock",
+    "ShareLock",
+    "ShareRowExclusiveLock",
+    "ExclusiveLock",
+    "AccessExclusiveLock",
+)
+TABLE_KINDS = ("r", "p", "m")  # the relkinds whose numscans counts sequential scans
+_COUNTER = "pg_catalog.pg_stat_get_{0}(c.oid) + pg_catalog.pg_stat_get_xact_{0}(c.oid)"
+_COUNTERS = ", ".join(
+    f"CASE WHEN c.relkind IN ('r', 'p', 'm') THEN {_COUNTER.format(name)} END"
+    for name in ("numscans", "tuples_inserted", "tuples_updated", "tuples_deleted")
+)
+_BYTES = (
+    "CASE WHEN c.reltuples < 0 AND c.relkind IN ('r', 'm') "
+    "THEN pg_catalog.pg_relation_size(c.oid) END"
+)
+# as the planner guesses a column it has no statistics of: its length, or 32 for varlena
+_WIDTH = (
+    "CASE WHEN c.relkind IN ('r', 'm'){0} THEN (SELECT coalesce(sum(CASE WHEN a.attlen > 0 "
+    "THEN a.attlen ELSE 32 END), 0) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
+    "AND a.attnum > 0 AND NOT a.attisdropped)::bigint END"
+)
+_VALUES = (
+    "c.relfilenode::bigint, c.reltuples::float8, c.relkind::text, "
+    "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+    "coalesce(i.indrelid, 0)::bigint, " + _COUNTERS
+)
+_JOINS = (
+    "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
+)
+_NOW = "FROM (SELECT pg_catalog.clock_timestamp() AS now) t"
+_LOCKS = (
+    "SELECT relation, max(pg_catalog.array_position(ARRAY["
+    + ", ".join(f"'{mode}'" for mode in MODES)
+    + "]::text[], mode::text)) AS rank FROM pg_catalog.pg_locks WHERE locktype = 'relation' "
+    "AND granted AND pid = pg_catalog.pg_backend_pid() AND relation >= 16384 GROUP BY relation"
+)
+# user relations: from FirstNormalObjectId, tables, indexes, matviews, foreign tables; no TOAST
+# or temporary ones (pg_toast, pg_toast_temp_N, pg_temp_N)
+_USER = (
+    "c.oid >= 16384 AND c.relkind IN ('r', 'p', 'm', 'i', 'I', 'f') "
+    "AND pg_catalog.left(n.nspname, 8) NOT IN ('pg_toast', 'pg_temp_')"
+)
+
+START = "SELECT pg_catalog.clock_timestamp()"
+# after a statement: the relations it holds locks on (a dropped one has no values); %s: the
+# newest oid the observer knows
+PROBE = (
+    f"SELECT t.now, l.relation::bigint, l.rank, {_VALUES}, {_BYTES}, "
+    f"{_WIDTH.format(' AND c.oid > %s')} {_NOW} "
+    f"LEFT JOIN ({_LOCKS}) l ON true LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+    f"{_JOINS}"
+)
+_ALL = (
+    f"SELECT t.now, x.* {_NOW} LEFT JOIN (SELECT c.oid::bigint, NULL::int, {_VALUES}, "
+    f"NULL::bigint, {_WIDTH.format('')} FROM pg_catalog.pg_class c {_JOINS} WHERE {_USER}"
+)
+# every user relation: the observation's starting point, and what a statement that ran in its
+# own transaction (CREATE INDEX CONCURRENTLY) changed, its locks gone
+SNAPSHOT = _ALL + ") x ON true"
+# the given relations only (%s: an array of oids), after a rollback put them back
+REFRESH = _ALL + " AND c.oid = ANY(%s::oid[])) x ON true"
+LOCKED = (
+    "SELECT coalesce(array_agg(DISTINCT relation::bigint), '{}') FROM pg_catalog.pg_locks "
+    "WHERE locktype = 'relation' AND pid = pg_catalog.pg_backend_pid() AND relation >= 16384"
+)

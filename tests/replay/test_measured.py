@@ -184,3 +184,35 @@ def test_the_replay_settings_are_known_keys(project: Path) -> None:
     pyproject.write_text(pyproject.read_text().replace('"assume"', '"guess"'))
     with pytest.raises(Exception, match='measured_rows = .guess.: expected "replay" or "assume"'):
         assume_rows(config_mod.load(project))
+
+
+def test_what_the_round_trip_changed_is_no_effect_of_the_next_file(
+    project: Path, replay_url
+) -> None:
+    from rally_gitops.files.migrations import discover
+    from rally_gitops.replay.run import replay
+
+    seed = "INSERT INTO users (email, display_name) VALUES ('a@example.com', 'A'), ('b@x', 'B');"
+    (project / "migrations" / SEED).write_text(migration(SEED, seed))
+    touch = "UPDATE users SET display_name = display_name;"
+    first, second = "20250101_000000_touch.sql", "20250102_000000_widen.sql"
+    rollback = f"\n-- Rollback script (uncomment if needed):\n-- BEGIN;\n-- {touch}\n-- COMMIT;\n"
+    (project / "migrations" / first).write_text(migration(first, touch) + rollback)
+    (project / "migrations" / second).write_text(
+        migration(second, "ALTER TABLE users ADD COLUMN z int;")
+    )
+    config = config_mod.load(project)
+    migrations = discover(config.migrations_dir)
+    result = replay(config, migrations, [m for m in migrations if m.version >= "2025"])
+    assert (result.findings, result.round_trips) == ([], 1)
+    touched, widened = (m.statements[0].effects for m in result.measures)
+    assert [(e.relation, e.lock, e.newly, e.rewrite, e.scan, e.updated) for e in touched] == [
+        ("public.users", "RowExclusiveLock", True, False, True, 2),
+        ("public.users_email_key", "RowExclusiveLock", True, False, False, 0),
+        ("public.users_pkey", "RowExclusiveLock", True, False, False, 0),
+        ("public.users_team_id_idx", "RowExclusiveLock", True, False, False, 0),
+    ]
+    # the round trip scanned and updated users twice more (rolled back): not the next file's
+    assert [(e.relation, e.lock, e.newly, e.rewrite, e.scan, e.updated) for e in widened] == [
+        ("public.users", "AccessExclusiveLock", True, False, False, 0),
+    ]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from rally_gitops.deploy import script, session
+from rally_gitops.deploy import observed, script, session
 from rally_gitops.deploy.failure import (
     Failure,
     FailureHandler,
@@ -27,13 +27,14 @@ from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.deploy.sent import OnApplied, Sent, committed, copies, report_applied
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement, read_only, transaction_modes
-from rally_gitops.replay import observe, probe
+from rally_gitops.replay import probe
 from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
     import psycopg
 
     from rally_gitops.config import Config
+    from rally_gitops.replay.observe import Observer
 
 LOCK_NOT_AVAILABLE = "55P03"
 # a batch grows (doubling up to MAX_BATCH) while batches take less than BATCH_SECONDS
@@ -67,7 +68,7 @@ class Applier:
     sleep: Callable[[float], None] = time.sleep
     on_failure: FailureHandler | None = None
     lock: tuple[int, int] | None = None
-    observer: observe.Observer | None = None
+    observer: Observer | None = None
 
     @cached_property
     def ledger(self) -> Ledger:
@@ -276,12 +277,7 @@ class Applier:
     def _report(self, sent: list[Sent], on_applied: OnApplied) -> int:
         """``report_applied``, after appending the measures of ``sent`` under observation."""
         if self.observer is not None:
-            for item in sent:
-                tracker = self.observer.tracker(item.migration.filename)
-                tracker.start(item.snapshot.fetchall())
-                for statement, probe in zip(item.body, item.probes, strict=True):
-                    tracker.statement(statement.line, statement.sql, probe.fetchall(), held=True)
-                tracker.finish()
+            observed.record(self.observer, sent)
         return report_applied(sent, on_applied)
 
     def _send(self, item: Sent, asynchronous: bool, idle: bool) -> None:
@@ -296,11 +292,10 @@ class Applier:
         observer = self.observer
         if observer is not None:
             item.snapshot = conn.execute(observer.start_sql())
-            newest = (observer.newest(),)
         for statement in item.body:
             item.cursors.append(self._execute(statement))
             if observer is not None:
-                item.probes.append(conn.execute(probe.PROBE, newest, prepare=True))
+                item.probes.append(conn.execute(probe.PROBE, prepare=True))
         if self.lock is not None:
             item.checking = True  # outside a pipeline the check raises before it has a cursor
             item.check = conn.execute(session.LOCK_HELD, self.lock)
@@ -349,7 +344,7 @@ class Applier:
                 if tracker is None:
                     self._execute(statement)
                 else:
-                    self._observed(statement, tracker)
+                    observed.run_statement(self, statement, tracker)
             except psycopg.Error as error:
                 if self.conn.broken:
                     raise lost([migration]) from None
@@ -376,39 +371,8 @@ class Applier:
                 raise self._lock_lost(migration, transactional=False) from None
             raise self._handler(Failure(migration, error, body[-1], blocking=True)) from None
         if tracker is not None:
-            tracker.finish()
+            tracker.finish(transactional=False)
         return elapsed
-
-    def _observed(self, statement: Statement, tracker: observe.Tracker) -> None:
-        """Run one statement of a no-transaction file under observation. Alone, it would be its
-        own transaction: it runs as one (BEGIN, it, the probe, COMMIT: one round trip, as
-        without observation) so that its locks can be seen; a statement that cannot run in a
-        transaction (CREATE INDEX CONCURRENTLY...) runs alone and is measured after it."""
-        import psycopg
-
-        conn, idle = self.conn, self._idle()
-        if statement.copy_data is None and idle and observe.wrappable(statement.sql):
-            try:
-                with conn.pipeline():
-                    conn.execute("BEGIN")
-                    conn.execute(statement.sql, prepare=False)
-                    after = conn.execute(probe.PROBE, (tracker.observer.newest(),), prepare=True)
-                    conn.execute("COMMIT")
-                tracker.statement(statement.line, statement.sql, after.fetchall(), held=True)
-                return
-            except psycopg.Error as error:
-                if conn.broken:
-                    raise
-                self._roll_back(idle)
-                if getattr(error, "sqlstate", None) != observe.IN_TRANSACTION:
-                    raise
-        self._execute(statement)
-        held = not self._idle()  # in a transaction the file opened itself: its locks are there
-        newest = (tracker.observer.newest(),)
-        rows = (
-            conn.execute(probe.PROBE, newest) if held else conn.execute(probe.SNAPSHOT)
-        ).fetchall()
-        tracker.statement(statement.line, statement.sql, rows, held=held, snapshot=not held)
 
     def _lock_lost(self, migration: Migration, *, transactional: bool) -> LockLost:
         with contextlib.suppress(Exception):  # the history says why the deploy stopped

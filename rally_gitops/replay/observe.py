@@ -14,7 +14,6 @@ their values, so a migration costs a snapshot only when something unobserved ran
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,20 +30,6 @@ KINDS = {
     "f": "foreign table",
 }
 KINDS_OF_TABLES = tuple(KINDS[kind] for kind in TABLE_KINDS)
-IN_TRANSACTION = "25001"  # active_sql_transaction: "... cannot run inside a transaction block"
-# statements of a no-transaction file that must not be wrapped in a transaction of their own:
-# the ones PostgreSQL refuses there (others are found by that error) and transaction control
-_ALONE = re.compile(
-    r"^\s*(BEGIN|START|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE|VACUUM|REINDEX"
-    r"|CLUSTER|ALTER\s+SYSTEM)\b|\bCONCURRENTLY\b|\b(DATABASE|TABLESPACE|SUBSCRIPTION)\b",
-    re.IGNORECASE,
-)
-
-
-def wrappable(sql: str) -> bool:
-    """True when a statement that would run as its own transaction can run inside an explicit
-    one (which keeps its locks visible until the probe)."""
-    return _ALONE.search(sql) is None
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def run_statement(applier: Applier, statement: Statement, tracker: observe.Track
                 conn.execute(statement.sql, prepare=False)
                 after = conn.execute(probe.PROBE, newest, prepare=True)
                 conn.execute("COMMIT")
-            tracker.statement(statement.line, statement.sql, after.fetchall(), held=True)
+            tracker.statement(statement.line, statement.sql, after.fetchall(), True, alone=True)
             return
         except psycopg.Error as error:
             if conn.broken:
@@ -66,4 +66,4 @@ def run_statement(applier: Applier, statement: Statement, tracker: observe.Track
     applier._execute(statement)
     held = not applier._idle()  # in a transaction the file opened itself: its locks are there
     rows = (conn.execute(probe.PROBE, newest) if held else conn.execute(probe.SNAPSHOT)).fetchall()
-    tracker.statement(statement.line, statement.sql, rows, held=held, snapshot=not held)
+    tracker.statement(statement.line, statement.sql, rows, held, snapshot=not held, alone=not held)

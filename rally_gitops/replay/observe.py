@@ -67,17 +67,22 @@ class MigrationMeasure:
     filename: str
     seconds: float
     statements: tuple[StatementMeasure, ...]
+    transactional: bool = True  # False: -- rally:no-transaction, each statement on its own
 
     def lock_seconds(self, mode: str = "AccessExclusiveLock") -> dict[str, float]:
         """Per relation: from the start of the statement that first took ``mode`` (or a
-        stronger one) on it until the end of the migration (its COMMIT follows at once)."""
+        stronger one) on it until the end of the migration (its COMMIT follows at once); in a
+        no-transaction file, the time of the statements that held it (each commits at once)."""
         held: dict[str, float] = {}
         rank = MODES.index(mode)
         remaining = self.seconds
         for statement in self.statements:
             for effect in statement.effects:
-                strong = effect.lock in MODES and MODES.index(effect.lock) >= rank
-                if effect.newly and strong and effect.relation not in held:
+                if not (effect.lock in MODES and MODES.index(effect.lock) >= rank):
+                    continue
+                if not self.transactional:
+                    held[effect.relation] = held.get(effect.relation, 0.0) + statement.seconds
+                elif effect.newly and effect.relation not in held:
                     held[effect.relation] = max(0.0, remaining)
             remaining -= statement.seconds
         return held
@@ -188,10 +193,14 @@ class Tracker:
         rows: Sequence[Sequence[Any]],
         held: bool,
         snapshot: bool = False,
+        alone: bool = False,
     ) -> None:
         """One statement's probe rows (``held``: its locks are still held, a transaction) or,
-        after one that ran in its own transaction, a ``snapshot``'s."""
+        after one that ran in its own transaction, a ``snapshot``'s; ``alone``: it ran in a
+        transaction of its own (the locks before it are gone)."""
         known = self.observer._catalog.known
+        if alone:
+            self._ranks.clear()
         now: datetime | None = rows[0][0] if rows else None
         seconds = (now - self.last).total_seconds() if now and self.last else 0.0
         self.last = now or self.last
@@ -253,14 +262,14 @@ class Tracker:
         first = text.splitlines()[0] if text else ""
         self.statements.append(StatementMeasure(line, first, seconds, tuple(effects)))
 
-    def finish(self) -> MigrationMeasure:
+    def finish(self, transactional: bool = True) -> MigrationMeasure:
         """The measure, appended to the observer's; what it saw becomes what the observer knows."""
         known = self.observer._catalog.known
         known.update(self._seen)
         for oid in self._gone:
             known.pop(oid, None)
         total = sum(s.seconds for s in self.statements)
-        measure = MigrationMeasure(self.filename, total, tuple(self.statements))
+        measure = MigrationMeasure(self.filename, total, tuple(self.statements), transactional)
         self.observer.measures.append(measure)
         return measure
 

@@ -136,17 +136,24 @@ def test_create_index_concurrently_holds_no_lock_after_it(
         "20250101_000000",
         "index",
         'CREATE INDEX CONCURRENTLY users_email_idx ON "Users" (email);\n'
-        "ALTER TABLE \"Users\" ALTER COLUMN email SET DEFAULT '';",
+        "ALTER TABLE \"Users\" ALTER COLUMN email SET DEFAULT '';\n"
+        'ALTER TABLE "Users" ALTER COLUMN age SET DEFAULT 0;\n'
+        "SELECT 1;",
         no_transaction=True,
     )
     (measure,) = observed(project, mig, database_url)
     # it scanned the table (twice: build and validate) in transactions of its own, with no lock
-    # left; the next statement, run in a transaction of its own, shows its lock
+    # left; each later statement runs in a transaction of its own, which shows its lock
     assert [(s.line, s.effects) for s in measure.statements] == [
         (5, (table("", newly=False, rewrite=False, scan=True),)),
         (6, (table(AEL, newly=True, rewrite=False, scan=False),)),
+        (7, (table(AEL, newly=True, rewrite=False, scan=False),)),
+        (8, ()),
     ]
-    assert measure.lock_seconds() == {USERS: pytest.approx(measure.statements[1].seconds)}
+    first, second, third, _last = measure.statements
+    assert not measure.transactional
+    # each ALTER held its lock only until its own COMMIT
+    assert measure.lock_seconds() == {USERS: pytest.approx(second.seconds + third.seconds)}
     with psycopg.connect(database_url) as conn:
         indexes = conn.execute(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'Users' ORDER BY 1"

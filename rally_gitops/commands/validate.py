@@ -101,8 +101,7 @@ def validate(
         dataclasses.replace(f, severity=severity) if f.code == ROUND_TRIP else f
         for f in result.findings
     ]
-    static = _static(config, new, result.measures)
-    findings += measured.findings(new, result.measures, static, assume_rows=assume)
+    findings += _measured(config, new, result.measures, assume)
     if markdown is not None:
         from rally_gitops.delivery.measures import markdown as render_markdown
 
@@ -124,20 +123,31 @@ def validate(
     return code
 
 
-def _static(
-    config: Config, new: list[Migration], measures: list[MigrationMeasure]
+def _measured(
+    config: Config, new: list[Migration], measures: list[MigrationMeasure], assume: bool
 ) -> list[Finding]:
-    """The lint findings of the new files whose statements touched an existing relation: the
-    measurement confirms or refutes them (the linter loads pglast: not for files with nothing
-    measured, the usual new CREATE TABLE)."""
+    """The measured findings of the new files, beside their lint findings, through the lint
+    configuration (``disable``, ``severity``) and the files' ``rally:ignore`` directives.
+
+    Only the files in which a statement touched an existing relation are linted (the linter
+    loads pglast: not for the usual new CREATE TABLE file, which has nothing measured)."""
     touched = {m.filename for m in measures if any(s.effects for s in m.statements)}
     files = [m for m in new if m.filename in touched]
     if not files:
         return []
+    from rally_gitops.lint import ignores
     from rally_gitops.lint.checker import Checker
 
     checker = Checker(config)
-    return [f for m in files for f in checker.check_file(m.path, shown(m.path))]
+    static = [f for m in files for f in checker.check_file(m.path, shown(m.path))]
+    found = measured.findings(files, measures, static, assume_rows=assume)
+    directives = {shown(m.path): ignores.parse_directives(m) for m in files}
+    severity = checker.settings.severity_of
+    return [  # a note (an empty table) stays one whatever the code's configured severity
+        f if f.severity == "note" else dataclasses.replace(f, severity=severity(f.code, f.severity))
+        for f in found
+        if f.code in checker.active and not any(d.covers(f) for d in directives[f.path])
+    ]
 
 
 def round_trip_severity(config: Config) -> Severity:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rally_gitops.replay.observe import KINDS_OF_TABLES, MigrationMeasure, StatementMeasure
+from rally_gitops.replay.observe import MigrationMeasure, StatementMeasure
+from rally_gitops.replay.probe import KINDS_OF_TABLES
 
 HEADER = (
     "| line | statement | ms | relation | lock after it | rewrite | scan | rows before | "

@@ -27,6 +27,7 @@ from rally_gitops.lint.parsing import analyse
 from rally_gitops.lint.schema_history import folds, keep, remember
 from rally_gitops.lint.settings import CodeInfo, LintSettings, parse
 from rally_gitops.lint.workers import run_split, worker_count
+from rally_gitops.replay.measured import CODES as MEASURED
 
 INTERNAL = CodeInfo("internal-error", "error", True, "a lint rule crashed on this file", "rule")
 # The history layer's codes (rally_gitops.history); listed here so that configuration naming them
@@ -73,6 +74,15 @@ HISTORY_CODES = {
 }
 
 
+# The codes of replay's measurements (rally_gitops.replay.measured): known here so that
+# configuration (disable, severity) and rally:ignore directives may name them; the linter itself
+# never reports them, so an ignore of one is never "unused" in a lint run.
+MEASURED_CODES = {
+    code: CodeInfo(code, severity, True, summary, "replay")
+    for code, (severity, summary) in MEASURED.items()
+}
+
+
 def load_rules() -> tuple[Rule, ...]:
     """The safety rules, in order (``rally_gitops.lint.rules.RULES``)."""
     try:
@@ -90,7 +100,7 @@ def rule_info(rule: Rule) -> CodeInfo:
 def catalog(rules: Sequence[Rule] | None = None) -> dict[str, CodeInfo]:
     """Every code the linter can report, built-in layers first, then the rules."""
     codes: dict[str, CodeInfo] = {}
-    for layer in (file_checks.CODES, grammar.CODES, ignores.CODES, HISTORY_CODES):
+    for layer in (file_checks.CODES, grammar.CODES, ignores.CODES, HISTORY_CODES, MEASURED_CODES):
         codes.update(layer)
     codes[INTERNAL.code] = INTERNAL
     for rule in load_rules() if rules is None else rules:
@@ -269,7 +279,8 @@ class Checker:
         """Drop disabled codes, apply the directives, then the severity overrides."""
         enabled = [f for f in found if f.code in self.active or f.code not in self.codes]
         if directives:
-            enabled = ignores.apply(enabled, directives, path, known=self.codes, active=self.active)
+            active = self.active - MEASURED_CODES.keys()
+            enabled = ignores.apply(enabled, directives, path, known=self.codes, active=active)
             enabled = [f for f in enabled if f.code in self.active or f.code not in self.codes]
         return [replace(f, severity=self.settings.severity_of(f.code, f.severity)) for f in enabled]
 

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from rally_gitops.files.migrations import Migration
-from rally_gitops.lint.history import shown
 from rally_gitops.lint.model import Finding, Severity
-from rally_gitops.replay.observe import KINDS_OF_TABLES, Effect, MigrationMeasure, StatementMeasure
-from rally_gitops.replay.probe import MODES
+from rally_gitops.replay.probe import KINDS_OF_TABLES, MODES
+
+if TYPE_CHECKING:  # the linter's catalogue imports CODES: nothing heavy at import
+    from rally_gitops.files.migrations import Migration
+    from rally_gitops.replay.observe import Effect, MigrationMeasure, StatementMeasure
 
 REWRITE = "measured-rewrite"
 SCAN = "measured-scan"
@@ -76,6 +78,8 @@ def findings(
 ) -> list[Finding]:
     """The measured findings of ``measures`` (``static``: the lint findings of the same files;
     ``assume_rows``: treat every existing table as having rows, as production's do)."""
+    from rally_gitops.lint.history import shown
+
     by_name = {m.filename: m for m in migrations}
     found: list[Finding] = []
     for measure in measures:

@@ -19,17 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rally_gitops.replay.probe import MODES, TABLE_KINDS
-
-KINDS = {
-    "r": "table",
-    "p": "partitioned table",
-    "i": "index",
-    "I": "partitioned index",
-    "m": "matview",
-    "f": "foreign table",
-}
-KINDS_OF_TABLES = tuple(KINDS[kind] for kind in TABLE_KINDS)
+from rally_gitops.replay.probe import KINDS, KINDS_OF_TABLES, MODES, TABLE_KINDS
 
 
 @dataclass(frozen=True)

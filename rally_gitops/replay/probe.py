@@ -26,6 +26,15 @@ MODES = (
     "AccessExclusiveLock",
 )
 TABLE_KINDS = ("r", "p", "m")  # the relkinds whose numscans counts sequential scans
+KINDS = {
+    "r": "table",
+    "p": "partitioned table",
+    "i": "index",
+    "I": "partitioned index",
+    "m": "matview",
+    "f": "foreign table",
+}
+KINDS_OF_TABLES = tuple(KINDS[kind] for kind in TABLE_KINDS)
 _COUNTER = "pg_catalog.pg_stat_get_{0}(c.oid) + pg_catalog.pg_stat_get_xact_{0}(c.oid)"
 _COUNTERS = ", ".join(
     f"CASE WHEN c.relkind IN ('r', 'p', 'm') THEN {_COUNTER.format(name)} END"

@@ -216,3 +216,26 @@ def test_what_the_round_trip_changed_is_no_effect_of_the_next_file(
     assert [(e.relation, e.lock, e.newly, e.rewrite, e.scan, e.updated) for e in widened] == [
         ("public.users", "AccessExclusiveLock", True, False, False, 0),
     ]
+
+
+def test_the_lint_configuration_and_ignores_apply(changed: Path, cli, replay_url) -> None:
+    body = "-- rally:ignore measured-scan -- two seeded rows: instant\n" + CHANGE
+    (changed / "migrations" / NEW).write_text(migration(NEW, body))
+    pyproject = changed / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        + '\n[tool.rally_gitops.lint]\nseverity = { measured-rewrite = "warning" }\n'
+    )
+    report = json.loads(cli("validate", f"migrations/{NEW}", "--format", "json").out)
+    assert [(f["line"], f["severity"], f["code"]) for f in report["findings"]] == [
+        (7, "warning", "measured-rewrite"),
+        (8, "note", "measured-rewrite"),
+    ]
+    # the linter knows the code: no unknown or unused ignore
+    linted = cli("lint", "--no-history", str(changed / "migrations" / NEW), "--format", "json")
+    assert linted.code == 1, linted.text
+    assert [f["code"] for f in json.loads(linted.out)["findings"]] == [
+        "changing-column-type",
+        "changing-column-type",
+        "rollback-missing",
+    ]

@@ -37,8 +37,20 @@ from common import load, machine, must, run_timed, summary, venv_bin  # type: ig
 from corpus import generate, write_rally  # type: ignore[import-not-found]
 
 
-def apply_all(config, server, migrations, observe: bool) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    """Seconds to apply ``migrations`` into a fresh database, and the statements measured."""
+def backend_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a local server backend so far, from /proc (0 if not local:
+    another machine's server)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def apply_all(config, server, migrations, observe: bool) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    """Wall seconds to apply ``migrations`` into a fresh database, the CPU seconds it took (this
+    process and its server backend: what load on a shared machine does not inflate), and the
+    statements measured."""
     from rally_gitops.deploy.ledger import Ledger
     from rally_gitops.postgres.db import connect
     from rally_gitops.replay import cache
@@ -52,14 +64,17 @@ def apply_all(config, server, migrations, observe: bool) -> tuple[float, int]:  
         try:
             with connect(server.url(name), autocommit=True, purpose="bench") as conn:
                 Ledger.for_config(conn, config).ensure()
+                pid = conn.info.backend_pid
+                cpu = time.process_time() + backend_cpu(pid)
                 started = time.perf_counter()
                 for migration in migrations:
                     apply_checked(conn, config, migration, observer)
                 seconds = time.perf_counter() - started
+                cpu = time.process_time() + backend_cpu(pid) - cpu
         finally:
             cache.drop_database(admin, name)
     measured = sum(len(m.statements) for m in observer.measures) if observer else 0
-    return seconds, measured
+    return seconds, cpu, measured
 
 
 def ratio(without: list[float], with_: list[float]) -> str:
@@ -88,14 +103,17 @@ def main() -> None:
         migrations = discover(config.migrations_dir)
         server = replay_server(config)
         apply_all(config, server, migrations[:20], False)  # warm up the server and the caches
+        apply_all(config, server, migrations[:20], True)
 
         applied: dict[bool, list[float]] = {False: [], True: []}
+        cpu: dict[bool, list[float]] = {False: [], True: []}
         replayed: dict[bool, list[float]] = {False: [], True: []}
         statements = 0
         for _ in range(args.rounds):
             for observe in (False, True):
-                seconds, measured = apply_all(config, server, migrations, observe)
+                seconds, used, measured = apply_all(config, server, migrations, observe)
                 applied[observe].append(seconds)
+                cpu[observe].append(used)
                 statements = max(statements, measured)
                 result = replay(
                     config, migrations, migrations, with_round_trip=False, measure=observe
@@ -132,7 +150,8 @@ def main() -> None:
         )
         print()
         for title, samples in (
-            ("apply of the files (engine only)", applied),
+            ("apply of the files (engine only), wall", applied),
+            ("apply of the files, CPU of client + server backend", cpu),
             ("replay() of the files as new", replayed),
             ("rally-gitops validate --all --no-round-trip (whole process)", validated),
         ):
@@ -142,7 +161,11 @@ def main() -> None:
             print(f"  {ratio(samples[False], samples[True])}")
         print(f"validate's measured findings: {findings}")
         value = statistics.median(replayed[True]) / statistics.median(replayed[False])
-        print(f"goal replay overhead <= 10%: {'met' if value <= 1.10 else 'MISSED'}")
+        print(
+            f"goal replay overhead <= 10% (wall, replay()): {'met' if value <= 1.10 else 'MISSED'}"
+        )
+        value = statistics.median(cpu[True]) / statistics.median(cpu[False])
+        print(f"goal overhead <= 10% (CPU, apply): {'met' if value <= 1.10 else 'MISSED'}")
         print(f"load average at the end: {load()}")
     finally:
         from rally_gitops.postgres.embedded import EmbeddedServer

@@ -47,13 +47,12 @@ def run_statement(applier: Applier, statement: Statement, tracker: observe.Track
     import psycopg
 
     conn, idle = applier.conn, applier._idle()
-    newest = (tracker.observer.newest(),)
     if statement.copy_data is None and idle and wrappable(statement.sql):
         try:
             with conn.pipeline():
                 conn.execute("BEGIN")
                 conn.execute(statement.sql, prepare=False)
-                after = conn.execute(probe.PROBE, newest, prepare=True)
+                after = conn.execute(probe.PROBE, prepare=True)
                 conn.execute("COMMIT")
             tracker.statement(statement.line, statement.sql, after.fetchall(), True, alone=True)
             return
@@ -65,5 +64,7 @@ def run_statement(applier: Applier, statement: Statement, tracker: observe.Track
                 raise
     applier._execute(statement)
     held = not applier._idle()  # in a transaction the file opened itself: its locks are there
-    rows = (conn.execute(probe.PROBE, newest) if held else conn.execute(probe.SNAPSHOT)).fetchall()
+    rows = (
+        conn.execute(probe.PROBE, prepare=True) if held else conn.execute(probe.SNAPSHOT)
+    ).fetchall()
     tracker.statement(statement.line, statement.sql, rows, held, snapshot=not held, alone=not held)

@@ -119,10 +119,6 @@ class Observer:
     measures: list[MigrationMeasure] = field(default_factory=list)
     _catalog: _Catalog = field(default_factory=_Catalog)
 
-    def newest(self) -> int:
-        """The parameter of ``probe.PROBE``: the newest relation this observer knows."""
-        return max(self._catalog.known, default=0)
-
     def start_sql(self) -> str:
         """The query that starts a migration: the time, or a snapshot when none is current."""
         from rally_gitops.replay import probe

@@ -8,8 +8,8 @@ lock held (NULL in a snapshot); ``table`` the table of an index (0 otherwise); t
 are the shared statistics plus this backend's pending ones, which stays right across the
 transactions of a no-transaction file; ``bytes`` is the size of a table never analyzed
 (reltuples -1), only where the relation is locked already (``pg_relation_size`` locks), and
-``width`` the typical width of a table's row, in a probe only for relations newer than its
-parameter (the observer knows the others'): from both, the planner's kind of row estimate.
+``width`` the typical width of its row: from both, the planner's kind of row estimate. The
+probe has no parameter, so that its prepared plan is generic from the start.
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ _BYTES = (
 )
 # as the planner guesses a column it has no statistics of: its length, or 32 for varlena
 _WIDTH = (
-    "CASE WHEN c.relkind IN ('r', 'm'){0} THEN (SELECT coalesce(sum(CASE WHEN a.attlen > 0 "
-    "THEN a.attlen ELSE 32 END), 0) FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid "
-    "AND a.attnum > 0 AND NOT a.attisdropped)::bigint END"
+    "CASE WHEN c.reltuples < 0 AND c.relkind IN ('r', 'm') THEN (SELECT coalesce(sum(CASE "
+    "WHEN a.attlen > 0 THEN a.attlen ELSE 32 END), 0) FROM pg_catalog.pg_attribute a "
+    "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::bigint END"
 )
 _VALUES = (
     "c.relfilenode::bigint, c.reltuples::float8, c.relkind::text, "
@@ -74,17 +74,16 @@ _USER = (
 )
 
 START = "SELECT pg_catalog.clock_timestamp()"
-# after a statement: the relations it holds locks on (a dropped one has no values); %s: the
-# newest oid the observer knows
+# after a statement: the relations it holds locks on (a dropped one has no values)
 PROBE = (
     f"SELECT t.now, l.relation::bigint, l.rank, {_VALUES}, {_BYTES}, "
-    f"{_WIDTH.format(' AND c.oid > %s')} {_NOW} "
+    f"{_WIDTH} {_NOW} "
     f"LEFT JOIN ({_LOCKS}) l ON true LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation "
     f"{_JOINS}"
 )
 _ALL = (
     f"SELECT t.now, x.* {_NOW} LEFT JOIN (SELECT c.oid::bigint, NULL::int, {_VALUES}, "
-    f"NULL::bigint, {_WIDTH.format('')} FROM pg_catalog.pg_class c {_JOINS} WHERE {_USER}"
+    f"NULL::bigint, NULL::bigint FROM pg_catalog.pg_class c {_JOINS} WHERE {_USER}"
 )
 # every user relation: the observation's starting point, and what a statement that ran in its
 # own transaction (CREATE INDEX CONCURRENTLY) changed, its locks gone

@@ -78,6 +78,9 @@ class MigrationMeasure:
         return held
 
 
+_HIDDEN = ("pg_toast", "pg_temp_")  # schemas of TOAST and temporary relations
+
+
 @dataclass(frozen=True)
 class _Relation:
     """One relation's values in a probe or snapshot row."""
@@ -203,6 +206,8 @@ class Tracker:
                     changed.append((oid, rank > self._ranks.get(oid, 0), (0, 0, 0, 0), old))
                     self._ranks[oid] = max(rank, self._ranks.get(oid, 0))
                 continue
+            if str(row[5]) not in KINDS or str(row[6]).startswith(_HIDDEN):
+                continue  # a view, a sequence, a TOAST table: not what a snapshot has
             now_values = _Relation.of(row, old)
             self._seen[oid] = now_values
             if oid not in known or old is None:

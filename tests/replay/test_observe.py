@@ -175,3 +175,33 @@ def test_without_an_observer_nothing_is_measured(
         assert applier.observer is None
         setting = conn.execute("SELECT current_setting('rally_gitops.observe', true)").fetchone()
     assert setting == (None,)
+
+
+def test_views_and_toast_tables_are_never_effects(
+    project: Path, mig: Path, database_url: str
+) -> None:
+    write_migration(
+        mig,
+        "20250101_000000",
+        "widen",
+        'ALTER TABLE "Users" ALTER COLUMN age TYPE bigint;\n'
+        'CREATE VIEW adults AS SELECT id FROM "Users" WHERE age >= 18;',
+    )
+    write_migration(
+        mig,
+        "20250102_000000",
+        "again",
+        'CREATE OR REPLACE VIEW adults AS SELECT id FROM "Users" WHERE age >= 21;\n'
+        'ALTER TABLE "Users" ALTER COLUMN email TYPE varchar(200);',
+    )
+    first, second = observed(project, mig, database_url)
+    # the rewrite locked the table's TOAST table too, and the second file replaced the view
+    # (created by the first): neither is a relation of the snapshot's kinds
+    assert [[e.relation for e in s.effects] for s in second.statements] == [
+        [USERS],  # the view's query reads it: a new ACCESS SHARE lock
+        [USERS, 'public."Users_pkey"'],
+    ]
+    assert [[e.relation for e in s.effects] for s in first.statements] == [
+        [USERS, 'public."Users_pkey"'],
+        [],
+    ]

@@ -23,6 +23,9 @@ _ALONE = re.compile(
 )
 
 
+_BUILDS_INDEX = re.compile(r"\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b", re.IGNORECASE)
+
+
 def wrappable(sql: str) -> bool:
     """True when a statement that would run as its own transaction can run inside an explicit
     one (which keeps its locks visible until the probe)."""
@@ -62,9 +65,15 @@ def run_statement(applier: Applier, statement: Statement, tracker: observe.Track
             applier._roll_back(idle)
             if getattr(error, "sqlstate", None) != IN_TRANSACTION:
                 raise
+    newest = tracker.observer.newest()
     applier._execute(statement)
     held = not applier._idle()  # in a transaction the file opened itself: its locks are there
-    rows = (
-        conn.execute(probe.PROBE, prepare=True) if held else conn.execute(probe.SNAPSHOT)
-    ).fetchall()
+    if held:
+        rows = conn.execute(probe.PROBE, prepare=True).fetchall()
+    elif _BUILDS_INDEX.match(statement.sql) and newest:  # what changed: the new index's table
+        rows = conn.execute(probe.NEW_INDEXES, (newest, newest)).fetchall()
+        tracker.statement(statement.line, statement.sql, rows, False, alone=True)
+        return
+    else:
+        rows = conn.execute(probe.SNAPSHOT).fetchall()
     tracker.statement(statement.line, statement.sql, rows, held, snapshot=not held, alone=not held)

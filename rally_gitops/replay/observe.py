@@ -122,6 +122,10 @@ class Observer:
     measures: list[MigrationMeasure] = field(default_factory=list)
     _catalog: _Catalog = field(default_factory=_Catalog)
 
+    def newest(self) -> int:
+        """The newest relation this observer knows (relations get ever larger oids)."""
+        return max(self._catalog.known, default=0)
+
     def start_sql(self) -> str:
         """The query that starts a migration: the time, or a snapshot when none is current."""
         from rally_gitops.replay import probe
@@ -278,5 +282,5 @@ def _rows_before(
     if size is None:
         guess = max(0, round(now.tuples))
     else:  # full pages of tuples of the typical width: 8168 bytes a page, 28 a tuple's header
-        guess = -(-int(size) // 8192) * (8168 // (28 + (now.width or before.width)))
+        guess = -(-int(size) // 8192) * (8168 // (28 + (now.width or before.width or 32)))
     return max(0, guess - inserted), True

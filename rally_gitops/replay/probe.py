@@ -44,12 +44,8 @@ _BYTES = (
     "CASE WHEN c.reltuples < 0 AND c.relkind IN ('r', 'm') "
     "THEN pg_catalog.pg_relation_size(c.oid) END"
 )
-# as the planner guesses a column it has no statistics of: its length, or 32 for varlena
-_WIDTH = (
-    "CASE WHEN c.reltuples < 0 AND c.relkind IN ('r', 'm') THEN (SELECT coalesce(sum(CASE "
-    "WHEN a.attlen > 0 THEN a.attlen ELSE 32 END), 0) FROM pg_catalog.pg_attribute a "
-    "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::bigint END"
-)
+# the typical width of a row: 12 bytes a column (a never-analyzed table has no statistics)
+_WIDTH = "CASE WHEN c.reltuples < 0 AND c.relkind IN ('r', 'm') THEN 12 * c.relnatts END"
 _VALUES = (
     "c.relfilenode::bigint, c.reltuples::float8, c.relkind::text, "
     "pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
@@ -90,6 +86,12 @@ _ALL = (
 SNAPSHOT = _ALL + ") x ON true"
 # the given relations only (%s: an array of oids), after a rollback put them back
 REFRESH = _ALL + " AND c.oid = ANY(%s::oid[])) x ON true"
+# after CREATE INDEX CONCURRENTLY: the indexes newer than %s (the newest relation the observer
+# knows) and their tables
+NEW_INDEXES = (
+    _ALL + " AND (c.oid > %s OR c.oid IN (SELECT i2.indrelid FROM pg_catalog.pg_index i2 "
+    "WHERE i2.indexrelid > %s))) x ON true"
+)
 LOCKED = (
     "SELECT coalesce(array_agg(DISTINCT relation::bigint), '{}') FROM pg_catalog.pg_locks "
     "WHERE locktype = 'relation' AND pid = pg_catalog.pg_backend_pid() AND relation >= 16384"

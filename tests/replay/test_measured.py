@@ -23,11 +23,11 @@ CHANGE = (
 )
 SCAN = (
     f"migrations/{NEW}:5:1: error measured-scan read every row of public.users (an estimated "
-    "60 rows) while holding ACCESS EXCLUSIVE: every read and write of it waits until the migration "
+    "65 rows) while holding ACCESS EXCLUSIVE: every read and write of it waits until the migration "
     "commits (no lint rule flagged this statement; "
 )
 REWRITE = (
-    f"migrations/{NEW}:6:1: error measured-rewrite rewrote public.users (an estimated 60 "
+    f"migrations/{NEW}:6:1: error measured-rewrite rewrote public.users (an estimated 65 "
     "rows) while holding ACCESS EXCLUSIVE: every read and write of it waits until the "
     "migration commits (as changing-column-type predicted; "
 )

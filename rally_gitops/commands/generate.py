@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 
 from rally_gitops.cli import SOURCE_HELP, add_selection, load_config, out
-from rally_gitops.config import Config
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,51 +34,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="one plain file (default: indexes CONCURRENTLY, constraints NOT VALID then VALIDATE)",
     )
     add_selection(parser)
-    parser.set_defaults(
-        run=lambda a: generate(
-            load_config(a),
-            a.description,
-            source=a.source,
-            target=a.target,
-            rename=a.rename,
-            allow_data_loss=a.allow_data_loss,
-            dry_run=a.dry_run,
-            online=a.online,
-            schemas=a.schemas,
-            exclude=a.exclude,
-        )
-    )
+    parser.set_defaults(run=_run)
 
 
-def generate(
-    config: Config,
-    description: str,
-    *,
-    source: str = "migrations",
-    target: str = "local",
-    rename: list[str] | None = None,
-    allow_data_loss: bool = False,
-    dry_run: bool = False,
-    online: bool | None = None,
-    schemas: list[str] | None = None,
-    exclude: list[str] | None = None,
-) -> int:
+def _run(a: argparse.Namespace) -> int:
     """Verify and write the migration (``rally_gitops.schema.generation``); 0 when written or
     nothing to generate (a failure is a ``RallyError``)."""
     # the planner and the verifier load pglast: not for building the parser
-    from rally_gitops.schema.generation import generate as write
+    from rally_gitops.schema.generation import generate
 
-    write(
-        config,
-        description,
+    generate(
+        load_config(a),
+        a.description,
         report=out,
-        source=source,
-        target=target,
-        rename=rename,
-        allow_data_loss=allow_data_loss,
-        dry_run=dry_run,
-        online=online,
-        schemas=schemas,
-        exclude=exclude,
+        source=a.source,
+        target=a.target,
+        rename=a.rename,
+        allow_data_loss=a.allow_data_loss,
+        dry_run=a.dry_run,
+        online=a.online,
+        schemas=a.schemas,
+        exclude=a.exclude,
     )
     return 0

@@ -47,14 +47,15 @@ def test_expected_failures_keep_their_codes(
     assert capsys.readouterr().err == f"error: {error}\n"
 
 
-def test_a_crashing_command_exits_3_through_the_cli(cli, monkeypatch) -> None:
+def test_a_crashing_command_exits_3_through_the_cli(cli, monkeypatch, database_url) -> None:
     from rally_gitops.commands import status
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise KeyError("applied_at")
 
     monkeypatch.setattr(status, "read_status", broken)
-    result = cli("status", "--env", "local")
+    # the test database: `local` alone would start an embedded server and leave it running
+    result = cli("status", "--env", "local", env={"DATABASE_URL": database_url})
     assert result.code == 3
     assert result.err.startswith("error: unexpected KeyError: 'applied_at' (rally-gitops ")
     assert "Traceback" not in result.err

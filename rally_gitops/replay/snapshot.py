@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rally_gitops.config import Config
 from rally_gitops.errors import DatabaseError, RallyError
@@ -17,8 +18,11 @@ from rally_gitops.files.migrations import Migration
 from rally_gitops.postgres.db import connect, describe
 from rally_gitops.replay import cache
 from rally_gitops.replay.cache import PREFIX
-from rally_gitops.replay.run import replay_server, template_database
+from rally_gitops.replay.run import ReplayServer, replay_server, template_database
 from rally_gitops.replay.steps import ReplayFailure
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 @contextmanager
@@ -34,10 +38,7 @@ def replayed(config: Config, migrations: list[Migration]) -> Iterator[str]:
     try:
         with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
             with cache.advisory_lock(admin):
-                try:
-                    template, _, _ = template_database(admin, server, config, migrations)
-                except ReplayFailure as failure:
-                    raise RallyError(_failed(config, failure, server.label)) from None
+                template = _template(admin, server, config, migrations)
                 cache.create_database(admin, work, template)
                 cache.evict(admin, keep=template, local=server.embedded)
             try:
@@ -64,15 +65,24 @@ def replayed_template(config: Config, migrations: list[Migration]) -> Iterator[s
     try:
         with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
             with cache.advisory_lock(admin):
-                try:
-                    template, _, _ = template_database(admin, server, config, migrations)
-                except ReplayFailure as failure:
-                    raise RallyError(_failed(config, failure, server.label)) from None
+                template = _template(admin, server, config, migrations)
                 assert template is not None  # there are migrations
                 cache.evict(admin, keep=template, local=server.embedded)
                 yield server.url(template)
     except psycopg.Error as exc:
         raise DatabaseError(f"replay on {server.label}: {describe(exc)}") from None
+
+
+def _template(
+    admin: psycopg.Connection, server: ReplayServer, config: Config, migrations: list[Migration]
+) -> str | None:
+    """The cached template holding ``migrations`` (None for none), built or extended under the
+    cache's lock that the caller holds; a migration that fails is a ``RallyError``."""
+    try:
+        template, _, _ = template_database(admin, server, config, migrations)
+    except ReplayFailure as failure:
+        raise RallyError(_failed(config, failure, server.label)) from None
+    return template
 
 
 def _failed(config: Config, failure: ReplayFailure, server: str) -> str:

@@ -1,4 +1,4 @@
-"""Read a live schema into a ``Model``: every catalog query once, in one pipelined round trip.
+"""Read a live schema into a ``Model``: every catalog query once, in one statement.
 
 The queries run in one read-only transaction with ``search_path = ''`` (every expression and type
 comes back schema-qualified), so the texts of two databases compare equal exactly when the objects
@@ -7,7 +7,9 @@ are equal, whatever the caller's search path.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from rally_gitops.schema import model as m
@@ -16,7 +18,7 @@ from rally_gitops.schema.queries import relations as rq
 from rally_gitops.schema.queries import types as tq
 
 if TYPE_CHECKING:
-    import psycopg
+    from rally_gitops.postgres.libpq import Reader
 
 Row = dict[str, Any]
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
@@ -239,22 +241,38 @@ QUERIES: tuple[tuple[str, Callable[[Row], m.SchemaObject]], ...] = (
     (rq.POLICIES, _policy),
 )
 
+# every query as one JSON array of row objects, all in ONE statement: one round trip, rows typed
+# by the server (booleans, numbers, nested arrays), and the same text from psycopg and from the
+# libpq reader (no psycopg import for a comparison of two databases)
+STATEMENT = (
+    "WITH skip(names) AS (SELECT ARRAY(SELECT pg_catalog.json_array_elements_text("
+    "%s::pg_catalog.json)))\nSELECT pg_catalog.json_build_object('version', "
+    "pg_catalog.current_setting('server_version_num')::pg_catalog.int4, 'rows', "
+    "pg_catalog.json_build_array("
+    + ",\n".join(
+        f"(SELECT coalesce(pg_catalog.json_agg(q), '[]') FROM ({query}) q)" for query, _ in QUERIES
+    )
+    + "))::pg_catalog.text"
+)
 
-def introspect(conn: psycopg.Connection, selection: Filter) -> m.Model:
-    """The model of the database ``conn`` is connected to, filtered by ``selection``."""
-    from psycopg.rows import dict_row
 
-    params = {"skip": list(selection.skip_schemas)}
-    with conn.transaction():
-        conn.execute("SET TRANSACTION READ ONLY")
+def introspect(conn: Reader, selection: Filter) -> m.Model:
+    """The model of the database ``conn`` (an autocommit psycopg connection or a libpq reader)
+    is connected to, filtered by ``selection``."""
+    skip = json.dumps(list(selection.skip_schemas))
+    conn.execute("BEGIN TRANSACTION READ ONLY")
+    try:
         conn.execute("SET LOCAL search_path = ''")
-        with conn.pipeline():
-            cursors = [conn.cursor(row_factory=dict_row).execute(q, params) for q, _ in QUERIES]
-        rows = [
-            (cursor.fetchall(), build) for cursor, (_, build) in zip(cursors, QUERIES, strict=True)
-        ]
-    objects = _build(rows, selection)
-    return m.Model(objects=objects, server_version=conn.info.server_version)
+        row = conn.execute(STATEMENT, [skip]).fetchone()
+        conn.execute("COMMIT")
+    except BaseException:
+        with suppress(Exception):
+            conn.execute("ROLLBACK")
+        raise
+    assert row is not None  # one SELECT without FROM: always one row
+    found = json.loads(row[0])
+    batches = zip(found["rows"], (build for _, build in QUERIES), strict=True)
+    return m.Model(objects=_build(batches, selection), server_version=found["version"])
 
 
 def _build(

@@ -14,7 +14,8 @@ from rally_gitops import git
 from rally_gitops.config import Config
 from rally_gitops.errors import ConfigError, DatabaseError
 from rally_gitops.files.migrations import Migration, discover, parse
-from rally_gitops.postgres.db import connect, describe, resolve, validate_url
+from rally_gitops.postgres.db import connect_reader, describe, resolve, validate_url
+from rally_gitops.postgres.libpq import LibpqError
 from rally_gitops.redact import redact_url
 from rally_gitops.schema.filters import Filter
 from rally_gitops.schema.introspect import introspect
@@ -81,13 +82,12 @@ def load_pair(config: Config, source: str, target: str, selection: Filter) -> tu
 
 
 def read_url(url: str, selection: Filter) -> Model:
-    """Introspect the database at ``url``."""
-    import psycopg
-
-    with connect(url, autocommit=True, purpose="schema") as conn:
+    """Introspect the database at ``url`` (through libpq directly: a comparison of two databases
+    never imports psycopg)."""
+    with connect_reader(url, purpose="schema") as conn:
         try:
             return introspect(conn, selection)
-        except psycopg.Error as exc:
+        except LibpqError as exc:
             shown = redact_url(url)
             raise DatabaseError(f"cannot read the schema of {shown}: {describe(exc)}") from None
 

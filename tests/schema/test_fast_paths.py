@@ -47,7 +47,7 @@ def test_the_keywords_quote_ident_quotes_are_pglasts() -> None:
     [((), False, (1, "+ table public.users")), (("--sql",), True, (0, ""))],
     ids=["report", "sql-of-identical"],
 )
-def test_comparing_two_databases_imports_neither_pglast_nor_the_replay(
+def test_comparing_two_databases_imports_neither_pglast_psycopg_nor_the_replay(
     make_database, tmp_path, extra: tuple[str, ...], same: bool, expected: tuple[int, str]
 ) -> None:
     left, right = make_database("fast_a"), make_database("fast_b")
@@ -59,7 +59,7 @@ def test_comparing_two_databases_imports_neither_pglast_nor_the_replay(
         "import json, sys\n"
         "from rally_gitops.main import main\n"
         f"code = main(['compare', {left!r}, {right!r}, *{list(extra)!r}])\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'pglast'"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('pglast', 'psycopg')"
         " or m.startswith(('rally_gitops.replay', 'rally_gitops.lint', 'sqlglot', 'git')))\n"
         "print(json.dumps([code, loaded]))\n"
     )
@@ -103,3 +103,52 @@ def test_compare_runs_without_the_cyclic_collector_and_turns_it_back_on(
     # before ran ten here)
     assert collections in ([], [0])
     assert gc.isenabled()
+
+
+RICH = """
+CREATE SCHEMA "Sales";
+CREATE TYPE "Sales"."Mood" AS ENUM ('sad', 'ok');
+CREATE DOMAIN positive AS int CHECK (VALUE > 0) DEFAULT 1 NOT NULL;
+CREATE TYPE pair AS (a int, b text COLLATE "C");
+CREATE SEQUENCE counter START 5 INCREMENT 2 MAXVALUE 99 CYCLE;
+CREATE TABLE "Sales"."Order" (
+  id bigint GENERATED ALWAYS AS IDENTITY (START 7), mood "Sales"."Mood", qty positive,
+  tags text[] DEFAULT '{}', total numeric(10, 2) GENERATED ALWAYS AS (qty * 2) STORED,
+  PRIMARY KEY (id));
+ALTER TABLE "Sales"."Order" ADD CONSTRAINT "Order_qty_check" CHECK (qty < 1000) NOT VALID;
+ALTER TABLE "Sales"."Order" ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own ON "Sales"."Order" FOR SELECT TO PUBLIC USING (qty > 1);
+COMMENT ON COLUMN "Sales"."Order".qty IS 'how many';
+GRANT SELECT ON "Sales"."Order" TO PUBLIC;
+"""
+
+
+def test_the_libpq_reader_and_psycopg_read_the_same_model(make_database) -> None:
+    """``compare`` reads through libpq directly, ``generate``'s verification through psycopg:
+    both must see one model, value types (booleans, numbers, nested arrays, NULLs) included."""
+    from rally_gitops.postgres.db import connect_reader
+    from rally_gitops.schema.introspect import introspect
+
+    url = make_database("fast_rich")
+    through_psycopg = model(url, SCHEMA + RICH)
+    with connect_reader(url) as conn:
+        through_libpq = introspect(conn, Filter(skip_schemas=("rally_gitops",)))
+    assert through_libpq == through_psycopg
+    assert through_libpq.server_version >= 130000
+    found = {(o.KIND, getattr(o, "table", ""), o.name): o for o in through_libpq.objects.values()}
+    counter = found["sequence", "", "counter"]
+    assert (counter.start, counter.increment, counter.maximum, counter.cycle) == (5, 2, 99, True)
+    positive = found["domain", "", "positive"]
+    assert (positive.not_null, positive.default) == (True, "1")
+    assert positive.constraints == (("positive_check", "CHECK ((VALUE > 0))"),)
+    assert found["composite type", "", "pair"].members == (
+        ("a", "integer", None),
+        ("b", "text", 'pg_catalog."C"'),
+    )
+    assert found["enum", "", "Mood"].labels == ("sad", "ok")
+    check = found["constraint", "Order", "Order_qty_check"]
+    assert (check.validated, check.type) == (False, "check")
+    qty = found["column", "Order", "qty"]
+    assert (qty.position, qty.comment, qty.default) == (3, "how many", None)
+    ident = found["column", "Order", "id"]
+    assert (ident.identity, ident.not_null) == ("always", True)

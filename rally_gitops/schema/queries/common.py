@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-# a user schema: not a system one (pg_catalog, pg_toast, pg_temp_N...) nor an excluded one
+# a user schema: not a system one (pg_catalog, pg_toast, pg_temp_N...) nor an excluded one (the
+# names in the CTE ``skip`` that introspect's one statement starts with)
 USER_SCHEMA = (
     "({n}.nspname NOT LIKE 'pg\\_%%' AND {n}.nspname <> 'information_schema' "
-    "AND {n}.nspname <> ALL(%(skip)s::text[]))"
+    "AND {n}.nspname <> ALL((SELECT names FROM skip)::pg_catalog.text[]))"
 )
 
 

@@ -13,7 +13,8 @@ RUN = """
 import sys
 from rally_gitops.main import main
 code = main(sys.argv[1:])
-heavy = ("psycopg", "pglast", "sqlglot", "git", "rally_gitops.schema", "rally_gitops.backup.take")
+heavy = ("psycopg", "pglast", "sqlglot", "git", "shutil", "rally_gitops.schema",
+         "rally_gitops.backup.take")
 print("MODULES:", *sorted(m for m in sys.modules if m.startswith(heavy)))
 sys.exit(code)
 """

@@ -407,6 +407,48 @@ def test_check_reports_missing_rights(cli, pg_server, database_url: str) -> None
     )
 
 
+def test_check_read_only_asks_for_the_rights_of_a_reader(cli, pg_server, database_url) -> None:
+    """``check --read-only`` (the production workflow's plan job, with a read-only role) asks
+    for reading the ledger, where a plain ``check`` asks for writing it."""
+    assert cli("deploy", "--env", "staging", "--yes", env={"DATABASE_STAGING_URL": database_url})
+    name = urlsplit(database_url).path.lstrip("/")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS rally_reader")
+        conn.execute(
+            sql.SQL("CREATE ROLE rally_reader LOGIN PASSWORD {}").format(sql.Literal(TEST_PASSWORD))
+        )
+    url = (
+        f"postgresql://rally_reader:{TEST_PASSWORD}@{pg_server.tcp_host}:{pg_server.tcp_port}"
+        f"/{name}"
+    )
+    env = {"DATABASE_STAGING_URL": url}
+    try:
+        unreadable = cli("check", "--env", "staging", "--read-only", env=env)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("GRANT USAGE ON SCHEMA rally_gitops TO rally_reader")
+            conn.execute(
+                "GRANT SELECT ON rally_gitops.applied, rally_gitops.history TO rally_reader"
+            )
+        readable = cli("check", "--env", "staging", "--read-only", env=env)
+        writing = cli("check", "--env", "staging", env=env)
+    finally:
+        pg_server.drop_database(name)
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+            conn.execute("DROP ROLE rally_reader")
+    owner = urlsplit(database_url).username  # who deployed, so owns the ledger schema
+    assert unreadable.code == 1
+    assert unreadable.out.endswith(
+        "reachable, but role rally_reader may not read the ledger schema rally_gitops: GRANT USAGE "
+        "ON SCHEMA rally_gitops TO rally_reader; GRANT SELECT ON rally_gitops.applied, "
+        f"rally_gitops.history TO rally_reader; (as {owner}, the schema's owner)\n"
+    )
+    assert readable.code == 0, readable.text
+    assert readable.out.rstrip().endswith("ledger present (6 applied), read-only check")
+    assert writing.code == 1
+    assert "may not write the ledger schema rally_gitops" in writing.out
+    assert TEST_PASSWORD not in unreadable.text + readable.text + writing.text
+
+
 def test_plan_shows_sql_and_changes_nothing(cli, database_url: str) -> None:
     result = cli("plan", "--env", "staging", env={"DATABASE_STAGING_URL": database_url})
     assert result.code == 0, result.text

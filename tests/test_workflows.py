@@ -159,7 +159,7 @@ def test_production_plans_and_rehearses_before_anyone_approves() -> None:
     assert "@localhost:5432/" in plan["env"]["RALLY_REPLAY_DATABASE_URL"]
     commands = [c for s in plan["steps"] for c in rally_commands(s.get("run", ""))]
     assert commands == [
-        ["check", "--env", "staging"],
+        ["check", "--env", "staging", "--read-only"],  # its role need not write
         ["plan", "--env", "staging", "--hazards"],
         ["rehearse", "--env", "staging", "--backup", "x"],
     ]

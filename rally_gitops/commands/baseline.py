@@ -6,11 +6,10 @@ import argparse
 
 from rally_gitops.cli import add_env, add_yes, confirm, load_config, load_migrations, out
 from rally_gitops.config import Config
-from rally_gitops.deploy.ledger import Ledger
-from rally_gitops.deploy.lock import deploy_lock
-from rally_gitops.errors import ConfigError, DeployError
+from rally_gitops.deploy.adopt import record_without_running
+from rally_gitops.errors import ConfigError
 from rally_gitops.files.migrations import VERSION_RE
-from rally_gitops.postgres.db import connect, resolve
+from rally_gitops.postgres.db import resolve
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,17 +40,6 @@ def baseline(config: Config, env: str, version: str, *, yes: bool = False) -> in
             "YES",
             yes=yes,
         )
-    with connect(target.url, autocommit=True, purpose="baseline") as conn:
-        with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
-            ledger = Ledger.for_config(conn, config)
-            ledger.ensure()
-            if ledger.applied():
-                raise DeployError(
-                    f"{target.label} already has applied migrations; "
-                    "baseline is only for a database the tool has never deployed to"
-                )
-            with conn.transaction():
-                for migration in chosen:
-                    ledger.record_applied(migration, 0, event="baseline")
+    record_without_running(config, target, chosen, fresh_only=True)
     out(f"{target.label}: baselined at {version} ({len(chosen)} migration(s) marked as applied)")
     return 0

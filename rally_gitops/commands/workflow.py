@@ -198,18 +198,10 @@ def _offer_generate(config: Config, *, interactive: bool, description: str | Non
 def _record_locally(config: Config, paths: list[Path]) -> None:
     """The generated files recorded as applied in local's ledger, without running them: local
     already has the change (the proof showed they turn the migrations' schema into local's)."""
-    from rally_gitops.deploy.ledger import Ledger
-    from rally_gitops.deploy.lock import deploy_lock
+    from rally_gitops.deploy.adopt import record_without_running
     from rally_gitops.files.migrations import parse
 
-    target = resolve(config, "local")
-    with connect(target.url, autocommit=True, purpose="workflow") as conn:
-        with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
-            ledger = Ledger.for_config(conn, config)
-            ledger.ensure()
-            with conn.transaction():
-                for path in paths:
-                    ledger.record_applied(parse(path), 0, event="baseline")
+    record_without_running(config, resolve(config, "local"), [parse(path) for path in paths])
     out(f"local: {len(paths)} migration(s) recorded as applied (local already has the change)")
 
 

@@ -58,6 +58,14 @@ def precommit_config() -> str:
     return "\n".join(lines) + "\n"
 
 
+# pre-commit's own cost, the floor of (a): the same framework with ONE hook that the staged files
+# never match (``true`` on migrations/), so nothing of rally-gitops runs
+FLOOR_CONFIG = (
+    "repos:\n  - repo: local\n    hooks:\n      - id: noop\n        name: noop\n"
+    "        entry: 'true'\n        language: system\n        files: ^migrations/.*\\.sql$\n"
+)
+
+
 def new_migration(number: int) -> GeneratedMigration:
     """A small, lint-clean migration newer than any of the history."""
     stamp = dt.datetime(2099, 1, 1) + dt.timedelta(minutes=number)
@@ -73,7 +81,9 @@ def new_migration(number: int) -> GeneratedMigration:
 class Scratch:
     """The scratch repository and the environment every git and hook process gets."""
 
-    def __init__(self, root: Path, migrations: list[GeneratedMigration]) -> None:
+    def __init__(
+        self, root: Path, migrations: list[GeneratedMigration], config: str | None = None
+    ) -> None:
         self.root = root
         self.count = 0
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "RALLY_"))}
@@ -86,7 +96,7 @@ class Scratch:
         )
         (root / ".gitignore").write_text(".rally/\n")
         (root / "README.md").write_text("# bench\n")
-        (root / ".pre-commit-config.yaml").write_text(precommit_config())
+        (root / ".pre-commit-config.yaml").write_text(config or precommit_config())
         self.git("init", "-q", "-b", "main")
         self.git("add", "-A")
         self.git("commit", "-q", "--no-verify", "-m", "history")
@@ -117,10 +127,14 @@ class Scratch:
         return self.git("commit", "-q", *flags, "-m", f"change {self.count}")
 
 
-def measure(scratch: Scratch, rounds: int) -> tuple[Samples, Samples]:
-    """Wall-clock and CPU samples per series: readme/migration, with hooks and without."""
+def measure(scratch: Scratch, floor: Scratch, rounds: int) -> tuple[Samples, Samples]:
+    """Wall-clock and CPU samples per series: readme/migration, with hooks and without, and the
+    README commit of ``floor`` (pre-commit with one hook that does not run)."""
     times: Samples = {f"{kind}-{mode}": [] for kind in GOALS for mode in ("hooks", "plain")}
+    times["readme-floor"] = []
     cpu: Samples = {name: [] for name in times}
+    floor.stage_readme()
+    floor.commit(hooks=True)
     # warm-up: the replay server starts and builds the history's template once
     for kind in GOALS:
         (scratch.stage_readme if kind == "readme" else scratch.stage_migration)()
@@ -135,6 +149,10 @@ def measure(scratch: Scratch, rounds: int) -> tuple[Samples, Samples]:
                 cpu[f"{kind}-{mode}"].append(result.cpu)
                 if kind == "migration" and mode == "plain":
                     scratch.git("reset", "-q", "--hard", "HEAD~1")  # not in the next prefix
+        floor.stage_readme()
+        result = floor.commit(hooks=True)
+        times["readme-floor"].append(result.seconds)
+        cpu["readme-floor"].append(result.cpu)
         print(f"round {number + 1}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in times.items()))
     return times, cpu
 
@@ -159,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rally-commit-bench-") as tmp:
         root = Path(tmp) / "repo"
         scratch = Scratch(root, history)
+        floor = Scratch(Path(tmp) / "floor", history[:1], FLOOR_CONFIG)
         try:
-            times, cpu = measure(scratch, args.rounds)
+            times, cpu = measure(scratch, floor, args.rounds)
         finally:
             stop_replay_server(root)
     source = f"{args.history} (diesel layout)" if args.history else "synthetic corpus"
@@ -184,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             cpu[f"{kind}-plain"]
         )
         print(f"{label}: hooks add {extra_cpu:+.3f} s of CPU (user+sys of every process, medians)")
+    floor_times, plain = times["readme-floor"], times["readme-plain"]
+    floor_added = statistics.median(floor_times) - statistics.median(plain)
+    print(f"(a) floor, pre-commit itself with one hook that does not run: {summary(floor_times)}")
+    print(f"(a) floor: adds {floor_added:+.3f} s (what any pre-commit hook costs a commit here)")
     return 0
 
 

@@ -107,7 +107,7 @@ def generate(
         config.migrations_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         count = sum(1 for line in part.up if not line.startswith("--"))
-        report(f"created {path} ({count} statements, verified up and down)")
+        report(f"created {path} ({count} statement(s), verified up and down)")
     for table, reason in proof.unseeded:
         report(f"note: no row could be seeded in {table} ({reason}): its rows were not checked")
     return [path for path, _ in written]

@@ -62,7 +62,7 @@ def test_generate_writes_a_verified_migration(cli, project, local, replay_url) -
     assert (result.code, result.err) == (0, "")
     [path] = new_files(project)
     assert path.name.endswith("_add_nickname.sql")
-    assert result.out.splitlines() == [f"created {path} (2 statements, verified up and down)"]
+    assert result.out.splitlines() == [f"created {path} (2 statement(s), verified up and down)"]
     migration = parse(path)
     assert [s.sql for s in migration.body()] == [
         "ALTER TABLE public.users ADD COLUMN nickname text",
@@ -198,8 +198,8 @@ def test_a_new_enum_value_the_change_uses_is_committed_in_a_file_before(
     values, main = new_files(project)
     assert [p.name[16:] for p in (values, main)] == ["postpone_enum_values.sql", "postpone.sql"]
     assert result.out.splitlines() == [
-        f"created {values} (1 statements, verified up and down)",
-        f"created {main} (1 statements, verified up and down)",
+        f"created {values} (1 statement(s), verified up and down)",
+        f"created {main} (1 statement(s), verified up and down)",
     ]
     assert [s.sql for s in parse(values).body()] == [
         "ALTER TYPE public.match_status ADD VALUE 'postponed' AFTER 'cancelled'"
@@ -230,7 +230,7 @@ def test_a_table_that_cannot_be_seeded_is_named(cli, project, database_url, repl
     assert (result.code, result.err) == (0, "")
     [path] = new_files(project)
     assert result.out.splitlines() == [
-        f"created {path} (1 statements, verified up and down)",
+        f"created {path} (1 statement(s), verified up and down)",
         "note: no row could be seeded in public.pairs (no value for NOT NULL column v of type "
         "pair): its rows were not checked",
     ]

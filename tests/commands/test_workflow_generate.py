@@ -64,7 +64,7 @@ def test_local_changes_are_offered_and_generated_with_the_answer(cli, project, e
     assert path.name.endswith("_add_nickname.sql")
     assert step_one(result.out) == [
         *CHANGES,
-        f"created {path} (1 statements, verified up and down)",
+        f"created {path} (1 statement(s), verified up and down)",
         "local: 1 migration(s) recorded as applied (local already has the change)",
     ]
     # local is in step with the migrations again: nothing pending, nothing to generate
@@ -91,7 +91,7 @@ def test_auto_with_generate_writes_it_and_deploys_it_to_staging(cli, project, en
     [path] = new_files(project)
     assert step_one(result.out) == [
         *CHANGES,
-        f"created {path} (1 statements, verified up and down)",
+        f"created {path} (1 statement(s), verified up and down)",
         "local: 1 migration(s) recorded as applied (local already has the change)",
     ]
     assert applied(envs["DATABASE_STAGING_URL"]) == 7

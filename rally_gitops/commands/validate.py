@@ -111,6 +111,8 @@ def validate(
         cache = "cache hit" if result.cache_hit else "cache built"
         if result.extended_from:
             cache = f"cache extended from the template of {result.extended_from}"
+        if result.from_spare:
+            cache += ", its ready copy"
         source = (
             f"{result.cached} from the template ({cache})" if result.template else "no template"
         )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 REPLAY_ENV = "RALLY_REPLAY_DATABASE_URL"
 PREFIX = "rally_replay_"
 TEMPLATE = PREFIX + "tpl_"
+SPARE = PREFIX + "spr_"  # a ready copy of a template (replay/spare.py): spare_name(template)
 KEEP_TEMPLATES = 3  # a few prefixes (branches) stay warm; older ones are evicted
 LOCK_KEY = 0x52A11E  # pg_advisory_lock key guarding template creation, cloning and eviction
 
@@ -112,9 +113,35 @@ def evict(admin: psycopg.Connection, *, keep: str | None, local: bool) -> None:
             drop_database(admin, name)
     for name, _ in rows if local else ():
         parts = name.split("_")  # rally_replay_run_<pid>_<random>
-        if not name.startswith(TEMPLATE) and len(parts) >= 4 and parts[3].isdigit():
+        if not name.startswith((TEMPLATE, SPARE)) and len(parts) >= 4 and parts[3].isdigit():
             if not pid_alive(int(parts[3])):
                 drop_database(admin, name)
+
+
+def spare_name(template: str) -> str:
+    """The name of ``template``'s spare copy: the same key."""
+    return SPARE + template.removeprefix(TEMPLATE)
+
+
+def spares(admin: psycopg.Connection) -> set[str]:
+    """The spare copies on the server."""
+    rows = admin.execute(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s",
+        (SPARE.replace("_", r"\_") + "%",),
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def take_spare(admin: psycopg.Connection, names: list[str], work: str) -> int | None:
+    """Rename the spare of the longest template ``names[i]`` (a prefix's first ``i`` migrations)
+    to ``work`` and return ``i``; None when there is none. Its key says what it holds, whatever
+    became of the template since."""
+    existing = spares(admin)
+    for index in range(len(names) - 1, 0, -1):
+        if spare_name(names[index]) in existing:
+            admin.execute(f'ALTER DATABASE "{spare_name(names[index])}" RENAME TO "{work}"')
+            return index
+    return None
 
 
 def _used(comment: str) -> float:

@@ -33,7 +33,7 @@ from rally_gitops.lint.model import Finding
 from rally_gitops.postgres.db import connect, describe, validate_url
 from rally_gitops.postgres.embedded import EmbeddedServer
 from rally_gitops.redact import redact_url
-from rally_gitops.replay import cache, watchdog
+from rally_gitops.replay import cache, spare, watchdog
 from rally_gitops.replay.cache import PREFIX, REPLAY_ENV, TEMPLATE
 from rally_gitops.replay.observe import MigrationMeasure, Observer
 from rally_gitops.replay.settings import idle_timeout, server_bin
@@ -71,6 +71,7 @@ class ReplayResult:
     round_trips: int = 0
     cache_hit: bool = False
     extended_from: int = 0  # built from the template of this many migrations (0: from zero)
+    from_spare: bool = False  # the work database was a ready copy (replay/spare.py)
     template: str | None = None
     server: str = ""
     seconds: float = 0.0
@@ -168,17 +169,41 @@ def _replay(
                 result.findings.append(failure.finding(server.label))
                 result.seconds = time.perf_counter() - started
                 return result
-            cache.create_database(admin, work, template)
+            gained = _work_database(admin, server, config, prefix, template, work)
+            result.from_spare = gained is not None
+            gained = gained or []
             cache.evict(admin, keep=template, local=server.embedded)
         result.template, result.cached = template, len(prefix)
         try:
             with connect(server.url(work), autocommit=True, purpose="replay") as conn:
                 steps = _Rest(config, server, new_versions, with_round_trip, observer)
-                steps.apply(conn, rest, result)
+                steps.apply(conn, [*gained, *rest], result, known=len(gained))
         finally:
             cache.drop_database(admin, work)
+    if server.data_dir is not None and template is not None:
+        spare.refill(server.data_dir, template)  # the next replay's copy, made meanwhile
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _work_database(
+    admin: psycopg.Connection,
+    server: ReplayServer,
+    config: Config,
+    prefix: list[Migration],
+    template: str | None,
+    work: str,
+) -> list[Migration] | None:
+    """Create ``work`` holding ``prefix``: from the embedded server's spare copy of a template
+    when there is one (replay/spare.py; returns the migrations of the prefix it lacks, to apply
+    in it), else as a copy of ``template`` (returns None)."""
+    if server.embedded and template is not None:
+        names = [TEMPLATE + key for key in prefix_keys(config, prefix)]
+        start = cache.take_spare(admin, names, work)
+        if start is not None:
+            return prefix[start:]
+    cache.create_database(admin, work, template)
+    return None
 
 
 @dataclass(frozen=True)
@@ -192,11 +217,14 @@ class _Rest:
     with_round_trip: bool
     observer: Observer | None
 
-    def apply(self, conn: psycopg.Connection, rest: list[Migration], result: ReplayResult) -> None:
-        """Apply ``rest`` in order into ``result``; stop at the first failure (a finding)."""
+    def apply(
+        self, conn: psycopg.Connection, rest: list[Migration], result: ReplayResult, known: int = 0
+    ) -> None:
+        """Apply ``rest`` in order into ``result``; stop at the first failure (a finding). The
+        ``known`` first ones are the prefix's, which a spare copy lacked: applied, not counted."""
         if rest:
             Ledger.for_config(conn, self.config).ensure()
-        for migration in rest:
+        for number, migration in enumerate(rest):
             new = migration.version in self.new_versions
             observer = self.observer
             if observer is not None and not new:  # known to the observer, not measured
@@ -206,7 +234,7 @@ class _Rest:
             except ReplayFailure as failure:
                 result.findings.append(failure.finding(self.server.label))
                 return  # later files would only fail for the same reason
-            result.applied += 1
+            result.applied += number >= known
             if self.with_round_trip and new:
                 warning = round_trip(conn, self.config, migration, self.observer)
                 result.round_trips += migration.rollback is not None

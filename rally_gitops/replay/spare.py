@@ -1,0 +1,76 @@
+"""A ready copy ("spare") of the replay template, made in the background after a replay.
+
+A replay works in a copy of the template of the committed prefix, and ``CREATE DATABASE ...
+TEMPLATE`` copies every file of it: 0.3-1 s for a few hundred migrations, which each commit of a
+migration waited for. After a replay on the embedded server, a detached process copies the
+template it used, under the cache lock, to ``rally_replay_spr_<key>`` (the key says what it
+holds). The next replay renames that copy into its work database, which is instant, and applies
+the migrations the prefix gained since: the previous commit's file or two. Only the newest
+template's spare is kept. IntegreSQL keeps its test databases ready the same way.
+
+Run as ``python -m rally_gitops.replay.spare DATA_DIR TEMPLATE``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from rally_gitops.postgres.embedded import EmbeddedServer
+from rally_gitops.redact import child_environ
+from rally_gitops.replay import cache, watchdog
+
+
+def refill(directory: Path, template: str) -> None:
+    """Start the background copy of ``template`` on the server of ``directory`` (detached: a
+    failure of it only means that the next replay copies the template itself)."""
+    subprocess.Popen(
+        [sys.executable, "-m", "rally_gitops.replay.spare", str(directory), template],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd="/",
+        env=child_environ(),
+        start_new_session=True,  # not killed with the hook that started it
+    )
+
+
+def make(directory: Path, template: str) -> bool:
+    """Make ``template``'s spare, dropping the others; False when it could not be made (the
+    server gone, the template evicted or in use)."""
+    import psycopg
+
+    running = EmbeddedServer(directory, fast=True).running()
+    if running is None:
+        return False
+    try:
+        with psycopg.connect(running.url("postgres"), autocommit=True, connect_timeout=5) as admin:
+            with cache.advisory_lock(admin):
+                wanted = cache.spare_name(template)
+                existing = cache.spares(admin)
+                for name in existing - {wanted}:  # made for a prefix that has grown since
+                    cache.drop_database(admin, name)
+                if wanted in existing:
+                    return True
+                found = admin.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (template,)
+                ).fetchone()
+                if found is None:
+                    return False
+                cache.create_database(admin, wanted, template)
+                return True
+    except Exception:  # noqa: BLE001 - a background nicety: the replay works without it
+        return False
+    finally:
+        watchdog.touch(directory)  # the idle time counts from here
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``DATA_DIR TEMPLATE``: make the spare; exit 0 when it exists afterwards."""
+    args = sys.argv[1:] if argv is None else argv
+    return 0 if make(Path(args[0]), args[1]) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -174,14 +174,21 @@ def _replay(
             gained = gained or []
             cache.evict(admin, keep=template, local=server.embedded)
         result.template, result.cached = template, len(prefix)
+        # on the embedded server the work database is dropped in the background, which then
+        # makes the next replay's copy (replay/spare.py)
+        background = server.data_dir if template is not None else None
         try:
             with connect(server.url(work), autocommit=True, purpose="replay") as conn:
                 steps = _Rest(config, server, new_versions, with_round_trip, observer)
                 steps.apply(conn, [*gained, *rest], result, known=len(gained))
+        except BaseException:
+            background = None
+            raise
         finally:
-            cache.drop_database(admin, work)
-    if server.data_dir is not None and template is not None:
-        spare.refill(server.data_dir, template)  # the next replay's copy, made meanwhile
+            if background is None:
+                cache.drop_database(admin, work)
+    if background is not None and template is not None:
+        spare.refill(background, template, drop=work)
     result.seconds = time.perf_counter() - started
     return result
 

@@ -14,7 +14,7 @@ import pytest
 from rally_gitops.config import load
 from rally_gitops.files.migrations import discover
 from rally_gitops.postgres.embedded import EmbeddedServer
-from rally_gitops.replay.cache import SPARE, TEMPLATE, spare_name
+from rally_gitops.replay.cache import PREFIX, SPARE, TEMPLATE, spare_name
 from rally_gitops.replay.run import cache_key, replay
 from testing.migration_files import make_project, write_migration
 from testing.process import run_process
@@ -37,18 +37,20 @@ def root() -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def spares(project: Path) -> set[str]:
+def databases(project: Path, prefix: str) -> set[str]:
     running = EmbeddedServer(project / ".rally" / "replay-pgdata", fast=True).running()
     assert running is not None
     with psycopg.connect(running.url("postgres"), autocommit=True) as conn:
         rows = conn.execute("SELECT datname FROM pg_database").fetchall()
-    return {name for (name,) in rows if name.startswith(SPARE)}
+    return {name for (name,) in rows if name.startswith(prefix)}
 
 
 def wait_for(project: Path, wanted: set[str]) -> None:
+    """Until the spares are ``wanted`` and the replays' own databases are gone (both done in
+    the background)."""
     deadline = time.monotonic() + 60
-    while spares(project) != wanted:
-        assert time.monotonic() < deadline, f"spares {spares(project)}, expected {wanted}"
+    while (databases(project, SPARE), databases(project, PREFIX + "run_")) != (wanted, set()):
+        assert time.monotonic() < deadline, f"{databases(project, PREFIX)}, expected {wanted}"
         time.sleep(0.1)
 
 

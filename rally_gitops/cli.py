@@ -131,12 +131,41 @@ def confirm(prompt: str, word: str, *, yes: bool) -> None:
                 f"type {word} at the prompt instead"
             )
         return
-    print(f"{prompt}\nType {word} to continue: ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline() if sys.stdin is not None else ""
-    if not answer:
+    answer = _answer(f"{prompt}\nType {word} to continue: ")
+    if answer is None:
         raise RallyError("no confirmation (stdin closed); nothing was done. In CI pass --yes.")
     if answer.strip() != word:
         raise RallyError("cancelled: the confirmation did not match; nothing was done")
+
+
+def read_line(prompt: str) -> str:
+    """One line from stdin after ``prompt`` on stderr; end of input is the empty answer."""
+    answer = _answer(prompt)
+    if answer is None:
+        print("(no answer)", file=sys.stderr)
+    return " ".join((answer or "").split())
+
+
+def ask(question: str) -> bool:
+    """A yes/no question on stderr, answered on stdin; no answer (end of input) is no."""
+    answer = _answer(f"{question} [y/N] ")
+    if answer is None:
+        print("(no answer: no)", file=sys.stderr)
+    return (answer or "").strip().lower() in {"y", "yes"}
+
+
+def ask_word(prompt: str, word: str) -> bool:
+    """True when the user types exactly ``word``; anything else or end of input is no."""
+    answer = _answer(f"{prompt}\nType {word} to continue (anything else skips): ")
+    if answer is None:
+        print("(no answer: no)", file=sys.stderr)
+    return (answer or "").strip() == word
+
+
+def _answer(prompt: str) -> str | None:
+    """The line typed after ``prompt`` (shown on stderr); None at the end of input."""
+    print(prompt, end="", file=sys.stderr, flush=True)
+    return (sys.stdin.readline() if sys.stdin is not None else "") or None
 
 
 def out(line: str = "") -> None:

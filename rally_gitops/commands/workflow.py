@@ -18,11 +18,14 @@ from pathlib import Path
 
 from rally_gitops.cli import (
     add_yes,
+    ask,
+    ask_word,
     confirm,
     confirm_deploy,
     load_config,
     load_migrations,
     out,
+    read_line,
 )
 from rally_gitops.config import Config, command_line
 from rally_gitops.delivery import smoke as smoke_mod
@@ -179,7 +182,7 @@ def _offer_generate(config: Config, *, interactive: bool, description: str | Non
     out(f"local has {len(changes)} change(s) the migrations lack:")
     out("".join(f"  {line}\n" for line in changes).rstrip("\n"))
     if description is None and interactive and ask("Generate a migration for them now?"):
-        description = _read_line("Description of the migration: ")
+        description = read_line("Description of the migration: ")
     if not description:
         how = command_line(config, "generate", "DESCRIPTION")
         out(f"Not generated: the changes stay out of the migrations (`{how}` writes them).")
@@ -209,38 +212,6 @@ def _embedded_runs(config: Config) -> bool:
     from rally_gitops.postgres.embedded import local_server
 
     return local_server(config.state_dir).running() is not None
-
-
-def _read_line(prompt: str) -> str:
-    """One line from stdin after ``prompt`` on stderr; end of input is the empty answer."""
-    print(prompt, end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline() if sys.stdin is not None else ""
-    if not answer:
-        print("(no answer)", file=sys.stderr)
-    return " ".join(answer.split())
-
-
-def ask(question: str) -> bool:
-    """A yes/no question on stderr, answered on stdin; no answer (end of input) is no."""
-    print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline() if sys.stdin is not None else ""
-    if not answer:
-        print("(no answer: no)", file=sys.stderr)
-    return answer.strip().lower() in {"y", "yes"}
-
-
-def ask_word(prompt: str, word: str) -> bool:
-    """True when the user types exactly ``word``; anything else or end of input is no."""
-    print(
-        f"{prompt}\nType {word} to continue (anything else skips): ",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )
-    answer = sys.stdin.readline() if sys.stdin is not None else ""
-    if not answer:
-        print("(no answer: no)", file=sys.stderr)
-    return answer.strip() == word
 
 
 def _lint_and_validate(config: Config, files: list[str], *, interactive: bool) -> bool:

@@ -76,24 +76,31 @@ class Index:
         self.by_bare: dict[str, list[Key]] = defaultdict(list)
         self.columns: dict[Key, list[Key]] = defaultdict(list)
         self.keys: dict[tuple[str, str], list[m.Constraint]] = defaultdict(list)
-        for obj in model:
+        # a model repeats its texts (column types, defaults): each is resolved once
+        self._resolved: dict[tuple[str, bool], frozenset[Key]] = {}
+        for key, obj in model.objects.items():  # the model's keys: ``obj.key`` builds a tuple
             if isinstance(obj, m.Constraint) and obj.type in ("primary key", "unique"):
                 self.keys[(obj.schema, obj.table)].append(obj)
             if isinstance(obj, m.Column):
-                self.columns[("table", obj.schema, obj.table)].append(obj.key)
+                self.columns[("table", obj.schema, obj.table)].append(key)
             elif not isinstance(obj, (m.TableScoped, m.Schema, m.Extension)):
-                self.by_name[(obj.schema, obj.name)].append(obj.key)
-                self.by_bare[obj.name].append(obj.key)
+                self.by_name[(obj.schema, obj.name)].append(key)
+                self.by_bare[obj.name].append(key)
 
-    def resolve(self, text: str | None, *, bare: bool = False) -> set[Key]:
+    def resolve(self, text: str | None, *, bare: bool = False) -> frozenset[Key]:
         """Keys of the objects ``text`` names (``bare``: unqualified names in any schema)."""
-        found: set[Key] = set()
-        for chain in names(text or ""):
-            for i in range(len(chain) - 1):
-                found.update(self.by_name.get((chain[i], chain[i + 1]), ()))
-            if bare:
-                for part in chain:
-                    found.update(self.by_bare.get(part, ()))
+        if not text:
+            return frozenset()
+        found = self._resolved.get((text, bare))
+        if found is None:
+            keys: set[Key] = set()
+            for chain in chains(text):
+                for i in range(len(chain) - 1):
+                    keys.update(self.by_name.get((chain[i], chain[i + 1]), ()))
+                if bare:
+                    for part in chain:
+                        keys.update(self.by_bare.get(part, ()))
+            found = self._resolved[(text, bare)] = frozenset(keys)
         return found
 
     def expand(self, keys: Iterable[Key]) -> set[Key]:
@@ -131,22 +138,27 @@ def mentions(obj: m.SchemaObject, name: str) -> bool:
 def dependencies(model: m.Model) -> tuple[dict[Key, set[Key]], dict[Key, set[Key]]]:
     """Hard and soft dependencies of every object of ``model``: key → keys it needs first."""
     index = Index(model)
-    extensions = [o.key for o in model if isinstance(o, m.Extension)]
+    known = model.objects.keys()
+    everywhere = {k for k in known if k[0] == "extension"}
     hard: dict[Key, set[Key]] = {}
     soft: dict[Key, set[Key]] = {}
-    for obj in model:
-        needs = set().union(*(index.resolve(t) for t in _texts(obj)))
+    for key, obj in model.objects.items():
+        needs: set[Key] = set()
+        for text in _texts(obj):
+            if text:
+                needs |= index.resolve(text)
         if not isinstance(obj, (m.Schema, m.Extension)):
             needs.add(("schema", obj.schema))
-            needs.update(extensions)
+            needs |= everywhere
         needs |= _structural(obj, index)
         if not isinstance(obj, m.Column):
             needs = index.expand(needs)
-        needs.discard(obj.key)
-        hard[obj.key] = {k for k in needs if k in model.objects}
+        needs.discard(key)
+        hard[key] = needs & known
         if isinstance(obj, m.Function):
-            body = index.expand(index.resolve(obj.body, bare=True)) - {obj.key}
-            soft[obj.key] = body - hard[obj.key]
+            body = index.expand(index.resolve(obj.body, bare=True))
+            body.discard(key)
+            soft[key] = body - hard[key]
     return hard, soft
 
 

@@ -216,39 +216,60 @@ class _Builder:
     def _ordered(self) -> list[Step]:
         edges: dict[Key, set[Key]] = {k: set() for k in self.steps}
         soft: dict[Key, set[Key]] = {k: set() for k in self.steps}
+        # every node's step, worked out once: (action, key) → the step doing it, by action
+        done: dict[str, dict[Key, Key]] = {CREATE: {}, ALTER: {}, OWN: {}, DROP: {}}
+        for node in {**self.steps, **self.alias}:
+            step = self._resolve(node)
+            if step is not None:
+                done[node[0]][node[1:]] = step
+        made = (done[CREATE], done[ALTER], done[OWN])  # what a create or alter needs first
+        gone = (done[DROP], done[ALTER])  # what goes after a drop
 
         def need(later: Key, earlier: Key, into: dict[Key, set[Key]] = edges) -> None:
             a, b = self._resolve(later), self._resolve(earlier)
             if a is not None and b is not None and a != b:
                 into[a].add(b)
 
+        def after(a: Key | None, deps: set[Key], of: tuple[dict[Key, Key], ...]) -> None:
+            """``a`` after every step in ``of`` doing one of ``deps``."""
+            if a is None or not deps:
+                return
+            into = edges[a]
+            for by in of:
+                into.update(by[k] for k in deps & by.keys())
+
+        def before(b: Key | None, deps: set[Key]) -> None:
+            """``b`` before every step dropping (or altering) one of ``deps``."""
+            if b is None or not deps:
+                return
+            for by in gone:
+                for k in deps & by.keys():
+                    edges[by[k]].add(b)
+
+        empty: set[Key] = set()
         for sid, step in self.steps.items():
             for dep in step.after:
                 need(sid, dep)
-            key = step.obj.key
-            if step.action in (CREATE, ALTER, OWN):
-                for dep in self.hard_t.get(key, ()):
-                    need(sid, (CREATE, *dep))
-                    need(sid, (ALTER, *dep))
-                    need(sid, (OWN, *dep))
-                for dep in self.soft_t.get(key, ()):
-                    need(sid, (CREATE, *dep), soft)
-            if step.action == DROP:
-                for dep in self.hard_s.get(key, ()):
-                    need((DROP, *dep), sid)
-                    need((ALTER, *dep), sid)
+            key = sid[1:]
+            if step.action != DROP:  # CREATE, ALTER, OWN
+                a = self._resolve(sid)
+                after(a, self.hard_t.get(key, empty), made)
+                deps = self.soft_t.get(key, empty)
+                if a is not None and deps:
+                    soft[a].update(done[CREATE][k] for k in deps & done[CREATE].keys())
+            else:
+                before(self._resolve(sid), self.hard_s.get(key, empty))
         # what a step does for its children (a new table's columns, a dropped table's triggers)
         # needs what they need
         for node in self.alias:
             action, key = node[0], node[1:]
             if action == CREATE:
-                for dep in self.hard_t.get(key, ()):
-                    need(node, (CREATE, *dep))
-                    need(node, (ALTER, *dep))
+                after(self._resolve(node), self.hard_t.get(key, empty), made[:2])
             elif action == DROP:
-                for dep in self.hard_s.get(key, ()):
-                    need((DROP, *dep), node)
-                    need((ALTER, *dep), node)
+                before(self._resolve(node), self.hard_s.get(key, empty))
+        for into_all in (edges, soft):
+            for k, into in into_all.items():
+                into.discard(k)  # ``need`` never makes a step wait for itself
         for sid, step in self.steps.items():
             key = step.obj.key
             # what stands on a retyped table goes before the change and comes back after it

@@ -219,9 +219,9 @@ class _Builder:
         # every node's step, worked out once: (action, key) → the step doing it, by action
         done: dict[str, dict[Key, Key]] = {CREATE: {}, ALTER: {}, OWN: {}, DROP: {}}
         for node in {**self.steps, **self.alias}:
-            step = self._resolve(node)
-            if step is not None:
-                done[node[0]][node[1:]] = step
+            doer = self._resolve(node)
+            if doer is not None:
+                done[node[0]][node[1:]] = doer
         made = (done[CREATE], done[ALTER], done[OWN])  # what a create or alter needs first
         gone = (done[DROP], done[ALTER])  # what goes after a drop
 

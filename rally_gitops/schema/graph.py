@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from functools import cache
 
 from rally_gitops.errors import RallyError
+from rally_gitops.schema import lexer
 from rally_gitops.schema import model as m
 
 Key = tuple[str, ...]
@@ -38,23 +39,22 @@ def names(text: str) -> Iterator[tuple[str, ...]]:
 def chains(text: str) -> tuple[tuple[str, ...], ...]:
     """``names(text)`` as a tuple, scanned once per distinct text: a model repeats most of its
     texts (column types, defaults), and scanning is the costly part of working out a plan."""
-    from pglast.parser import ParseError, scan  # 40-60 ms of imports: only once a text is scanned
+    tokens = lexer.tokens(text)
+    return found_in(scanned(text) if tokens is None else tokens)
 
-    try:
-        tokens = scan(text)
-    except ParseError:
-        return ()
+
+def found_in(tokens: list[tuple[int, str]]) -> tuple[tuple[str, ...], ...]:
+    """The dotted names a token list spells (``lexer.tokens``' kinds), strings' too."""
     found: list[tuple[str, ...]] = []
     chain: list[str] = []
     previous_dot = False
-    for token in tokens:
-        word = text[token.start : token.end + 1]
-        if token.name == "SCONST" and word.startswith("'"):
+    for kind, word in tokens:
+        if kind == lexer.STRING:
             found += chains(word[1:-1].replace("''", "'"))
-        if token.name == "ASCII_46":
+        if kind == lexer.DOT:
             previous_dot = True
             continue
-        is_name = token.name == "IDENT" or token.kind != "RESERVED_KEYWORD" and word.isidentifier()
+        is_name = kind == lexer.NAME
         if is_name and (previous_dot or not chain):
             chain.append(_unquote(word))
         else:
@@ -65,6 +65,30 @@ def chains(text: str) -> tuple[tuple[str, ...], ...]:
     if chain:
         found.append(tuple(chain))
     return tuple(found)
+
+
+def scanned(text: str) -> list[tuple[int, str]]:
+    """``text``'s tokens by pglast's scanner, as ``lexer.tokens`` gives them (none when it
+    cannot scan the text): for what the small scanner leaves to it."""
+    from pglast.parser import ParseError, scan  # 40-60 ms of imports: only when needed
+
+    try:
+        tokens = scan(text)
+    except ParseError:
+        return []
+    out: list[tuple[int, str]] = []
+    for token in tokens:
+        word = text[token.start : token.end + 1]
+        if token.name == "SCONST" and word.startswith("'"):
+            kind = lexer.STRING
+        elif token.name == "ASCII_46":
+            kind = lexer.DOT
+        elif token.name == "IDENT" or token.kind != "RESERVED_KEYWORD" and word.isidentifier():
+            kind = lexer.NAME
+        else:
+            kind = lexer.OTHER
+        out.append((kind, word))
+    return out
 
 
 class Index:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
+from typing import Any
 
 from rally_gitops.errors import RallyError
 from rally_gitops.schema import lexer
@@ -136,21 +137,20 @@ class Index:
 
 
 def _texts(obj: m.SchemaObject) -> list[str | None]:
-    if isinstance(obj, m.Column):
-        return [obj.type, obj.default, obj.generated_expression]
-    if isinstance(obj, m.Domain):
-        return [obj.type, obj.default, *(d for _, d in obj.constraints)]
-    if isinstance(obj, m.Composite):
-        return [t for _, t, _ in obj.members]
-    if isinstance(obj, m.Table):
-        return [obj.partition_of, *obj.inherits, obj.partition_key]
-    if isinstance(obj, m.Policy):
-        return [obj.using, obj.check]
-    if isinstance(obj, m.Function):
-        return [obj.arguments, obj.result]
-    if isinstance(obj, (m.Constraint, m.Index, m.View, m.Trigger)):
-        return [obj.definition]
-    return []
+    texts = _TEXTS.get(type(obj))
+    return texts(obj) if texts is not None else []
+
+
+# the texts of each kind that name other objects
+_TEXTS: dict[type, Callable[[Any], list[str | None]]] = {
+    m.Column: lambda o: [o.type, o.default, o.generated_expression],
+    m.Domain: lambda o: [o.type, o.default, *(d for _, d in o.constraints)],
+    m.Composite: lambda o: [t for _, t, _ in o.members],
+    m.Table: lambda o: [o.partition_of, *o.inherits, o.partition_key],
+    m.Policy: lambda o: [o.using, o.check],
+    m.Function: lambda o: [o.arguments, o.result],
+    **dict.fromkeys((m.Constraint, m.Index, m.View, m.Trigger), lambda o: [o.definition]),
+}
 
 
 def mentions(obj: m.SchemaObject, name: str) -> bool:
@@ -162,50 +162,51 @@ def mentions(obj: m.SchemaObject, name: str) -> bool:
 def dependencies(model: m.Model) -> tuple[dict[Key, set[Key]], dict[Key, set[Key]]]:
     """Hard and soft dependencies of every object of ``model``: key → keys it needs first."""
     index = Index(model)
-    known = model.objects.keys()
-    everywhere = {k for k in known if k[0] == "extension"}
+    objects = model.objects
+    known = objects.keys()
+    everywhere = frozenset(k for k in known if k[0] == "extension")
+    # what every object of a schema needs: the schema, and the extensions
+    base: dict[str, frozenset[Key]] = {}
+    resolve, columns = index.resolve, index.columns
     hard: dict[Key, set[Key]] = {}
     soft: dict[Key, set[Key]] = {}
-    for key, obj in model.objects.items():
-        needs: set[Key] = set()
+    for key, obj in objects.items():
+        kind = key[0]
+        if kind in ("schema", "extension"):
+            needs: set[Key] = set()
+        else:
+            common = base.get(obj.schema)
+            if common is None:
+                common = base[obj.schema] = everywhere | {("schema", obj.schema)}
+            needs = set(common)
         for text in _texts(obj):
             if text:
-                needs |= index.resolve(text)
-        if not isinstance(obj, (m.Schema, m.Extension)):
-            needs.add(("schema", obj.schema))
-            needs |= everywhere
-        needs |= _structural(obj, index)
-        if not isinstance(obj, m.Column):
-            needs = index.expand(needs)
+                needs |= resolve(text)
+        parent = obj.parent
+        if parent is not None:
+            needs.add(parent if parent in objects else ("view", *parent[1:]))  # a matview's index
+        if kind == "constraint":
+            needs |= _referenced(obj, index)  # type: ignore[arg-type]
+        if kind != "column":  # a table stands for its columns too
+            for table in [k for k in needs if k[0] == "table"]:
+                needs.update(columns.get(table, ()))
         needs.discard(key)
         hard[key] = needs & known
-        if isinstance(obj, m.Function):
-            body = index.expand(index.resolve(obj.body, bare=True))
+        if kind == "function":
+            body = index.expand(resolve(obj.body, bare=True))  # type: ignore[attr-defined]
             body.discard(key)
             soft[key] = body - hard[key]
     return hard, soft
 
 
-def _structural(obj: m.SchemaObject, index: Index) -> set[Key]:
-    """The parent relation, and a foreign key's referenced key constraint."""
-    model = index.model
-    needs: set[Key] = set()
-    parent = obj.parent
-    if parent is not None:
-        if parent not in model.objects:
-            parent = ("view", *parent[1:])  # a materialized view's index
-        needs.add(parent)
-    if isinstance(obj, m.Constraint) and obj.references:
-        for other in index.keys.get(obj.references, ()):
-            if other.type in (
-                "primary key",
-                "unique",
-            ):
-                if other.columns == obj.referenced_columns:
-                    needs.add(other.key)
-        needs.add(("table", *obj.references))
-    if isinstance(obj, m.Sequence) and obj.owned_by:
-        pass  # owned-by is its own step, after the column
+def _referenced(obj: m.Constraint, index: Index) -> set[Key]:
+    """A foreign key's referenced table and the key constraint it references."""
+    if not obj.references:
+        return set()
+    needs: set[Key] = {("table", *obj.references)}
+    for other in index.keys.get(obj.references, ()):
+        if other.columns == obj.referenced_columns:  # a primary key or unique constraint
+            needs.add(other.key)
     return needs
 
 

@@ -26,25 +26,29 @@ NAME, DOT, STRING, OTHER = range(4)
 _START = r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]"
 _CONTINUE = r"[^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"
 _TAG = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]"  # a dollar quote's tag: no $
+_NOT_AFTER = rf"(?!{_CONTINUE}|\.)"  # a number or parameter: PostgreSQL reads 1x, 1.2.3 otherwise
+# one token and the spaces before it; ``fail``: what this scanner leaves to pglast (E'...' and
+# the other string syntaxes, a string continued on the next line, an unterminated quote or
+# comment, a nested comment, a number with junk, a lone $, NUL)
 _TOKEN = re.compile(
     rf"""
-      (?P<space>[ \t\n\r\f\v]+)
+    [ \t\n\r\f\v]*
+    (?:
+      (?P<fail>[eEbBxXnN]'|[uU]&)
     | (?P<comment>--[^\n\r]*|/\*(?:[^*/]|\*(?!/)|/(?!\*))*\*/)
     | (?P<name>{_START}{_CONTINUE}*|"(?:[^"]|"")+")
-    | (?P<string>'(?:[^']|'')*')
-    | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)
+    | (?P<string>'(?:[^']|'')*'(?![ \t\n\r\f\v]*['\-/]))
+    | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?{_NOT_AFTER})
     | (?P<dotdot>\.\.)
     | (?P<dot>\.)
-    | (?P<param>\$[0-9]+)
-    | (?P<dollar>\$(?:{_START}{_TAG}*)?\$)
-    | (?P<other>[^"'$/\x00]|/(?!\*))
+    | (?P<param>\$[0-9]+{_NOT_AFTER})
+    | (?P<dollar>\$(?P<tag>(?:{_START}{_TAG}*)?)\$[\s\S]*?\$(?P=tag)\$)
+    | (?P<other>[^"'$/0-9\x00]|/(?!\*))
+    | (?P<unknown>[\s\S])
+    )?
     """,
     re.VERBOSE,
 )
-# E'...', B'...', X'...', N'...', U&'...', U&"...": other string syntaxes
-_STRING_PREFIXES = frozenset([*(("'", c) for c in "eEbBxXnN"), ("&", "u"), ("&", "U")])
-_AFTER_STRING = re.compile(r"[ \t\n\r\f\v]*(['\-/]?)")
-_JUNK = re.compile(rf"{_CONTINUE}|\.")  # after a number or parameter: PostgreSQL's rules differ
 _KIND = {"name": NAME, "dot": DOT, "string": STRING}
 
 
@@ -52,33 +56,16 @@ def tokens(text: str) -> list[tuple[int, str]] | None:
     """``text``'s tokens as (kind, text), comments and the like as ``OTHER``; ``None`` when the
     text has something this scanner does not cover (pglast's scanner is asked then)."""
     out: list[tuple[int, str]] = []
-    pos, end = 0, len(text)
-    match = _TOKEN.match
-    while pos < end:
-        found = match(text, pos)
-        if found is None:  # an unterminated quote or comment, a nested comment, a lone $
-            return None
-        group, word, pos = found.lastgroup, found.group(), found.end()
-        if group == "space":
+    reserved = keywords.RESERVED
+    for found in _TOKEN.finditer(text):
+        group = found.lastgroup
+        if group is None:  # the spaces at the end
             continue
-        if group == "name":
-            if pos < end and (text[pos], word) in _STRING_PREFIXES:
-                return None
-            if word[0] != '"' and word.isascii() and word.upper() in keywords.RESERVED:
-                out.append((OTHER, word))
-                continue
-        elif group in ("number", "param"):
-            if _JUNK.match(text, pos):
-                return None
-        elif group == "string":
-            # 'a' followed by a newline and 'b' is one string 'ab': left to pglast
-            after = _AFTER_STRING.match(text, pos)
-            if after is not None and after.group(1):
-                return None
-        elif group == "dollar":
-            close = text.find(word, pos)
-            if close < 0:
-                return None
-            word, pos = text[found.start() : close + len(word)], close + len(word)
-        out.append((_KIND.get(group or "", OTHER), word))
+        if group in ("fail", "unknown"):
+            return None
+        word = found.group(group)
+        if group == "name" and word[0] != '"' and word.isascii() and word.upper() in reserved:
+            out.append((OTHER, word))
+        else:
+            out.append((_KIND.get(group, OTHER), word))
     return out

@@ -10,16 +10,12 @@ before it and created again after.
 
 from __future__ import annotations
 
-from rally_gitops.schema import hazards, rebuild, sql
+from rally_gitops.schema import edges, hazards, rebuild, sql
 from rally_gitops.schema import model as m
 from rally_gitops.schema.alter import alter
 from rally_gitops.schema.diff import ADDED, DROPPED, Diff
-from rally_gitops.schema.graph import Key, dependencies, mentions, names, order
+from rally_gitops.schema.graph import Key, dependencies, mentions, names
 from rally_gitops.schema.steps import ALTER, CREATE, DROP, OWN, Plan, Step
-
-# what is dropped before a column changes type and created after (what PostgreSQL refuses to
-# keep over it: views, policies, triggers, generated columns)
-_AROUND_RETYPE = (m.View, m.Policy, m.Trigger, m.Column)
 
 
 def plan(source: m.Model, target: m.Model, result: Diff, prelude: tuple[str, ...] = ()) -> Plan:
@@ -104,7 +100,8 @@ class _Builder:
         rebuild.defaults_around(
             self.source, self.target, (self.hard_s, self.hard_t), recreate, self.steps, self._is_new
         )
-        return Plan(tuple(self._ordered()))
+        needs = edges.Needs(self.hard_s, self.hard_t, self.soft_t)
+        return Plan(tuple(edges.ordered(self.steps, self.alias, needs, self.retypes)))
 
     def _add(self, action: str, obj: m.SchemaObject, statements: list[str]) -> Step:
         step = Step(action, obj, statements)
@@ -202,93 +199,3 @@ class _Builder:
             if not more:
                 return
             recreate |= more
-
-    def _resolve(self, node: Key) -> Key | None:
-        seen = set()
-        while node in self.alias and node not in seen:
-            seen.add(node)
-            target = self.alias[node]
-            if target is None:
-                return None
-            node = target
-        return node if node in self.steps else None
-
-    def _ordered(self) -> list[Step]:
-        edges: dict[Key, set[Key]] = {k: set() for k in self.steps}
-        soft: dict[Key, set[Key]] = {k: set() for k in self.steps}
-        # every node's step, worked out once: (action, key) → the step doing it, by action
-        done: dict[str, dict[Key, Key]] = {CREATE: {}, ALTER: {}, OWN: {}, DROP: {}}
-        for node in {**self.steps, **self.alias}:
-            doer = self._resolve(node)
-            if doer is not None:
-                done[node[0]][node[1:]] = doer
-        made = (done[CREATE], done[ALTER], done[OWN])  # what a create or alter needs first
-        gone = (done[DROP], done[ALTER])  # what goes after a drop
-
-        def need(later: Key, earlier: Key, into: dict[Key, set[Key]] = edges) -> None:
-            a, b = self._resolve(later), self._resolve(earlier)
-            if a is not None and b is not None and a != b:
-                into[a].add(b)
-
-        def after(a: Key | None, deps: set[Key], of: tuple[dict[Key, Key], ...]) -> None:
-            """``a`` after every step in ``of`` doing one of ``deps``."""
-            if a is None or not deps:
-                return
-            into = edges[a]
-            for by in of:
-                into.update(by[k] for k in deps & by.keys())
-
-        def before(b: Key | None, deps: set[Key]) -> None:
-            """``b`` before every step dropping (or altering) one of ``deps``."""
-            if b is None or not deps:
-                return
-            for by in gone:
-                for k in deps & by.keys():
-                    edges[by[k]].add(b)
-
-        empty: set[Key] = set()
-        for sid, step in self.steps.items():
-            for dep in step.after:
-                need(sid, dep)
-            key = sid[1:]
-            if step.action != DROP:  # CREATE, ALTER, OWN
-                a = self._resolve(sid)
-                after(a, self.hard_t.get(key, empty), made)
-                deps = self.soft_t.get(key, empty)
-                if a is not None and deps:
-                    soft[a].update(done[CREATE][k] for k in deps & done[CREATE].keys())
-            else:
-                before(self._resolve(sid), self.hard_s.get(key, empty))
-        # what a step does for its children (a new table's columns, a dropped table's triggers)
-        # needs what they need
-        for node in self.alias:
-            action, key = node[0], node[1:]
-            if action == CREATE:
-                after(self._resolve(node), self.hard_t.get(key, empty), made[:2])
-            elif action == DROP:
-                before(self._resolve(node), self.hard_s.get(key, empty))
-        for into_all in (edges, soft):
-            for k, into in into_all.items():
-                into.discard(k)  # ``need`` never makes a step wait for itself
-        for sid, step in self.steps.items():
-            key = step.obj.key
-            # what stands on a retyped table goes before the change and comes back after it
-            for alter_id, tables in self.retypes.items():
-                if not isinstance(step.obj, _AROUND_RETYPE) or (
-                    isinstance(step.obj, m.Column) and not step.obj.generated
-                ):
-                    break
-                if step.action == DROP and self.hard_s.get(key, set()) & tables:
-                    need(alter_id, sid)
-                if step.action == CREATE and self.hard_t.get(key, set()) & tables:
-                    need(sid, alter_id)
-        kinds = m.KIND_NAMES
-        priority = {
-            sid: (
-                1 if s.action == DROP else 0,
-                -kinds.index(s.obj.KIND) if s.action == DROP else kinds.index(s.obj.KIND),
-                s.place,
-            )
-            for sid, s in self.steps.items()
-        }
-        return [self.steps[k] for k in order(priority, edges, soft)]  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ TEXTS = (
     "1.5 + .5e3 - 7e-2 * 4. / x.y",
     "'a' || 'b.c' || '' || 'public.t'::regclass",
     "é.ü, \u00a0x.y, Ärger.Öl",
+    "\n    SELECT count(*) FROM s.t WHERE at >= since;\n  ",
 )
 # what the small scanner leaves to pglast: another string syntax, a string continued on the next
 # line, nested or unterminated comments and quotes, numbers PostgreSQL reads otherwise, NUL

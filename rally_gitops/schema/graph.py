@@ -217,12 +217,14 @@ def order(
 ) -> list[Key]:
     """``nodes`` (key → sort priority) in an order where every edge ``a → {b}`` (b before a)
     holds; soft edges are given up, all of them, if they make a cycle. Ties by priority."""
+    combined: dict[Key, set[Key]] = {}
     for attempt in (soft, {}):
         combined = {k: (edges.get(k, set()) | attempt.get(k, set())) & nodes.keys() for k in nodes}
         result = _kahn(nodes, combined)
         if result is not None:
             return result
-    cycle = sorted(k for k in nodes if k not in set(_kahn(nodes, {}, partial=True) or []))
+    # what the hard edges leave unordered: the cycle, and what waits on it
+    cycle = sorted(nodes.keys() - set(_kahn(nodes, combined, partial=True) or []))
     raise RallyError(f"cannot order the changes: a dependency cycle among {cycle}")
 
 

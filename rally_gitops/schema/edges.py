@@ -92,13 +92,15 @@ def ordered(
             follows_ca[at] |= needs.target.get(node[1:], _EMPTY)
         elif at is not None and node[0] == DROP:
             precedes[at] |= needs.source.get(node[1:], _EMPTY)
-    made = (done[CREATE], done[ALTER], done[OWN])
-    for wants, of in ((follows, made), (follows_ca, made[:2])):
+    made = [by for by in (done[CREATE], done[ALTER], done[OWN]) if by]  # no OWN: skip it
+    made_ca = [by for by in (done[CREATE], done[ALTER]) if by]
+    for wants, of in ((follows, made), (follows_ca, made_ca)):
         for at, deps in wants.items():
             for by in of:
                 edges[at].update(map(by.__getitem__, deps & by.keys()))
+    unmade = [by for by in (done[DROP], done[ALTER]) if by]
     for at, deps in precedes.items():
-        for by in (done[DROP], done[ALTER]):
+        for by in unmade:
             for k in deps & by.keys():
                 edges[by[k]].add(at)
     for into_all in (edges, soft):

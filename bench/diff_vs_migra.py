@@ -7,6 +7,9 @@ the result compared with the target by normalised ``pg_dump --schema-only`` (com
 blank lines dropped, lines sorted: the order pg_dump prints objects in is no difference). A tool
 passes a direction when its SQL applies and the dumps are equal; anything else is named.
 
+The big schema is deployed, vacuumed, analysed and checkpointed, each tool runs once untimed,
+then the rounds alternate the tools; wall-clock and CPU (user + system) medians are printed.
+
     .venv/bin/python bench/diff_vs_migra.py                 # embedded PostgreSQL
     .venv/bin/python bench/diff_vs_migra.py --rounds 7 --url postgresql://postgres@host/postgres
 
@@ -152,11 +155,25 @@ def cases(server: Server, project: Path, migra: Path) -> dict[str, dict[str, int
     return totals
 
 
+def settle(server: Server, databases: tuple[str, ...]) -> None:
+    """``VACUUM ANALYZE`` and a checkpoint after the deploy: otherwise autovacuum analyses the
+    hundreds of new tables (and the checkpointer writes them) during the first timed rounds,
+    on one of the machine's two cores, whichever tool runs then."""
+    import psycopg
+
+    for name in databases:
+        with psycopg.connect(server.admin_url, dbname=name, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+
+
 def big(server: Server, project: Path, migra: Path, count: int, rounds: int) -> None:
     """Both tools, empty → the big schema, as whole processes, alternating."""
     write_rally(project / "migrations", generate(count))
     full, empty = server.create_database("bench_big"), server.create_database("bench_nothing")
     deploy(project, full)
+    settle(server, ("bench_big", "bench_nothing"))
     alchemy = [u.replace("postgresql://", "postgresql+psycopg2://") for u in (empty, full)]
     runs = {
         "rally compare --sql": (
@@ -166,6 +183,8 @@ def big(server: Server, project: Path, migra: Path, count: int, rounds: int) -> 
         ),
         "migra --unsafe": ([migra, "--unsafe", *alchemy], tool_env(), (2,)),
     }
+    for name, (argv, env, codes) in runs.items():  # one untimed run each: caches warm
+        must(run_timed(argv, cwd=project, env=env), f"{name} (warm-up)", codes)
     times: dict[str, list[float]] = {name: [] for name in runs}
     cpus: dict[str, list[float]] = {name: [] for name in runs}
     for number in range(rounds):

@@ -15,7 +15,10 @@ HEADER = "-- Migration: {name}\n-- Description: {description}\n-- Generated: {ge
 
 def plain(up: Plan, down: Plan) -> Part:
     """One file holding the whole plan (no online splitting)."""
-    return Part("", up=up.sql().rstrip("\n").split("\n"), down=down.sql().rstrip("\n").split("\n"))
+    lines = up.sql().rstrip("\n").split("\n")
+    # compare --sql passes the same plan twice: its text once (3000 lines for a whole schema)
+    back = list(lines) if down is up else down.sql().rstrip("\n").split("\n")
+    return Part("", up=lines, down=back)
 
 
 _ADD_VALUE = re.compile(r"^ALTER TYPE .+ ADD VALUE ('(?:[^']|'')*')")

@@ -185,15 +185,15 @@ def dependencies(model: m.Model) -> tuple[dict[Key, set[Key]], dict[Key, set[Key
         parent = obj.parent
         if parent is not None:
             needs.add(parent if parent in objects else ("view", *parent[1:]))  # a matview's index
-        if kind == "constraint":
-            needs |= _referenced(obj, index)  # type: ignore[arg-type]
+        if isinstance(obj, m.Constraint):
+            needs |= _referenced(obj, index)
         if kind != "column":  # a table stands for its columns too
             for table in [k for k in needs if k[0] == "table"]:
                 needs.update(columns.get(table, ()))
         needs.discard(key)
         hard[key] = needs & known
-        if kind == "function":
-            body = index.expand(resolve(obj.body, bare=True))  # type: ignore[attr-defined]
+        if isinstance(obj, m.Function):
+            body = index.expand(resolve(obj.body, bare=True))
             body.discard(key)
             soft[key] = body - hard[key]
     return hard, soft

@@ -184,15 +184,16 @@ def duplicate_versions(paths: list[Path], others: list[Path]) -> list[Finding]:
     # only files that share a version with one of ``paths`` can be its twin: the hook checks one
     # file against hundreds, and resolving every neighbour would cost more than the lint
     wanted = {m["version"] for m in map(NAME_RE.match, (p.name for p in paths)) if m}
-    groups: dict[str, list[Path]] = {}
-    for p in dict.fromkeys([*paths, *others]):
+    # each version's paths, one per absolute path: with --all, ``paths`` (relative, as given)
+    # and ``others`` (below the configured directory) are the same few hundred files
+    groups: dict[str, dict[str, Path]] = {}
+    for p in [*paths, *others]:
         if (match := NAME_RE.match(p.name)) and match["version"] in wanted:
-            groups.setdefault(match["version"], []).append(p)
-    # resolved only within a version shared by several paths (with --all, ``paths`` and
-    # ``others`` are the same few hundred files, and no version is): one file reached by two
+            groups.setdefault(match["version"], {}).setdefault(os.path.abspath(p), p)
+    # resolved only within a version that several distinct paths share: one file reached by two
     # paths (a symlink) is no twin of itself
     files: dict[str, dict[Path, Path]] = {
-        version: {resolved(p): p for p in group}
+        version: {resolved(p): p for p in group.values()}
         for version, group in groups.items()
         if len(group) > 1
     }

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rally_gitops.config import load
+from rally_gitops.lint import file_checks
 from rally_gitops.lint.checker import Checker
 from testing.lint_support import NAME, codes, good, lint, lint_text, project, write
 
@@ -164,6 +165,34 @@ def test_duplicate_versions_among_files_and_directory(tmp_path: Path) -> None:
     assert codes(findings) == ["duplicate-version"]
     assert "20250101_120000_other.sql" in findings[0].message
     assert codes(lint(root, [first, second])) == ["duplicate-version", "duplicate-version"]
+
+
+def test_duplicate_versions_resolve_nothing_without_a_shared_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lint --all: the files as given (relative) are the directory's files (absolute) again;
+    # resolving each of them (a realpath per file, lstat per component) tells nothing
+    root = project(tmp_path / "proj")
+    names = [f"2025010{day}_120000_t{day}.sql" for day in (1, 2, 3)]
+    for name in names:
+        write(root, good(name=name[:-4]), name)
+    twin = write(root, good(name="20250103_120000_twin"), "20250103_120000_twin.sql")
+    monkeypatch.chdir(root)
+    calls: list[Path] = []
+    real = file_checks.resolved
+    monkeypatch.setattr(file_checks, "resolved", lambda p: calls.append(p) or real(p))
+    relative = [Path("migrations") / name for name in names[:2]]
+    assert (
+        file_checks.duplicate_versions(
+            relative, file_checks.siblings(root / "migrations", relative)
+        )
+        == []
+    )
+    assert calls == []
+    [found] = file_checks.duplicate_versions([Path("migrations") / names[2]], [twin])
+    assert (found.code, found.path) == ("duplicate-version", f"migrations/{names[2]}")
+    assert "20250103_120000_twin.sql" in found.message
+    assert len(calls) == 3  # the twins of the one shared version, and the file itself
 
 
 def test_unreadable_file(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ same name and, at its end, the typed record the checker runs::
 
     RULE = Rule(CODE, SEVERITY, require_concurrent_index, SUMMARY, RuleDocs(...), ENABLED)
 
-``rally_gitops/lint/rules/__init__.py`` lists every ``RULE`` in its ordered ``RULES`` tuple.
+``rally_gitops/lint/rules/__init__.py`` lists every rule in its ordered ``INDEX``.
 """
 
 from __future__ import annotations

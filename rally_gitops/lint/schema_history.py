@@ -17,7 +17,6 @@ import bisect
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,19 +61,21 @@ _NODES: dict[tuple[str, int, int], list[Any]] = {}
 _SHAPING_NODES = (ast.CreateStmt, ast.AlterTableStmt, ast.RenameStmt, ast.DropStmt)
 
 
-@dataclass
 class _Folding:
     """One lint run's history of one directory: its files listed and stat'ed once (the run
     treats the files as unchanging, as it reads each once), the fold extended file after file
     (``lint --all`` asks in order), the stored fold read at most once."""
 
-    absolute: str  # the directory's absolute path, the prefix of ``_NODES`` keys
-    names: list[str]  # the sorted *.sql names
-    versions: list[Version]  # their versions, in the same order
-    store: Path | None
-    stored: tuple[Version, ...] | None = None  # the store's files, once read
-    done: tuple[Version, ...] = ()
-    catalog: Catalog | None = None
+    def __init__(
+        self, absolute: str, names: list[str], versions: list[Version], store: Path | None
+    ) -> None:
+        self.absolute = absolute  # the directory's absolute path, the prefix of ``_NODES`` keys
+        self.names = names  # the sorted *.sql names
+        self.versions = versions  # their versions, in the same order
+        self.store = store
+        self.stored: tuple[Version, ...] | None = None  # the store's files, once read
+        self.done: tuple[Version, ...] = ()
+        self.catalog: Catalog | None = None
 
 
 def history(

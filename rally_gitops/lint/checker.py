@@ -22,7 +22,7 @@ from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.lint import file_checks, grammar, ignores
-from rally_gitops.lint.model import FileContext, Finding, Rule, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Finding, Rule, Violation
 from rally_gitops.lint.parsing import analyse
 from rally_gitops.lint.rules import INDEX, Entry, load
 from rally_gitops.lint.schema_history import folds, keep, remember
@@ -242,7 +242,7 @@ class Checker:
             statements = analyse(migration)
         except Exception as exc:  # noqa: BLE001 - analysis must never take the linter down
             return [_internal(shown, "statement analysis", exc)]
-        present = {type(st.pg).__name__ for st in statements}
+        present = statement_kinds(statements)
         every = "NoneType" in present  # a statement without pglast's node: any rule may apply
         # a later file's history (catalog) reads this file's tables without parsing it again
         remember(migration.path, (st.pg for st in statements if st.pg is not None))
@@ -322,6 +322,19 @@ def lint_files(
     checker = Checker(config, rules=rules)
     extra = checker.history(paths, base) if history else []
     return checker.check(paths, extra=extra)
+
+
+def statement_kinds(statements: Iterable[AnalysedStatement]) -> set[str]:
+    """The kinds of ``rules.INDEX`` the statements have: each pglast node's class name
+    (``NoneType`` for a statement pglast could not parse), and ``AlterTableStmt.AT_AddColumn``
+    and the like for each subcommand of an ALTER TABLE."""
+    kinds = set()
+    for st in statements:
+        name = type(st.pg).__name__
+        kinds.add(name)
+        if name == "AlterTableStmt":
+            kinds.update(f"{name}.{getattr(cmd.subtype, 'name', '')}" for cmd in st.pg.cmds or ())
+    return kinds
 
 
 def _internal(path: str, what: str, exc: Exception) -> Finding:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from pglast import ast
+from pglast.enums import AlterTableType
 
 from rally_gitops.lint import rules
+from rally_gitops.lint.checker import statement_kinds
 from rally_gitops.lint.model import Finding
 from rally_gitops.lint.parsing import analyse, drop_nodes, table_nodes
 from rally_gitops.lint.rules import INDEX, load_all
@@ -40,9 +42,14 @@ def test_kinds_are_pglast_statement_nodes() -> None:
     assert set(rules.DROPS) == {node.__name__ for node in drop_nodes()}
     assert set(rules.TABLES) == {node.__name__ for node in table_nodes()}
     for entry in INDEX:
-        for name in entry.kinds or ():
+        for kind in entry.kinds or ():
+            name, _, subtype = kind.partition(".")
             node = getattr(ast, name, None)
-            assert isinstance(node, type) and issubclass(node, ast.Node), (entry.code, name)
+            assert isinstance(node, type) and issubclass(node, ast.Node), (entry.code, kind)
+            assert not subtype or (name, subtype in AlterTableType.__members__) == (
+                "AlterTableStmt",
+                True,
+            ), (entry.code, kind)
     anywhere = {e.code for e in INDEX if e.kinds is None}
     assert anywhere == {"identifier-too-long", "ban-advisory-unlock", "ban-ledger-schema"}
 
@@ -52,7 +59,7 @@ def test_every_flagged_case_has_a_statement_of_the_rules_kinds(
     tmp_path: Path, code: str, body: str
 ) -> None:
     [entry] = [e for e in INDEX if e.code == code]
-    kinds = {type(st.pg).__name__ for st in analyse(write_migration(tmp_path, body))}
+    kinds = statement_kinds(analyse(write_migration(tmp_path, body)))
     assert entry.kinds is None or "NoneType" in kinds or kinds & set(entry.kinds), kinds
 
 
@@ -115,6 +122,21 @@ def test_a_file_imports_only_the_rules_its_statements_can_need(tmp_path: Path) -
         "ban_drop_column",
         "ban_ledger_schema",
         "ban_prepared_transaction",
+        "identifier_too_long",
+        "prefer_jsonb",
+    ]
+
+
+def test_an_alter_table_imports_the_rules_of_its_subcommands(tmp_path: Path) -> None:
+    # a type change: no rule about added columns, constraints, defaults or NOT NULL
+    imported = _imported_rules(tmp_path, "ALTER TABLE users ALTER COLUMN name SET DATA TYPE text;")
+    assert imported == [
+        "ban_advisory_unlock",
+        "ban_drop_column",
+        "ban_ledger_schema",
+        "ban_prepared_transaction",
+        "changing_column_type",
+        "changing_column_type_widening",
         "identifier_too_long",
         "prefer_jsonb",
     ]

@@ -6,7 +6,8 @@ Each module defines a function named after it that takes a ``FileContext`` and y
 
 ``INDEX`` lists every rule in the order findings are reported, with what the checker needs before
 it imports the rule's module: code, default severity and state, summary, and the pglast node
-kinds of the statements the rule looks for. A rule can only report something in a file with a
+kinds of the statements the rule looks for (an ALTER TABLE by its subcommands: ``ADD COLUMN``
+is not ``SET NOT NULL``). A rule can only report something in a file with a
 statement of one of its kinds (or one pglast could not parse, which sqlglot's tree then stands
 for), so the checker imports a rule's module the first time a file has such a statement, and
 skips the rule for every other file: the hook on one new file imports the few rules it can
@@ -30,7 +31,9 @@ class Entry(NamedTuple):
     code: str
     severity: Severity
     enabled: bool
-    kinds: tuple[str, ...] | None  # pglast node class names (``IndexStmt``); None: any statement
+    # pglast node class names (``IndexStmt``), an ALTER TABLE by its subcommands
+    # (``AlterTableStmt.AT_AddColumn``); None: any statement
+    kinds: tuple[str, ...] | None
     summary: str
 
     @property
@@ -39,7 +42,13 @@ class Entry(NamedTuple):
         return f"{__name__}.{self.code.replace('-', '_')}"
 
 
-ALTER = ("AlterTableStmt",)
+def _alter(*subtypes: str) -> tuple[str, ...]:
+    """ALTER TABLE statements with one of these subcommands (pglast's ``AlterTableType``)."""
+    return tuple(f"AlterTableStmt.{subtype}" for subtype in subtypes)
+
+
+# a constraint added by ADD CONSTRAINT or within ADD COLUMN
+_ADDS = _alter("AT_AddConstraint", "AT_AddColumn")
 # every pglast node of a DROP statement (``parsing.drop_nodes``: ``facts.dropped`` reads them)
 DROPS = (
     "DropOwnedStmt",
@@ -69,44 +78,45 @@ INDEX: tuple[Entry, ...] = (
     Entry("require-concurrent-index-drop", "warning", True, DROPS,
           "DROP INDEX without CONCURRENTLY"),
     Entry("ban-concurrently-in-transaction", "error", True,
-          ("IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt"),
+          ("IndexStmt", "DropStmt", "ReindexStmt", *_alter("AT_DetachPartition")),
           "CREATE/DROP INDEX, REINDEX or DETACH PARTITION ... CONCURRENTLY inside a transaction"),
     Entry("require-concurrent-reindex", "error", True, ("ReindexStmt",),
           "REINDEX without CONCURRENTLY"),
     Entry("require-concurrent-refresh", "error", True, ("RefreshMatViewStmt",),
           "REFRESH MATERIALIZED VIEW without CONCURRENTLY"),
-    Entry("require-not-valid-foreign-key", "error", True, ALTER,
+    Entry("require-not-valid-foreign-key", "error", True, _ADDS,
           "FOREIGN KEY added to an existing table without NOT VALID"),
-    Entry("require-not-valid-check", "error", True, ALTER,
+    Entry("require-not-valid-check", "error", True, _alter("AT_AddConstraint"),
           "CHECK constraint added to an existing table without NOT VALID"),
-    Entry("validate-in-same-transaction", "error", True, ALTER,
+    Entry("validate-in-same-transaction", "error", True, _alter("AT_ValidateConstraint"),
           "a constraint added NOT VALID is validated in the same transaction"),
     Entry("ban-alter-domain-add-constraint", "error", True, ("AlterDomainStmt",),
           "ALTER DOMAIN ... ADD CONSTRAINT without NOT VALID"),
-    Entry("setting-not-null", "error", True, ALTER,
+    Entry("setting-not-null", "error", True, _alter("AT_SetNotNull"),
           "SET NOT NULL on a column of an existing table"),
-    Entry("adding-unique-constraint", "error", True, ALTER,
+    Entry("adding-unique-constraint", "error", True, _ADDS,
           "UNIQUE constraint added to an existing table without USING INDEX"),
-    Entry("adding-primary-key-constraint", "error", True, ALTER,
+    Entry("adding-primary-key-constraint", "error", True, _ADDS,
           "PRIMARY KEY added to an existing table without USING INDEX"),
-    Entry("adding-exclusion-constraint", "error", True, ALTER,
+    Entry("adding-exclusion-constraint", "error", True, _alter("AT_AddConstraint"),
           "EXCLUDE constraint added to an existing table"),
     # table rewrites
-    Entry("adding-required-field", "error", True, ALTER,
+    Entry("adding-required-field", "error", True, _alter("AT_AddColumn"),
           "ADD COLUMN ... NOT NULL without a DEFAULT on an existing table"),
-    Entry("adding-volatile-default", "error", True, ALTER,
+    Entry("adding-volatile-default", "error", True, _alter("AT_AddColumn"),
           "ADD COLUMN with a volatile DEFAULT (random(), gen_random_uuid(), clock_timestamp())"),
-    Entry("adding-serial-column", "error", True, ALTER,
+    Entry("adding-serial-column", "error", True, _alter("AT_AddColumn"),
           "serial/bigserial or GENERATED ... AS IDENTITY column added to an existing table"),
-    Entry("adding-stored-generated-column", "error", True, ALTER,
+    Entry("adding-stored-generated-column", "error", True, _alter("AT_AddColumn"),
           "GENERATED ALWAYS AS (...) STORED column added to an existing table"),
-    Entry("adding-field-with-default", "error", True, ALTER,
+    Entry("adding-field-with-default", "error", True, _alter("AT_AddColumn"),
           "ADD COLUMN with a DEFAULT when targeting PostgreSQL 10 or older"),
-    Entry("changing-column-type", "error", True, ALTER,
+    Entry("changing-column-type", "error", True, _alter("AT_AlterColumnType"),
           "ALTER COLUMN ... TYPE that rewrites the table (not binary-coercible)"),
-    Entry("changing-column-type-widening", "warning", True, ALTER,
+    Entry("changing-column-type-widening", "warning", True, _alter("AT_AlterColumnType"),
           "ALTER COLUMN ... TYPE text/varchar/numeric when the current type is unknown"),
-    Entry("rewriting-table", "error", True, ALTER,
+    Entry("rewriting-table", "error", True,
+          _alter("AT_SetTableSpace", "AT_SetLogged", "AT_SetUnLogged", "AT_SetAccessMethod"),
           "ALTER TABLE ... SET TABLESPACE / SET LOGGED / SET UNLOGGED / SET ACCESS METHOD"),
     Entry("ban-vacuum-full", "error", True, ("VacuumStmt",),
           "VACUUM FULL"),
@@ -145,11 +155,11 @@ INDEX: tuple[Entry, ...] = (
           "ALTER TYPE ... RENAME VALUE of an enum"),
     Entry("renaming-object", "warning", True, ("RenameStmt",),
           "RENAME of a view, materialized view, function, procedure, type, domain or sequence"),
-    Entry("ban-drop-not-null", "warning", True, ALTER,
+    Entry("ban-drop-not-null", "warning", True, _alter("AT_DropNotNull"),
           "DROP NOT NULL on an existing column"),
-    Entry("ban-drop-default", "warning", True, ALTER,
+    Entry("ban-drop-default", "warning", True, _alter("AT_ColumnDefault"),
           "DROP DEFAULT on a column of an existing table"),
-    Entry("ban-drop-constraint", "warning", True, ALTER,
+    Entry("ban-drop-constraint", "warning", True, _alter("AT_DropConstraint"),
           "DROP CONSTRAINT on an existing table (an error for a primary key or with CASCADE)"),
     # correctness
     Entry("enum-value-used-in-transaction", "error", True, ("AlterEnumStmt",),

@@ -353,9 +353,15 @@ def _internal(path: str, what: str, exc: Exception) -> Finding:
 
 def _shown(path: Path) -> str:
     """``path`` relative to the current directory when below it, printable whatever its bytes."""
-    # a relative path below the current directory is already relative to it: relpath would
-    # make it absolute (two getcwd calls) only to give what normpath gives
-    relative = "" if path.is_absolute() else os.path.normpath(path)
+    # what relpath gives, without its two getcwd calls and normalisations for the usual paths:
+    # a relative one below the current directory (normpath'd), an absolute one under it
+    text = str(path)
+    if not path.is_absolute():
+        relative = os.path.normpath(text)
+    else:
+        here = os.getcwd()
+        inside = text.startswith(here + os.sep) and os.path.normpath(text) == text
+        relative = text[len(here) + 1 :] if inside else ""
     if not relative or relative.startswith(".."):
         try:
             relative = os.path.relpath(path)

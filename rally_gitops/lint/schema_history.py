@@ -30,11 +30,8 @@ from rally_gitops.lint.parsing import parse_sql
 
 Version = tuple[str, int, int]  # (file name, mtime_ns, size)
 STORE_FORMAT = 1
-_SHAPING = re.compile(
-    r"(?:CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP\w*\s+|UNLOGGED\s+)?TABLE|ALTER\s+TABLE|"
-    r"DROP\s+TABLE|SET\s|RESET\s)",
-    re.I,
-)
+# what each table-shaping statement spells (``_shaping_nodes``)
+_SHAPING = re.compile(r"TABLE|SET", re.I)
 
 
 def before(ctx: FileContext, st: AnalysedStatement) -> Catalog:
@@ -218,7 +215,12 @@ def _sets_path(node: Any) -> bool:
 
 def _shaping_nodes(path: str, version: Version) -> list[Any]:
     """pglast's nodes of the statements of one file that shape tables (cached per version);
-    ``path`` is absolute."""
+    ``path`` is absolute.
+
+    Only statements that spell TABLE or SET are parsed: every table-shaping statement does
+    (CREATE/ALTER/DROP TABLE, ALTER TABLE ... RENAME, SET/RESET search_path), and building
+    pglast's tree of the others (CREATE INDEX, types, functions, data) is most of a file's parse.
+    """
     cache_key = (path, version[1], version[2])
     nodes = _NODES.get(cache_key)
     if nodes is not None:
@@ -227,15 +229,12 @@ def _shaping_nodes(path: str, version: Version) -> list[Any]:
         migration = parse(Path(path))
     except Exception:  # noqa: BLE001 - a broken earlier file is reported by its own lint
         return []
-    try:
-        found = [raw.stmt for raw in parse_sql(migration.up)]
-    except Exception:  # noqa: BLE001 - a syntax error: read the statements that do parse
-        found = []
-        for stmt in migration.statements:
-            if _SHAPING.match(stmt.sql):
-                try:
-                    found += [raw.stmt for raw in parse_sql(stmt.sql)]
-                except Exception:  # noqa: BLE001 - that file's own finding
-                    continue
+    found = []
+    for stmt in migration.statements:
+        if _SHAPING.search(stmt.sql):
+            try:
+                found += [raw.stmt for raw in parse_sql(stmt.sql)]
+            except Exception:  # noqa: BLE001 - a syntax error: that file's own finding
+                continue
     nodes = _NODES[cache_key] = [n for n in found if isinstance(n, _SHAPING_NODES) or _sets_path(n)]
     return nodes

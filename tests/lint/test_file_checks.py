@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,36 @@ def test_unreadable_file(tmp_path: Path) -> None:
     findings = lint(root, [target, loop])
     assert codes(findings) == ["file-unreadable", "file-unreadable"]
     assert "No such file" in findings[0].message
+
+
+def test_shown_paths_are_relpaths_made_cheaply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every finding carries its file's shown path, and lint --all gives absolute paths: relpath
+    # asks for the current directory twice per file
+    from rally_gitops.lint.checker import _shown
+
+    here = tmp_path / "proj"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    cases = [
+        here / "migrations" / "a.sql",
+        Path(f"{here}/../proj/migrations/a.sql"),
+        tmp_path / "other" / "a.sql",
+        Path(f"{here}x") / "a.sql",
+        Path("migrations/a.sql"),
+        Path("./migrations/../migrations/a.sql"),
+        Path("../a.sql"),
+        here,
+    ]
+    expected = [
+        str(p) if os.path.relpath(p).startswith("..") else os.path.relpath(p) for p in cases
+    ]
+    real = os.getcwd
+    calls: list[int] = []
+    monkeypatch.setattr(os, "getcwd", lambda: calls.append(1) or real())
+    assert [_shown(p) for p in cases] == expected
+    assert expected[:2] == ["migrations/a.sql", "migrations/a.sql"]
+    calls.clear()
+    _shown(here / "migrations" / "a.sql")
+    assert len(calls) == 1

@@ -69,11 +69,8 @@ def _parse_up(up: str, statements: Sequence[Statement]) -> list[Any] | None:
     """
     if not statements:
         return None
-    try:
-        raws = parse_sql(up)
-    except Exception:  # noqa: BLE001 - ParseError and errors on odd input: parse one by one
-        return None
-    if len(raws) != len(statements):
+    raws = parse_whole(up)
+    if raws is None or len(raws) != len(statements):
         return None
     nodes = []
     for raw, stmt in zip(raws, statements, strict=True):
@@ -83,6 +80,25 @@ def _parse_up(up: str, statements: Sequence[Statement]) -> list[Any] | None:
             return None
         nodes.append(raw.stmt)
     return nodes
+
+
+def parse_whole(sql: str) -> tuple[Any, ...] | None:
+    """``parse_sql(sql)``, or None when it raises (a syntax error, odd input). The answer for the
+    last text is kept: the grammar check asks first whether a file's up part parses, and
+    ``analyse`` then takes its statements' nodes from the same parse."""
+    text, kept = _LAST[0]
+    if text is sql:
+        return kept
+    try:
+        raws: tuple[Any, ...] | None = parse_sql(sql)
+    except Exception:  # noqa: BLE001 - ParseError and errors on odd input
+        raws = None
+    _LAST[0] = (sql, raws)
+    return raws
+
+
+# (text, parse_whole's answer) of the last text parsed whole
+_LAST: list[tuple[str | None, tuple[Any, ...] | None]] = [(None, None)]
 
 
 def _sqlglot_adds_nothing(pg: Any) -> bool:

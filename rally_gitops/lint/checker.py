@@ -212,7 +212,7 @@ class Checker:
     def check_file(self, path: Path, shown: str, extra: Iterable[Finding] = ()) -> list[Finding]:
         """All layers for one file; ``extra`` are findings from elsewhere (history, duplicates)."""
         display = Path(shown)
-        data, problem = file_checks.read(path, self.settings.max_file_bytes)
+        data, problem, info = file_checks.read(path, self.settings.max_file_bytes)
         if data is None:
             return self._finish([replace(problem, path=shown)], []) if problem else []
         migration, found = file_checks.check_file(display, data, self.settings.max_file_bytes)
@@ -226,16 +226,22 @@ class Checker:
             found = [f for f in found if f.code not in file_checks.STRUCTURE_CODES]
         found += syntax
         directives = ignores.parse_directives(migration)
-        found += self.run_rules(migration, directives, shown)
+        found += self.run_rules(migration, directives, shown, info=info)
         return self._finish(found, directives, shown)
 
     def run_rules(
-        self, migration: Migration, directives: list[ignores.Directive], shown: str
+        self,
+        migration: Migration,
+        directives: list[ignores.Directive],
+        shown: str,
+        *,
+        info: os.stat_result | None = None,
     ) -> list[Finding]:
         """Each active rule over the analysed statements; a crash becomes ``internal-error``.
 
         A rule of the index runs only on a file with a statement of one of its kinds, or with
-        one pglast could not parse (``rules.INDEX``): it could find nothing elsewhere."""
+        one pglast could not parse (``rules.INDEX``): it could find nothing elsewhere. ``info``:
+        the file's stat when the caller has it (``file_checks.read``)."""
         if not self._kinds:
             return []
         try:
@@ -245,7 +251,7 @@ class Checker:
         present = statement_kinds(statements)
         every = "NoneType" in present  # a statement without pglast's node: any rule may apply
         # a later file's history (catalog) reads this file's tables without parsing it again
-        remember(migration.path, (st.pg for st in statements if st.pg is not None))
+        remember(migration.path, (st.pg for st in statements if st.pg is not None), info)
         ignores.mark_statements(statements, directives)
         ctx = FileContext(
             migration,
@@ -368,5 +374,7 @@ def _shown(path: Path) -> str:
         except ValueError:
             relative = str(path)
     shown = str(path) if relative.startswith("..") else relative
+    if shown.isprintable():  # (a surrogate escape is not printable either)
+        return shown
     shown = shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return "".join(c if c.isprintable() else "?" for c in shown)

@@ -61,21 +61,23 @@ STRUCTURE_CODES = frozenset(
 )
 
 
-def read(path: Path, max_bytes: int) -> tuple[bytes | None, Finding | None]:
-    """The file's bytes, or a ``file-unreadable`` / ``file-too-large`` finding.
+def read(path: Path, max_bytes: int) -> tuple[bytes | None, Finding | None, os.stat_result | None]:
+    """The file's bytes, or a ``file-unreadable`` / ``file-too-large`` finding; and its stat
+    (which the history layer keys the file's parsed statements by).
 
     The size is checked before reading, so a stray multi-gigabyte file is not loaded.
     """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return None, _too_large(path, size, max_bytes)
-        return path.read_bytes(), None
+        info = os.stat(path)
+        if info.st_size > max_bytes:
+            return None, _too_large(path, info.st_size, max_bytes), info
+        return path.read_bytes(), None, info
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        return None, _finding(
+        finding = _finding(
             path, 1, "file-unreadable", f"cannot read the file: {reason}", "check the path"
         )
+        return None, finding, None
 
 
 def check_file(path: Path, data: bytes, max_bytes: int) -> tuple[Migration | None, list[Finding]]:

@@ -198,13 +198,15 @@ def _listing(directory: Path) -> tuple[list[str], list[Version]]:
     return [version[0] for version in found], found
 
 
-def remember(path: Path, nodes: Iterable[Any]) -> None:
+def remember(path: Path, nodes: Iterable[Any], info: os.stat_result | None = None) -> None:
     """Keep the table-shaping nodes of a file the linter has parsed anyway, so that a later
-    file's history does not parse it again (``lint --all`` lints in order)."""
-    try:
-        info = path.stat()
-    except OSError:
-        return
+    file's history does not parse it again (``lint --all`` lints in order); ``info``: its stat,
+    when the caller read it already."""
+    if info is None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return
     kept = [n for n in nodes if isinstance(n, _SHAPING_NODES) or _sets_path(n)]
     _NODES[(os.path.abspath(path), info.st_mtime_ns, info.st_size)] = kept
 

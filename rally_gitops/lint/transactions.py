@@ -13,7 +13,6 @@ from rally_gitops.files.statements import (
     ABORT_RE,
     BEGIN_RE,
     COMMIT_RE,
-    CONTROL_INITIALS,
     Statement,
 )
 from rally_gitops.lint.model import Finding, Severity
@@ -108,9 +107,13 @@ def check_transactions(migration: Migration) -> list[Finding]:
     return findings
 
 
+_CONTROL_WORDS = ("begin", "start", "commit", "end", "rollback", "abort")
+
+
 def _kind(stmt: Statement) -> str:
-    # a statement's text starts at its first code character: most cannot be transaction control
-    if stmt.sql[:1] not in CONTROL_INITIALS:
+    # a statement's text starts at its first code character, so each pattern below needs one of
+    # these words there: most statements (CREATE, ALTER...) are answered without a closer look
+    if not stmt.sql[:8].lower().startswith(_CONTROL_WORDS):
         return ""
     words = _first_words(stmt.sql)
     if BEGIN_RE.match(words):

@@ -238,3 +238,15 @@ def test_shown_paths_are_relpaths_made_cheaply(
     calls.clear()
     _shown(here / "migrations" / "a.sql")
     assert len(calls) == 1
+
+
+def test_each_file_is_stat_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # read() stats the file for its size, and the history layer keys the file's parsed
+    # statements by that same stat (a system call per file and per lint --all worker)
+    root = project(tmp_path / "proj")
+    path = write(root, good(body="CREATE INDEX i ON users (email);"))
+    stats: list[str] = []
+    real = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: stats.append(str(p)) or real(p, *a, **k))
+    assert codes(lint(root, [path], rules=None)) == ["require-concurrent-index"]
+    assert stats.count(str(path)) == 1

@@ -24,7 +24,7 @@ ACCESS_MODE_RE = re.compile(r"\bread\s+(only|write)\b", re.I)
 TWO_PHASE_RE = re.compile(r"^(prepare\s+transaction|commit\s+prepared|rollback\s+prepared)\b", re.I)
 # a statement's text starts at its first code character (no ``--`` line), so its first letter
 # tells whether one of the patterns above can match
-CONTROL_INITIALS = frozenset("bBsScCeErRaA")
+_CONTROL_INITIALS = frozenset("bBsScCeErRaA")
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def strip_transaction(
             )
         body = body[1:-1]
     for stmt in body:
-        if stmt.sql[:1] not in CONTROL_INITIALS:
+        if stmt.sql[:1] not in _CONTROL_INITIALS:
             continue  # cannot be BEGIN/START/COMMIT/END/ROLLBACK/ABORT: no need to look closer
         words = first_words(stmt.sql)
         if BEGIN_RE.match(words) or COMMIT_RE.match(words) or ABORT_RE.match(words):

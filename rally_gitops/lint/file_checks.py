@@ -186,8 +186,8 @@ def duplicate_versions(paths: list[Path], others: list[Path]) -> list[Finding]:
     # only files that share a version with one of ``paths`` can be its twin: the hook checks one
     # file against hundreds, and resolving every neighbour would cost more than the lint
     wanted = {m["version"] for m in map(NAME_RE.match, (p.name for p in paths)) if m}
-    # each version's paths, one per absolute path: with --all, ``paths`` (relative, as given)
-    # and ``others`` (below the configured directory) are the same few hundred files
+    # each version's paths, one per absolute path: with many files given relative (pre-commit
+    # run --all-files), ``paths`` and ``others`` (below the configured directory) are one set
     groups: dict[str, dict[str, Path]] = {}
     for p in [*paths, *others]:
         if (match := NAME_RE.match(p.name)) and match["version"] in wanted:

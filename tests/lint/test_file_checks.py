@@ -171,8 +171,8 @@ def test_duplicate_versions_among_files_and_directory(tmp_path: Path) -> None:
 def test_duplicate_versions_resolve_nothing_without_a_shared_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # lint --all: the files as given (relative) are the directory's files (absolute) again;
-    # resolving each of them (a realpath per file, lstat per component) tells nothing
+    # pre-commit run --all-files: the files as given (relative) are the directory's (absolute)
+    # again; resolving each of them (a realpath per file, lstat per component) tells nothing
     root = project(tmp_path / "proj")
     names = [f"2025010{day}_120000_t{day}.sql" for day in (1, 2, 3)]
     for name in names:

@@ -52,8 +52,9 @@ def write(root: Path, text: str | bytes, name: str = NAME + ".sql") -> Path:
     return path
 
 
-def lint(root: Path, paths: Sequence[Path], rules: Sequence[Rule] = ()) -> list[Finding]:
-    """Lint ``paths`` with the project's settings and only the given rules."""
+def lint(root: Path, paths: Sequence[Path], rules: Sequence[Rule] | None = ()) -> list[Finding]:
+    """Lint ``paths`` with the project's settings and only the given rules (None: the rules of
+    the index, as the CLI runs them)."""
     return Checker(load(root), rules=rules).check(list(paths))
 
 
@@ -63,7 +64,7 @@ def lint_text(
     *,
     name: str = NAME + ".sql",
     settings: str = "",
-    rules: Sequence[Rule] = (),
+    rules: Sequence[Rule] | None = (),
 ) -> list[Finding]:
     """Write one file into a fresh project and lint it."""
     root = project(tmp_path / "proj", settings)

@@ -8,7 +8,9 @@ from pathlib import Path
 from rally_gitops.files import migrations
 from rally_gitops.lint.model import FileContext, Violation
 from rally_gitops.lint.parsing import analyse
-from rally_gitops.lint.rules import RULES
+from rally_gitops.lint.rules import load_all
+
+RULES = load_all()
 
 BY_CODE = {rule.code: rule for rule in RULES}
 NO_TX = "-- rally:no-transaction\n"

@@ -22,8 +22,9 @@ from rally_gitops.config import Config
 from rally_gitops.errors import RallyError
 from rally_gitops.files.migrations import Migration
 from rally_gitops.lint import file_checks, grammar, ignores
-from rally_gitops.lint.model import FileContext, Finding, Rule, Violation
+from rally_gitops.lint.model import AnalysedStatement, FileContext, Finding, Rule, Violation
 from rally_gitops.lint.parsing import analyse
+from rally_gitops.lint.rules import INDEX, Entry, load
 from rally_gitops.lint.schema_history import folds, keep, remember
 from rally_gitops.lint.settings import CodeInfo, LintSettings, parse
 from rally_gitops.lint.workers import run_split, worker_count
@@ -83,27 +84,28 @@ MEASURED_CODES = {
 }
 
 
-def load_rules() -> tuple[Rule, ...]:
-    """The safety rules, in order (``rally_gitops.lint.rules.RULES``)."""
+def load_rule(entry: Entry) -> Rule:
+    """The rule of an index entry, its module imported on first use (``RallyError`` when the
+    module is broken: never a traceback)."""
     try:
-        from rally_gitops.lint import rules
+        return load(entry)
     except Exception as exc:  # noqa: BLE001 - a broken rule module must not become a traceback
         raise RallyError(f"cannot load the lint rules: {type(exc).__name__}: {exc}") from None
-    return rules.RULES
 
 
-def rule_info(rule: Rule) -> CodeInfo:
+def rule_info(rule: Rule | Entry) -> CodeInfo:
     """A rule's code, default severity, default state and summary."""
     return CodeInfo(rule.code, rule.severity, rule.enabled, rule.summary, "rule")
 
 
-def catalog(rules: Sequence[Rule] | None = None) -> dict[str, CodeInfo]:
-    """Every code the linter can report, built-in layers first, then the rules."""
+def catalog(known: Sequence[Rule | Entry] | None = None) -> dict[str, CodeInfo]:
+    """Every code the linter can report, built-in layers first, then the rules (by default those
+    of ``rules.INDEX``, none of them imported)."""
     codes: dict[str, CodeInfo] = {}
     for layer in (file_checks.CODES, grammar.CODES, ignores.CODES, HISTORY_CODES, MEASURED_CODES):
         codes.update(layer)
     codes[INTERNAL.code] = INTERNAL
-    for rule in load_rules() if rules is None else rules:
+    for rule in INDEX if known is None else known:
         codes[rule.code] = rule_info(rule)
     return codes
 
@@ -126,10 +128,19 @@ class Checker:
     ) -> None:
         self.config = config
         self.workers = workers  # processes for many files; None: one per core (lint.workers)
-        self.rules = tuple(load_rules() if rules is None else rules)
-        self.codes = catalog(self.rules)
+        # the rules from the index, each module imported when a file first needs it; rules
+        # given here (tests) are already loaded and run on every file
+        given = tuple(rules) if rules is not None else None
+        self.codes = catalog(given)
         self.settings = settings or load_settings(config, self.codes)
         self.active = {c for c, info in self.codes.items() if self.settings.is_enabled(info)}
+        self._loaded: dict[str, Rule] = {r.code: r for r in given or ()}
+        self._kinds: list[tuple[str, frozenset[str] | None]] = [
+            (r.code, frozenset(r.kinds) if isinstance(r, Entry) and r.kinds is not None else None)
+            for r in (INDEX if given is None else given)
+            if r.code in self.active
+        ]
+        self._entries = {entry.code: entry for entry in INDEX}
         self._run: dict[str, Any] = {}  # FileContext.run of the files of one ``check``
 
     def check(
@@ -154,6 +165,9 @@ class Checker:
             duplicates.setdefault(finding.path, []).append(finding)
         jobs = [(p, [*duplicates.get(str(p), []), *attached.get(p, [])]) for p in paths]
         workers = self.workers or worker_count(len(jobs))
+        if workers > 1:  # hundreds of files need most rules: import them once, before the fork
+            for code, _ in self._kinds:
+                self._loaded.get(code) or self._load(code)
         per_file: list[list[Finding]] = []
         kept: dict[Path, Any] = {}
         for found, reached in run_split(jobs, workers, self._check_run):
@@ -198,7 +212,7 @@ class Checker:
     def check_file(self, path: Path, shown: str, extra: Iterable[Finding] = ()) -> list[Finding]:
         """All layers for one file; ``extra`` are findings from elsewhere (history, duplicates)."""
         display = Path(shown)
-        data, problem = file_checks.read(path, self.settings.max_file_bytes)
+        data, problem, info = file_checks.read(path, self.settings.max_file_bytes)
         if data is None:
             return self._finish([replace(problem, path=shown)], []) if problem else []
         migration, found = file_checks.check_file(display, data, self.settings.max_file_bytes)
@@ -212,22 +226,32 @@ class Checker:
             found = [f for f in found if f.code not in file_checks.STRUCTURE_CODES]
         found += syntax
         directives = ignores.parse_directives(migration)
-        found += self.run_rules(migration, directives, shown)
+        found += self.run_rules(migration, directives, shown, info=info)
         return self._finish(found, directives, shown)
 
     def run_rules(
-        self, migration: Migration, directives: list[ignores.Directive], shown: str
+        self,
+        migration: Migration,
+        directives: list[ignores.Directive],
+        shown: str,
+        *,
+        info: os.stat_result | None = None,
     ) -> list[Finding]:
-        """Each active rule over the analysed statements; a crash becomes ``internal-error``."""
-        rules = [r for r in self.rules if r.code in self.active]
-        if not rules:
+        """Each active rule over the analysed statements; a crash becomes ``internal-error``.
+
+        A rule of the index runs only on a file with a statement of one of its kinds, or with
+        one pglast could not parse (``rules.INDEX``): it could find nothing elsewhere. ``info``:
+        the file's stat when the caller has it (``file_checks.read``)."""
+        if not self._kinds:
             return []
         try:
             statements = analyse(migration)
         except Exception as exc:  # noqa: BLE001 - analysis must never take the linter down
             return [_internal(shown, "statement analysis", exc)]
+        present = statement_kinds(statements)
+        every = "NoneType" in present  # a statement without pglast's node: any rule may apply
         # a later file's history (catalog) reads this file's tables without parsing it again
-        remember(migration.path, (st.pg for st in statements if st.pg is not None))
+        remember(migration.path, (st.pg for st in statements if st.pg is not None), info)
         ignores.mark_statements(statements, directives)
         ctx = FileContext(
             migration,
@@ -238,13 +262,20 @@ class Checker:
             run=self._run,
         )
         found = []
-        for rule in rules:
+        for code, kinds in self._kinds:
+            if not (every or kinds is None or not present.isdisjoint(kinds)):
+                continue
+            rule = self._loaded.get(code) or self._load(code)
             try:
                 for violation in rule.function(ctx):
                     found.append(self._from_violation(rule, violation, migration, shown))
             except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
                 found.append(_internal(shown, f"rule {rule.code}", exc))
         return found
+
+    def _load(self, code: str) -> Rule:
+        rule = self._loaded[code] = load_rule(self._entries[code])
+        return rule
 
     def history(self, paths: Sequence[Path], base: str | None) -> list[Finding]:
         """Layer 5 (git): edited, renamed, deleted committed migrations; out-of-order versions."""
@@ -299,6 +330,19 @@ def lint_files(
     return checker.check(paths, extra=extra)
 
 
+def statement_kinds(statements: Iterable[AnalysedStatement]) -> set[str]:
+    """The kinds of ``rules.INDEX`` the statements have: each pglast node's class name
+    (``NoneType`` for a statement pglast could not parse), and ``AlterTableStmt.AT_AddColumn``
+    and the like for each subcommand of an ALTER TABLE."""
+    kinds = set()
+    for st in statements:
+        name = type(st.pg).__name__
+        kinds.add(name)
+        if name == "AlterTableStmt":
+            kinds.update(f"{name}.{getattr(cmd.subtype, 'name', '')}" for cmd in st.pg.cmds or ())
+    return kinds
+
+
 def _internal(path: str, what: str, exc: Exception) -> Finding:
     return Finding(
         path,
@@ -315,10 +359,22 @@ def _internal(path: str, what: str, exc: Exception) -> Finding:
 
 def _shown(path: Path) -> str:
     """``path`` relative to the current directory when below it, printable whatever its bytes."""
-    try:
-        relative = os.path.relpath(path)
-    except ValueError:
-        relative = str(path)
+    # what relpath gives, without its two getcwd calls and normalisations for the usual paths:
+    # a relative one below the current directory (normpath'd), an absolute one under it
+    text = str(path)
+    if not path.is_absolute():
+        relative = os.path.normpath(text)
+    else:
+        here = os.getcwd()
+        inside = text.startswith(here + os.sep) and os.path.normpath(text) == text
+        relative = text[len(here) + 1 :] if inside else ""
+    if not relative or relative.startswith(".."):
+        try:
+            relative = os.path.relpath(path)
+        except ValueError:
+            relative = str(path)
     shown = str(path) if relative.startswith("..") else relative
+    if shown.isprintable():  # (a surrogate escape is not printable either)
+        return shown
     shown = shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return "".join(c if c.isprintable() else "?" for c in shown)

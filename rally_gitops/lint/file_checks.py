@@ -61,21 +61,23 @@ STRUCTURE_CODES = frozenset(
 )
 
 
-def read(path: Path, max_bytes: int) -> tuple[bytes | None, Finding | None]:
-    """The file's bytes, or a ``file-unreadable`` / ``file-too-large`` finding.
+def read(path: Path, max_bytes: int) -> tuple[bytes | None, Finding | None, os.stat_result | None]:
+    """The file's bytes, or a ``file-unreadable`` / ``file-too-large`` finding; and its stat
+    (which the history layer keys the file's parsed statements by).
 
     The size is checked before reading, so a stray multi-gigabyte file is not loaded.
     """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return None, _too_large(path, size, max_bytes)
-        return path.read_bytes(), None
+        info = os.stat(path)
+        if info.st_size > max_bytes:
+            return None, _too_large(path, info.st_size, max_bytes), info
+        return path.read_bytes(), None, info
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        return None, _finding(
+        finding = _finding(
             path, 1, "file-unreadable", f"cannot read the file: {reason}", "check the path"
         )
+        return None, finding, None
 
 
 def check_file(path: Path, data: bytes, max_bytes: int) -> tuple[Migration | None, list[Finding]]:
@@ -184,15 +186,16 @@ def duplicate_versions(paths: list[Path], others: list[Path]) -> list[Finding]:
     # only files that share a version with one of ``paths`` can be its twin: the hook checks one
     # file against hundreds, and resolving every neighbour would cost more than the lint
     wanted = {m["version"] for m in map(NAME_RE.match, (p.name for p in paths)) if m}
-    groups: dict[str, list[Path]] = {}
-    for p in dict.fromkeys([*paths, *others]):
+    # each version's paths, one per absolute path: with many files given relative (pre-commit
+    # run --all-files), ``paths`` and ``others`` (below the configured directory) are one set
+    groups: dict[str, dict[str, Path]] = {}
+    for p in [*paths, *others]:
         if (match := NAME_RE.match(p.name)) and match["version"] in wanted:
-            groups.setdefault(match["version"], []).append(p)
-    # resolved only within a version shared by several paths (with --all, ``paths`` and
-    # ``others`` are the same few hundred files, and no version is): one file reached by two
+            groups.setdefault(match["version"], {}).setdefault(os.path.abspath(p), p)
+    # resolved only within a version that several distinct paths share: one file reached by two
     # paths (a symlink) is no twin of itself
     files: dict[str, dict[Path, Path]] = {
-        version: {resolved(p): p for p in group}
+        version: {resolved(p): p for p in group.values()}
         for version, group in groups.items()
         if len(group) > 1
     }

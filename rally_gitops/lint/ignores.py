@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from rally_gitops.files.migrations import Migration
 from rally_gitops.files.statements import Statement
@@ -39,16 +39,15 @@ _DIRECTIVE_RE = re.compile(
 _CODE_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-@dataclass
-class Directive:
+class Directive(NamedTuple):
     """One ``rally:ignore`` comment: where it is, what it names and what it suppressed."""
 
     line: int
     column: int
     codes: tuple[str, ...]
     file_wide: bool
-    target: tuple[int, int] | None = None  # the statement's first and last line
-    used: set[str] = field(default_factory=set)
+    target: tuple[int, int] | None  # the statement's first and last line
+    used: set[str]  # the codes it suppressed (filled as findings are matched)
 
     def covers(self, finding: Finding) -> bool:
         """True when this directive applies to the finding's position and names its code."""
@@ -74,7 +73,7 @@ def parse_directives(migration: Migration) -> list[Directive]:
         file_wide = match["kind"] == "ignore-file"
         target = None if file_wide else next((s for s in spans if s[1] >= number), None)
         column = line.index("--", match.start()) + 1
-        directives.append(Directive(number, column, codes, file_wide, target))
+        directives.append(Directive(number, column, codes, file_wide, target, set()))
     return directives
 
 

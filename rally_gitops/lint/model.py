@@ -9,13 +9,13 @@ same name and, at its end, the typed record the checker runs::
 
     RULE = Rule(CODE, SEVERITY, require_concurrent_index, SUMMARY, RuleDocs(...), ENABLED)
 
-``rally_gitops/lint/rules/__init__.py`` lists every ``RULE`` in its ordered ``RULES`` tuple.
+``rally_gitops/lint/rules/__init__.py`` lists every rule in its ordered ``INDEX``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -27,8 +27,7 @@ if TYPE_CHECKING:
 Severity = Literal["error", "warning", "note"]
 
 
-@dataclass(frozen=True)
-class Violation:
+class Violation(NamedTuple):
     """What a rule yields: the statement it is about, the consequence and the remedy."""
 
     statement: AnalysedStatement
@@ -61,7 +60,6 @@ class Deferred(NamedTuple):
     parse: Callable[[str], Any]
 
 
-@dataclass
 class AnalysedStatement:
     """One statement with both ASTs.
 
@@ -74,16 +72,41 @@ class AnalysedStatement:
     statements whose pglast node shows sqlglot's tree cannot matter). Assigning sets it.
     """
 
-    stmt: Statement
-    index: int
-    sqlglot: Any = None
-    pg: Any = None
-    in_transaction: bool = True  # False for no-transaction files and outside BEGIN/COMMIT
-    ignored: set[str] = field(default_factory=set)  # codes named by -- rally:ignore before it
-    # where this statement's text starts in the text pglast parsed (its nodes' ``location`` is
-    # relative to that text): the statement's offset in the up part when the whole up part was
-    # parsed at once, 0 when the statement was parsed on its own
-    pg_offset: int = 0
+    __slots__ = ("stmt", "index", "_sqlglot", "pg", "in_transaction", "ignored", "pg_offset")
+
+    def __init__(
+        self,
+        stmt: Statement,
+        index: int,
+        sqlglot: Any = None,
+        pg: Any = None,
+        in_transaction: bool = True,
+        ignored: set[str] | None = None,
+        pg_offset: int = 0,
+    ) -> None:
+        self.stmt = stmt
+        self.index = index
+        self._sqlglot = sqlglot
+        self.pg = pg
+        # False for no-transaction files and outside BEGIN/COMMIT
+        self.in_transaction = in_transaction
+        # codes named by -- rally:ignore before it
+        self.ignored: set[str] = set() if ignored is None else ignored
+        # where this statement's text starts in the text pglast parsed (its nodes' ``location``
+        # is relative to that text): the statement's offset in the up part when the whole up
+        # part was parsed at once, 0 when the statement was parsed on its own
+        self.pg_offset = pg_offset
+
+    @property
+    def sqlglot(self) -> Any:
+        tree = self._sqlglot
+        if isinstance(tree, Deferred):
+            tree = self._sqlglot = tree.parse(self.stmt.sql)
+        return tree
+
+    @sqlglot.setter
+    def sqlglot(self, tree: Any) -> None:
+        self._sqlglot = tree
 
     @property
     def line(self) -> int:
@@ -93,43 +116,38 @@ class AnalysedStatement:
     def sql(self) -> str:
         return self.stmt.sql
 
-
-def _get_sqlglot(self: AnalysedStatement) -> Any:
-    tree = self.__dict__["_sqlglot"]
-    if isinstance(tree, Deferred):
-        tree = self.__dict__["_sqlglot"] = tree.parse(self.stmt.sql)
-    return tree
+    def __repr__(self) -> str:
+        return f"AnalysedStatement(index={self.index}, line={self.line}, sql={self.sql[:40]!r})"
 
 
-def _set_sqlglot(self: AnalysedStatement, tree: Any) -> None:
-    self.__dict__["_sqlglot"] = tree
-
-
-# set after @dataclass so that the field keeps its plain default and __init__ goes through the
-# setter (a property in the class body would become the field's default)
-AnalysedStatement.sqlglot = property(_get_sqlglot, _set_sqlglot)
-
-
-@dataclass
 class FileContext:
     """Everything a rule may look at for one migration file."""
 
-    migration: Migration
-    statements: list[AnalysedStatement]
-    pg_version: int = 16  # target PostgreSQL major version, from [tool.rally_gitops.lint]
-    ledger_schema: str = "rally_gitops"  # the deploy ledger's schema ([tool.rally_gitops])
-    # where the folded history of the directory is kept between runs (.rally/lint-history.json)
-    history_store: Path | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        migration: Migration,
+        statements: list[AnalysedStatement],
+        pg_version: int = 16,
+        ledger_schema: str = "rally_gitops",
+        history_store: Path | None = None,
+        options: dict[str, Any] | None = None,
+        run: dict[str, Any] | None = None,
+    ) -> None:
+        self.migration = migration
+        self.statements = statements
+        self.pg_version = pg_version  # target PostgreSQL major version, [tool.rally_gitops.lint]
+        self.ledger_schema = ledger_schema  # the deploy ledger's schema ([tool.rally_gitops])
+        # where the folded history of the directory is kept between runs (lint-history.json)
+        self.history_store = history_store
+        self.options: dict[str, Any] = {} if options is None else options
+        # per-file memo of derived facts (``analysis.created_prefixes``, the resolved names...)
+        self.cache: dict[str, Any] = {}
+        # memo shared by the files of one lint run (the directory's history, listed and folded
+        # once)
+        self.run: dict[str, Any] = {} if run is None else run
 
-    # per-file memo of derived facts (``analysis.created_prefixes``, the resolved names...)
-    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    # memo shared by the files of one lint run (the directory's history, listed and folded once)
-    run: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-
-@dataclass(frozen=True)
-class RuleDocs:
+class RuleDocs(NamedTuple):
     """What docs/rules.md says about a rule (``docs/gen_rules.py`` renders it)."""
 
     why: str
@@ -140,8 +158,7 @@ class RuleDocs:
     example_pg_version: int | None = None  # the examples' target version when it matters
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One safety rule: its code, default severity and state, the function that finds its
     violations in a file, and its documentation."""
 

@@ -45,11 +45,11 @@ skipped silently.
 
 
 def render(rules: Sequence[Rule] | None = None) -> str:
-    """The Markdown page for ``rules`` (default: every rule in ``RULES``)."""
+    """The Markdown page for ``rules`` (default: every rule, in ``rules.INDEX`` order)."""
     if rules is None:
-        from rally_gitops.lint.rules import RULES
+        from rally_gitops.lint.rules import load_all
 
-        rules = RULES
+        rules = load_all()
     lines = [INTRO, "| Code | Severity | On by default | What it catches |", "|---|---|---|---|"]
     for rule in rules:
         default = "yes" if rule.enabled else "no (opt in)"

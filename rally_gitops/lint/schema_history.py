@@ -17,7 +17,6 @@ import bisect
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +30,8 @@ from rally_gitops.lint.parsing import parse_sql
 
 Version = tuple[str, int, int]  # (file name, mtime_ns, size)
 STORE_FORMAT = 1
-_SHAPING = re.compile(
-    r"(?:CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP\w*\s+|UNLOGGED\s+)?TABLE|ALTER\s+TABLE|"
-    r"DROP\s+TABLE|SET\s|RESET\s)",
-    re.I,
-)
+# what each table-shaping statement spells (``_shaping_nodes``)
+_SHAPING = re.compile(r"TABLE|SET", re.I)
 
 
 def before(ctx: FileContext, st: AnalysedStatement) -> Catalog:
@@ -62,19 +58,21 @@ _NODES: dict[tuple[str, int, int], list[Any]] = {}
 _SHAPING_NODES = (ast.CreateStmt, ast.AlterTableStmt, ast.RenameStmt, ast.DropStmt)
 
 
-@dataclass
 class _Folding:
     """One lint run's history of one directory: its files listed and stat'ed once (the run
     treats the files as unchanging, as it reads each once), the fold extended file after file
     (``lint --all`` asks in order), the stored fold read at most once."""
 
-    absolute: str  # the directory's absolute path, the prefix of ``_NODES`` keys
-    names: list[str]  # the sorted *.sql names
-    versions: list[Version]  # their versions, in the same order
-    store: Path | None
-    stored: tuple[Version, ...] | None = None  # the store's files, once read
-    done: tuple[Version, ...] = ()
-    catalog: Catalog | None = None
+    def __init__(
+        self, absolute: str, names: list[str], versions: list[Version], store: Path | None
+    ) -> None:
+        self.absolute = absolute  # the directory's absolute path, the prefix of ``_NODES`` keys
+        self.names = names  # the sorted *.sql names
+        self.versions = versions  # their versions, in the same order
+        self.store = store
+        self.stored: tuple[Version, ...] | None = None  # the store's files, once read
+        self.done: tuple[Version, ...] = ()
+        self.catalog: Catalog | None = None
 
 
 def history(
@@ -200,13 +198,15 @@ def _listing(directory: Path) -> tuple[list[str], list[Version]]:
     return [version[0] for version in found], found
 
 
-def remember(path: Path, nodes: Iterable[Any]) -> None:
+def remember(path: Path, nodes: Iterable[Any], info: os.stat_result | None = None) -> None:
     """Keep the table-shaping nodes of a file the linter has parsed anyway, so that a later
-    file's history does not parse it again (``lint --all`` lints in order)."""
-    try:
-        info = path.stat()
-    except OSError:
-        return
+    file's history does not parse it again (``lint --all`` lints in order); ``info``: its stat,
+    when the caller read it already."""
+    if info is None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return
     kept = [n for n in nodes if isinstance(n, _SHAPING_NODES) or _sets_path(n)]
     _NODES[(os.path.abspath(path), info.st_mtime_ns, info.st_size)] = kept
 
@@ -217,7 +217,12 @@ def _sets_path(node: Any) -> bool:
 
 def _shaping_nodes(path: str, version: Version) -> list[Any]:
     """pglast's nodes of the statements of one file that shape tables (cached per version);
-    ``path`` is absolute."""
+    ``path`` is absolute.
+
+    Only statements that spell TABLE or SET are parsed: every table-shaping statement does
+    (CREATE/ALTER/DROP TABLE, ALTER TABLE ... RENAME, SET/RESET search_path), and building
+    pglast's tree of the others (CREATE INDEX, types, functions, data) is most of a file's parse.
+    """
     cache_key = (path, version[1], version[2])
     nodes = _NODES.get(cache_key)
     if nodes is not None:
@@ -226,15 +231,12 @@ def _shaping_nodes(path: str, version: Version) -> list[Any]:
         migration = parse(Path(path))
     except Exception:  # noqa: BLE001 - a broken earlier file is reported by its own lint
         return []
-    try:
-        found = [raw.stmt for raw in parse_sql(migration.up)]
-    except Exception:  # noqa: BLE001 - a syntax error: read the statements that do parse
-        found = []
-        for stmt in migration.statements:
-            if _SHAPING.match(stmt.sql):
-                try:
-                    found += [raw.stmt for raw in parse_sql(stmt.sql)]
-                except Exception:  # noqa: BLE001 - that file's own finding
-                    continue
+    found = []
+    for stmt in migration.statements:
+        if _SHAPING.search(stmt.sql):
+            try:
+                found += [raw.stmt for raw in parse_sql(stmt.sql)]
+            except Exception:  # noqa: BLE001 - a syntax error: that file's own finding
+                continue
     nodes = _NODES[cache_key] = [n for n in found if isinstance(n, _SHAPING_NODES) or _sets_path(n)]
     return nodes

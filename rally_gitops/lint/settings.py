@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from rally_gitops.errors import ConfigError
@@ -38,13 +38,12 @@ class CodeInfo(NamedTuple):
     layer: str
 
 
-@dataclass(frozen=True)
-class LintSettings:
+class LintSettings(NamedTuple):
     """The resolved lint configuration."""
 
     enable: frozenset[str] = frozenset()
     disable: frozenset[str] = frozenset()
-    severity: Mapping[str, Severity] = field(default_factory=dict)
+    severity: Mapping[str, Severity] = MappingProxyType({})  # no overrides (read only)
     pg_version: int = DEFAULT_PG_VERSION
     max_file_bytes: int = MAX_FILE_BYTES
     base: str = DEFAULT_BASE

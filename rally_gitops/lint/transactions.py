@@ -9,15 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from rally_gitops.files.migrations import Migration
-from rally_gitops.files.statements import ABORT_RE, BEGIN_RE, COMMIT_RE, Statement
+from rally_gitops.files.statements import (
+    ABORT_RE,
+    BEGIN_RE,
+    COMMIT_RE,
+    Statement,
+)
 from rally_gitops.lint.model import Finding, Severity
 
 
 def check_transactions(migration: Migration) -> list[Finding]:
     """BEGIN first and COMMIT last, nothing else; none at all in a no-transaction file."""
     path, statements = migration.path, migration.statements
-    control = [(s, _kind(s)) for s in statements if _kind(s)]
-    real = [s for s in statements if not _kind(s)]
+    kinds = [(s, _kind(s)) for s in statements]
+    control = [(s, kind) for s, kind in kinds if kind]
+    real = [s for s, kind in kinds if not kind]
     findings: list[Finding] = []
     if not real:
         where = statements[0].line if statements else 1
@@ -101,7 +107,14 @@ def check_transactions(migration: Migration) -> list[Finding]:
     return findings
 
 
+_CONTROL_WORDS = ("begin", "start", "commit", "end", "rollback", "abort")
+
+
 def _kind(stmt: Statement) -> str:
+    # a statement's text starts at its first code character, so each pattern below needs one of
+    # these words there: most statements (CREATE, ALTER...) are answered without a closer look
+    if not stmt.sql[:8].lower().startswith(_CONTROL_WORDS):
+        return ""
     words = _first_words(stmt.sql)
     if BEGIN_RE.match(words):
         return "BEGIN"

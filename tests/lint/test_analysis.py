@@ -12,8 +12,10 @@ from rally_gitops.lint.analysis import created_prefixes, created_tables, is_new_
 from rally_gitops.lint.facts import column_types, dropped, volatile_call
 from rally_gitops.lint.model import FileContext
 from rally_gitops.lint.parsing import analyse, parse_pg, parse_sqlglot
-from rally_gitops.lint.rules import RULES
+from rally_gitops.lint.rules import load_all
 from testing.rule_cases import FLAG, OK, body_line, check, write_migration
+
+RULES = load_all()
 
 # Rules that read sqlglot's AST first: each must still work when only sqlglot's AST exists.
 SQLGLOT_RULES = {

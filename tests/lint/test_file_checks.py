@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from rally_gitops.config import load
+from rally_gitops.lint import file_checks
 from rally_gitops.lint.checker import Checker
 from testing.lint_support import NAME, codes, good, lint, lint_text, project, write
 
@@ -166,6 +168,34 @@ def test_duplicate_versions_among_files_and_directory(tmp_path: Path) -> None:
     assert codes(lint(root, [first, second])) == ["duplicate-version", "duplicate-version"]
 
 
+def test_duplicate_versions_resolve_nothing_without_a_shared_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pre-commit run --all-files: the files as given (relative) are the directory's (absolute)
+    # again; resolving each of them (a realpath per file, lstat per component) tells nothing
+    root = project(tmp_path / "proj")
+    names = [f"2025010{day}_120000_t{day}.sql" for day in (1, 2, 3)]
+    for name in names:
+        write(root, good(name=name[:-4]), name)
+    twin = write(root, good(name="20250103_120000_twin"), "20250103_120000_twin.sql")
+    monkeypatch.chdir(root)
+    calls: list[Path] = []
+    real = file_checks.resolved
+    monkeypatch.setattr(file_checks, "resolved", lambda p: calls.append(p) or real(p))
+    relative = [Path("migrations") / name for name in names[:2]]
+    assert (
+        file_checks.duplicate_versions(
+            relative, file_checks.siblings(root / "migrations", relative)
+        )
+        == []
+    )
+    assert calls == []
+    [found] = file_checks.duplicate_versions([Path("migrations") / names[2]], [twin])
+    assert (found.code, found.path) == ("duplicate-version", f"migrations/{names[2]}")
+    assert "20250103_120000_twin.sql" in found.message
+    assert len(calls) == 3  # the twins of the one shared version, and the file itself
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     root = project(tmp_path / "proj")
     target = root / "migrations" / (NAME + ".sql")
@@ -175,3 +205,48 @@ def test_unreadable_file(tmp_path: Path) -> None:
     findings = lint(root, [target, loop])
     assert codes(findings) == ["file-unreadable", "file-unreadable"]
     assert "No such file" in findings[0].message
+
+
+def test_shown_paths_are_relpaths_made_cheaply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every finding carries its file's shown path, and lint --all gives absolute paths: relpath
+    # asks for the current directory twice per file
+    from rally_gitops.lint.checker import _shown
+
+    here = tmp_path / "proj"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    cases = [
+        here / "migrations" / "a.sql",
+        Path(f"{here}/../proj/migrations/a.sql"),
+        tmp_path / "other" / "a.sql",
+        Path(f"{here}x") / "a.sql",
+        Path("migrations/a.sql"),
+        Path("./migrations/../migrations/a.sql"),
+        Path("../a.sql"),
+        here,
+    ]
+    expected = [
+        str(p) if os.path.relpath(p).startswith("..") else os.path.relpath(p) for p in cases
+    ]
+    real = os.getcwd
+    calls: list[int] = []
+    monkeypatch.setattr(os, "getcwd", lambda: calls.append(1) or real())
+    assert [_shown(p) for p in cases] == expected
+    assert expected[:2] == ["migrations/a.sql", "migrations/a.sql"]
+    calls.clear()
+    _shown(here / "migrations" / "a.sql")
+    assert len(calls) == 1
+
+
+def test_each_file_is_stat_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # read() stats the file for its size, and the history layer keys the file's parsed
+    # statements by that same stat (a system call per file and per lint --all worker)
+    root = project(tmp_path / "proj")
+    path = write(root, good(body="CREATE INDEX i ON users (email);"))
+    stats: list[str] = []
+    real = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: stats.append(str(p)) or real(p, *a, **k))
+    assert codes(lint(root, [path], rules=None)) == ["require-concurrent-index"]
+    assert stats.count(str(path)) == 1

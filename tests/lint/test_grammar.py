@@ -104,3 +104,24 @@ def test_syntax_errors_offsets_are_characters() -> None:
     ]
     assert syntax_errors("DROP INDEX a, b;") == []
     assert syntax_errors("SELECT (") == [(8, "syntax error at end of input")]
+
+
+def test_an_up_part_that_parses_is_parsed_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the grammar check and the rules share one parse of the up part (parsing.parse_whole); the
+    # error-by-error parse runs only where that one fails, and on the rollback section
+    from pglast import parser
+
+    seen: list[str] = []
+    real = parser.parse_sql_json
+    monkeypatch.setattr(parser, "parse_sql_json", lambda sql: seen.append(sql) or real(sql))
+    text = good(body="CREATE INDEX i ON users (email);")
+    assert codes(lint_text(tmp_path / "a", text, rules=None)) == ["require-concurrent-index"]
+    assert seen == ["BEGIN;\nDROP TABLE things;\nCOMMIT;\n"]  # the rollback section only
+    seen.clear()
+    bad = good(body="DROP TABLEE x;")
+    assert codes(lint_text(tmp_path / "b", bad, rules=None)) == ["syntax-error"]
+    # the whole up part, the rest after the failing statement, the rollback section
+    assert len(seen) == 3 and "DROP TABLEE x;" in seen[0]
+    assert seen[1:] == ["COMMIT;\n", "BEGIN;\nDROP TABLE things;\nCOMMIT;\n"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 from rally_gitops.lint.model import FileContext, Violation
@@ -91,7 +90,7 @@ def test_rules_see_the_ignored_codes(tmp_path: Path) -> None:
         seen.extend(st.ignored for st in ctx.statements)
         return iter(())
 
-    module = replace(stand_in_rule("record-ignored"), function=record_ignored)
+    module = stand_in_rule("record-ignored")._replace(function=record_ignored)
     body = "-- rally:ignore no-select-star\nINSERT INTO a SELECT * FROM b;"
     lint_text(tmp_path, good(body=body), rules=[module, RULE])
     assert seen == [set(), {"no-select-star"}, set()]

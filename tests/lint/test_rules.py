@@ -15,8 +15,10 @@ import pytest
 from rally_gitops.files import migrations
 from rally_gitops.lint.model import FileContext, Rule
 from rally_gitops.lint.parsing import analyse
-from rally_gitops.lint.rules import RULES
+from rally_gitops.lint.rules import load_all
 from testing.rule_cases import BY_CODE, FLAG, OK, body_line, check
+
+RULES = load_all()
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -158,7 +158,7 @@ class Applier:
         session's prepared statements (the observation's queries) sends its own."""
         if copies(migration):
             return True
-        return self.observer is not None and observed.drops_prepared(migration)
+        return self.observer is not None and not observed.may_prepare(self.observer, migration)
 
     def _apply_scripts(
         self, batch: list[Migration], asynchronous: list[bool], on_applied: OnApplied
@@ -324,12 +324,13 @@ class Applier:
         settings = session.SETTINGS_ASYNC if asynchronous else session.SETTINGS
         conn.execute(settings, self._timeout_values())
         observer = self.observer
+        prepare = observer is not None and observed.may_prepare(observer, item.migration)
         if observer is not None:
             item.snapshot = conn.execute(observer.start_sql())
         for statement in item.body:
             item.cursors.append(self._execute(statement))
             if observer is not None:
-                item.probes.append(conn.execute(probe.PROBE, prepare=True))
+                item.probes.append(conn.execute(probe.PROBE, prepare=prepare))
         if self.lock is not None:
             item.checking = True  # outside a pipeline the check raises before it has a cursor
             item.check = conn.execute(session.LOCK_HELD, self.lock)

@@ -43,6 +43,12 @@ def drops_prepared(migration: Migration) -> bool:
     return _DROPS_PREPARED.search(migration.up) is not None
 
 
+def may_prepare(observer: observe.Observer, migration: Migration) -> bool:
+    """False for a file that drops prepared statements (by its text, or found so when it was
+    sent): it goes statement by statement, its probes not prepared."""
+    return not (drops_prepared(migration) or observer.retried(migration.filename))
+
+
 def wrappable(sql: str) -> bool:
     """True when a statement that would run as its own transaction can run inside an explicit
     one (which keeps its locks visible until the probe)."""
@@ -72,6 +78,8 @@ def record_scripts(
     loader = Transformer(conn)
 
     def rows(result: PGresult) -> list[tuple[Any, ...]]:
+        if result.nfields <= 3:  # a clock (guarded or not): its numeric value only
+            return [(float(result.get_value(0, 0) or 0), None)]
         loader.set_pgresult(result)
         return loader.load_rows(0, result.ntuples, tuple)
 
@@ -92,15 +100,16 @@ def record_scripts(
 def retry(observer: observe.Observer, failed: Script, index: int, error: Exception) -> bool:
     """True when ``failed`` (rolled back) failed in an observation's query and can be sent again:
     a guarded query found an event trigger (from now on every statement is probed), or the
-    prepared queries were gone (prepared again; once per file)."""
+    prepared queries were gone (the file goes again statement by statement, its probes not
+    prepared; the queries are prepared again after it)."""
     if not failed.observed or index not in failed.observed:
         return False
     sqlstate = getattr(error, "sqlstate", None)
     if sqlstate == DIVISION_BY_ZERO and index in failed.guards:
         observer.found_triggers()
         return True
-    if sqlstate == NO_PREPARED and observer.retrying(failed.migration.filename):
-        observer.forget()
+    if sqlstate == NO_PREPARED and not observer.retried(failed.migration.filename):
+        observer.retry_unprepared(failed.migration.filename)
         return True
     return False
 

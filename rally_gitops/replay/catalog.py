@@ -36,13 +36,13 @@ class Relation:
     kind: str
     name: str
     table: int  # an index's table, else 0
-    counters: tuple[int, ...]  # scans, inserted, updated, deleted
+    counters: tuple[int, int, int, int]  # scans, inserted, updated, deleted
     width: int  # a table's typical row width (0: not known)
 
     @classmethod
     def of(cls, row: Sequence[Any], old: Relation | None = None) -> Relation:
         """The values of a row of replay/probe.py's shape."""
-        counters = tuple(int(value or 0) for value in row[8:12])
+        counters = (int(row[8] or 0), int(row[9] or 0), int(row[10] or 0), int(row[11] or 0))
         width = int(row[13]) if row[13] is not None else old.width if old else 0
         return cls(
             int(row[3]), float(row[4]), str(row[5]), str(row[6]), int(row[7]), counters, width
@@ -58,6 +58,7 @@ class Catalog:
     queued: bool = False  # a snapshot is on its way in a pipeline
     names: set[str] = field(default_factory=set)  # every relation's name seen (never shrinks)
     triggers: bool = True  # the database may have an event trigger (until ``ready`` reads it)
+    guarded_out: bool = False  # a guard found an event trigger: no statement is skipped again
     prepared: int = 0  # the backend the queries are prepared on (0: none)
     generation: int = 0
     retried: set[str] = field(default_factory=set)  # files sent again for lost queries
@@ -111,23 +112,26 @@ class Catalog:
                 kind += "_guarded"
                 guards.add(index)
             name = self._name(kind)
-            texts.append(
-                f"EXECUTE {name}({max(self.known, default=0)})"
-                if kind == "new"
-                else f"EXECUTE {name}"
-            )
+            # what the migration creates gets larger oids than every relation known before it
+            newest = f"({max(self.known, default=0)})" if kind == "new" else ""
+            texts.append(f"EXECUTE {name}{newest}")
         return tuple(texts), frozenset(guards)
 
     def plan(self, body: Sequence[Statement], first: bool) -> tuple[bool, ...]:
         """Per statement of ``body``: True when it needs its probe. None is skipped unless what
         the observer knows is current (``first``, fresh), the database has no event trigger and
-        every earlier statement of the migration was of an inert kind too (replay/inert.py)."""
-        if not (first and self.fresh and not self.triggers and self.prepared):
+        every earlier statement of the migration was of an inert kind too, none an index built
+        on an existing table (replay/inert.py): then a table the migration created is still
+        empty, and no existing relation has been renamed or touched by a function."""
+        if not (first and self.fresh and self.prepared) or self.triggers or self.guarded_out:
             return (True,) * len(body)
         plan, clean = [], True
         for statement in body:
-            clean = clean and statement.copy_data is None and inert.kind_is_inert(statement.sql)
-            plan.append(not (clean and inert.names_no_relation(statement.sql, self.names)))
+            kind = inert.inert_kind(statement.sql) if clean and statement.copy_data is None else ""
+            skipped = bool(kind) and inert.names_no_relation(statement.sql, self.names)
+            plan.append(not skipped)
+            # an index built over an existing table's rows may have run functions
+            clean = bool(kind) and (skipped or kind != "IndexStmt")
         return tuple(plan)
 
     def _name(self, kind: str) -> str:

@@ -33,6 +33,8 @@ KINDS = frozenset(
         "GrantStmt",
     }
 )
+# a statement's text starts at its first code character (files/statements.py)
+_FIRST = re.compile(r"(CREATE|COMMENT|GRANT|REVOKE)\b", re.IGNORECASE)
 _NODE = re.compile(r'\{"version":\d+,"stmts":\[\{"stmt":\{"(\w+)"')
 _PLPGSQL = '"defname":"language","arg":{"String":{"sval":"plpgsql"}}'
 # a function's body is checked for names only as plpgsql text: a SQL body is analysed when the
@@ -48,20 +50,23 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 NAMEDATALEN = 64
 
 
-def kind_is_inert(sql: str) -> bool:
-    """True when ``sql`` is one statement of a kind in ``KINDS`` that runs no user code."""
+def inert_kind(sql: str) -> str:
+    """The parse node of ``sql`` when it is one statement of a kind in ``KINDS`` that runs no
+    user code (``IndexStmt``: none over an empty table), else ""."""
+    if _FIRST.match(sql) is None:  # no parse needed for an ALTER, an INSERT...
+        return ""
     from pglast import parser
 
     try:
         tree = parser.parse_sql_json(sql)
     except Exception:  # noqa: BLE001 - pglast raises ParseError and others: unknown, probed
-        return False
+        return ""
     match = _NODE.match(tree)
     if match is None or tree.count('{"stmt":{') != 1 or match[1] not in KINDS:
-        return False
+        return ""
     if match[1] == "CreateFunctionStmt" and _PLPGSQL not in tree:
-        return False
-    return not any(marker in tree for marker in _REFUSED.get(match[1], ()))
+        return ""
+    return "" if any(marker in tree for marker in _REFUSED.get(match[1], ())) else match[1]
 
 
 def names_no_relation(sql: str, names: Collection[str]) -> bool:
@@ -76,12 +81,11 @@ def names_no_relation(sql: str, names: Collection[str]) -> bool:
     """
     if "\\" in sql or '""' in sql or re.search("[uU]&", sql):
         return False
-    words = {bare.translate(_ASCII_LOWER) for bare in _WORD.findall(sql)}
+    words = set(_WORD.findall(sql.translate(_ASCII_LOWER)))
     words.update(sql.split('"')[1:-1])
-    for word in words:
+    long = [word for word in words if len(word) * 4 >= NAMEDATALEN]  # maybe 64 bytes or more
+    for word in long:
         encoded = word.encode()
         if len(encoded) >= NAMEDATALEN:
-            word = encoded[: NAMEDATALEN - 1].decode(errors="ignore")
-        if word in names:
-            return False
-    return True
+            words.add(encoded[: NAMEDATALEN - 1].decode(errors="ignore"))
+    return words.isdisjoint(names)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rally_gitops.replay.catalog import Catalog, Relation
@@ -137,17 +136,19 @@ class Observer:
         self._catalog.fresh = self._catalog.queued = False
         self._catalog.unprepare()
 
-    def retrying(self, filename: str) -> bool:
-        """True the first time ``filename`` is sent again because the queries were gone."""
-        retried = self._catalog.retried
-        if filename in retried:
-            return False
-        retried.add(filename)
-        return True
+    def retried(self, filename: str) -> bool:
+        """True when ``filename`` dropped the prepared queries as it ran (retry_unprepared)."""
+        return filename in self._catalog.retried
+
+    def retry_unprepared(self, filename: str) -> None:
+        """``filename`` dropped the prepared queries: it is sent again without them."""
+        self._catalog.retried.add(filename)
+        self.forget()
 
     def found_triggers(self) -> None:
-        """A guarded query found an event trigger: probe every statement from now on."""
-        self._catalog.triggers = True
+        """A guarded query found an event trigger: probe every statement from now on (also
+        when the snapshot after the rollback no longer shows it: the file creates it)."""
+        self._catalog.guarded_out = True
         self.forget()
 
     def refresh(self, rows: Sequence[Sequence[Any]], oids: Sequence[int]) -> None:
@@ -168,7 +169,7 @@ class Tracker:
 
     observer: Observer
     filename: str
-    last: datetime | None = None
+    last: float | None = None  # the server's clock after the previous statement
     statements: list[StatementMeasure] = field(default_factory=list)
     _seen: dict[int, Relation] = field(default_factory=dict)  # the latest values
     _gone: set[int] = field(default_factory=set)
@@ -181,7 +182,7 @@ class Tracker:
         if rows and len(rows[0]) > 3:
             catalog.known = {int(r[1]): Relation.of(r) for r in rows if r[1] is not None}
             catalog.fresh, catalog.queued = True, False
-        self.last = rows[0][0] if rows else None
+        self.last = float(rows[0][0]) if rows else None
 
     def statement(
         self,
@@ -201,9 +202,12 @@ class Tracker:
         known = self.observer._catalog.known
         if alone:
             self._ranks.clear()
-        now: datetime | None = rows[0][0] if rows else None
-        seconds = (now - self.last).total_seconds() if now and self.last else 0.0
+        now = float(rows[0][0]) if rows else None
+        seconds = now - self.last if now and self.last else 0.0
         self.last = now or self.last
+        if not snapshot and len(rows) == 1 and rows[0][1] is None:  # a clock: nothing touched
+            self.statements.append(StatementMeasure(line, _first_line(sql), seconds, (), probed))
+            return
         changed: list[tuple[int, bool, tuple[int, ...], Relation]] = []
         rewritten: set[int] = set()
         names = self.observer._catalog.names
@@ -228,7 +232,8 @@ class Tracker:
                 continue  # created by this migration: not an existing relation
             if now_values.node != old.node:
                 rewritten.add(oid)
-            delta = tuple(n - o for n, o in zip(now_values.counters, old.counters, strict=True))
+            (n0, n1, n2, n3), (o0, o1, o2, o3) = now_values.counters, old.counters
+            delta: tuple[int, ...] = (n0 - o0, n1 - o1, n2 - o2, n3 - o3)
             if oid not in self._rows:
                 self._rows[oid] = _rows_before(known[oid], now_values, row[12], delta[1])
             newly = rank > self._ranks.get(oid, 0)
@@ -263,9 +268,9 @@ class Tracker:
                 )
             )
         effects.sort(key=lambda e: (e.kind not in KINDS_OF_TABLES, e.kind, e.relation))
-        text = sql.strip()
-        first = text.splitlines()[0] if text else ""
-        self.statements.append(StatementMeasure(line, first, seconds, tuple(effects), probed))
+        self.statements.append(
+            StatementMeasure(line, _first_line(sql), seconds, tuple(effects), probed)
+        )
 
     def finish(self, transactional: bool = True) -> MigrationMeasure:
         """The measure, appended to the observer's; what it saw becomes what the observer knows."""
@@ -277,6 +282,11 @@ class Tracker:
         measure = MigrationMeasure(self.filename, total, tuple(self.statements), transactional)
         self.observer.measures.append(measure)
         return measure
+
+
+def _first_line(sql: str) -> str:
+    text = sql.strip()
+    return text.splitlines()[0] if text else ""
 
 
 def _rows_before(

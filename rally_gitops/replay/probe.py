@@ -3,18 +3,19 @@ values of user relations that tell a rewrite, a scan and row changes.
 
 Every query returns rows of the same shape: (now, oid, rank, relfilenode, reltuples, relkind,
 name, table, scans, inserted, updated, deleted, bytes, width, relname), with at least one row
-(the time) even when it finds no relation; a ``CLOCK`` only (now, NULL). ``rank`` is the index in ``MODES`` + 1 of the strongest
-lock held (NULL in a snapshot); ``table`` the table of an index (0 otherwise); the counters
-are the shared statistics plus this backend's pending ones, which stays right across the
-transactions of a no-transaction file; ``bytes`` is the size of a table never analyzed
-(reltuples -1), only where the relation is locked already (``pg_relation_size`` locks), and
-``width`` the typical width of its row: from both, the planner's kind of row estimate; ``relname`` the bare name (what names of a
-statement are compared with, replay/inert.py). The probe has no parameter, so that its prepared
-plan is generic from the start.
+(the time: seconds since the epoch) even when it finds no relation; a ``CLOCK`` only (now,
+NULL). ``rank`` is the index in ``MODES`` + 1 of the strongest lock held (NULL in a snapshot);
+``table`` the table of an index (0 otherwise); the counters are the shared statistics plus this
+backend's pending ones, which stays right across the transactions of a no-transaction file;
+``bytes`` is the size of a table never analyzed (reltuples -1), only where the relation is
+locked already (``pg_relation_size`` locks), and ``width`` the typical width of its row: from
+both, the planner's kind of row estimate; ``relname`` the bare name (what a statement's names
+are compared with, replay/inert.py). The probe has no parameter, so that its prepared plan is
+generic from the start.
 
-A guarded query (``GUARDED``) fails with division_by_zero when the database has an event trigger:
-it is sent before a statement whose probe is skipped, which is right only when no event trigger
-can run user code inside that statement.
+A guarded query (``PREPARED``' ``*_guarded``) fails with division_by_zero when the database has
+an event trigger: it is sent before a statement whose probe is skipped, which is right only when
+no event trigger can run user code inside that statement.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ _JOINS = (
     "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid"
 )
-_NOW = "FROM (SELECT pg_catalog.clock_timestamp() AS now) t"
+# the server's clock in seconds since the epoch: numeric, whose text no setting rounds
+_CLOCK = "EXTRACT(epoch FROM pg_catalog.clock_timestamp())"  # grammar: always pg_catalog's
+_NOW = f"FROM (SELECT {_CLOCK} AS now) t"
 _LOCKS = (
     "SELECT relation, max(pg_catalog.array_position(ARRAY["
     + ", ".join(f"'{mode}'" for mode in MODES)
@@ -74,8 +77,8 @@ _USER = (
     "AND pg_catalog.left(n.nspname, 8) NOT IN ('pg_toast', 'pg_temp_')"
 )
 
-START = "SELECT pg_catalog.clock_timestamp()"
-CLOCK = "SELECT pg_catalog.clock_timestamp(), NULL::bigint"
+START = f"SELECT {_CLOCK}"
+CLOCK = f"SELECT {_CLOCK}, NULL::bigint"
 # after a statement: the relations it holds locks on (a dropped one has no values)
 PROBE = (
     f"SELECT t.now, l.relation::bigint, l.rank, {_VALUES}, {_BYTES}, "
@@ -116,7 +119,7 @@ NAMES = (
     "WHERE c.oid >= 16384"
 )
 _GUARD = "(SELECT 1 / (count(*) = 0)::int FROM pg_catalog.pg_event_trigger)"
-_NOW_GUARDED = f"FROM (SELECT pg_catalog.clock_timestamp() AS now, {_GUARD} AS guard) t"
+_NOW_GUARDED = f"FROM (SELECT {_CLOCK} AS now, {_GUARD} AS guard) t"
 # the statements the observer prepares on its connection (PREPARE name AS ...), by kind
 PREPARED = {
     "probe": PROBE,

@@ -75,12 +75,18 @@ def record_scripts(
     ``results``): the start's and each statement's query rows, loaded as psycopg would."""
     from psycopg.adapt import Transformer
 
-    loader = Transformer(conn)
+    loaders: dict[tuple[int, ...], Transformer] = {}  # by column types: set up once each
 
     def rows(result: PGresult) -> list[tuple[Any, ...]]:
         if result.nfields <= 3:  # a clock (guarded or not): its numeric value only
             return [(float(result.get_value(0, 0) or 0), None)]
-        loader.set_pgresult(result)
+        types = tuple(result.ftype(i) for i in range(result.nfields))
+        loader = loaders.get(types)
+        if loader is None:
+            loader = loaders[types] = Transformer(conn)
+            loader.set_pgresult(result)
+        else:
+            loader.set_pgresult(result, set_loaders=False)
         return loader.load_rows(0, result.ntuples, tuple)
 
     position = 0

@@ -35,6 +35,10 @@ KINDS = frozenset(
 )
 # a statement's text starts at its first code character (files/statements.py)
 _FIRST = re.compile(r"(CREATE|COMMENT|GRANT|REVOKE)\b", re.IGNORECASE)
+# first words that settle the kind: an index built in the transaction, a comment
+_SURE = re.compile(
+    r"(?:CREATE\s+(?:UNIQUE\s+)?(INDEX)\s+(?!CONCURRENTLY\b)|COMMENT\s+ON\s)", re.IGNORECASE
+)
 _NODE = re.compile(r'\{"version":\d+,"stmts":\[\{"stmt":\{"(\w+)"')
 _PLPGSQL = '"defname":"language","arg":{"String":{"sval":"plpgsql"}}'
 # a function's body is checked for names only as plpgsql text: a SQL body is analysed when the
@@ -55,6 +59,9 @@ def inert_kind(sql: str) -> str:
     user code (``IndexStmt``: none over an empty table), else ""."""
     if _FIRST.match(sql) is None:  # no parse needed for an ALTER, an INSERT...
         return ""
+    known = _SURE.match(sql)
+    if known is not None and ";" not in sql:  # one statement whose first words settle its kind
+        return "IndexStmt" if known[1] else "CommentStmt"
     from pglast import parser
 
     try:
@@ -81,7 +88,8 @@ def names_no_relation(sql: str, names: Collection[str]) -> bool:
     """
     if "\\" in sql or '""' in sql or re.search("[uU]&", sql):
         return False
-    words = set(_WORD.findall(sql.translate(_ASCII_LOWER)))
+    folded = sql.lower() if sql.isascii() else sql.translate(_ASCII_LOWER)
+    words = set(_WORD.findall(folded))
     words.update(sql.split('"')[1:-1])
     long = [word for word in words if len(word) * 4 >= NAMEDATALEN]  # maybe 64 bytes or more
     for word in long:

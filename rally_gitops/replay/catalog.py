@@ -101,6 +101,10 @@ class Catalog:
         migration is the first of its batch (what the observer knows is current)."""
         probed = self.plan(body, first)
         texts, guards = [], set()
+        # what the migration creates gets larger oids than every relation known before it: the
+        # probes before the last one skip those (not existing ones), the last one reads them all
+        # (what the migration created becomes known); in a batch's later files, all of them
+        newest = max(self.known, default=0) if first and self.fresh else probe.LAST_OID
         for index in range(len(body) + 1):
             if index and probed[index - 1]:
                 kind = "probe"
@@ -112,9 +116,13 @@ class Catalog:
                 kind += "_guarded"
                 guards.add(index)
             name = self._name(kind)
-            # what the migration creates gets larger oids than every relation known before it
-            newest = f"({max(self.known, default=0)})" if kind == "new" else ""
-            texts.append(f"EXECUTE {name}{newest}")
+            if kind.startswith("probe"):
+                upto = newest if index < len(body) else probe.LAST_OID
+                texts.append(f"EXECUTE {name}({upto})")
+            elif kind == "new":
+                texts.append(f"EXECUTE {name}({newest})")
+            else:
+                texts.append(f"EXECUTE {name}")
         return tuple(texts), frozenset(guards)
 
     def plan(self, body: Sequence[Statement], first: bool) -> tuple[bool, ...]:

@@ -121,11 +121,18 @@ NAMES = (
 _GUARD = "(SELECT 1 / (count(*) = 0)::int FROM pg_catalog.pg_event_trigger)"
 _NOW_GUARDED = f"FROM (SELECT {_CLOCK} AS now, {_GUARD} AS guard) t"
 # the statements the observer prepares on its connection (PREPARE name AS ...), by kind
+# the prepared probe reads only the relations up to $1: those that existed before the migration
+# (a larger oid is one it created; the probe after its last statement reads them all, $1 the
+# largest oid)
+_PROBE_UPTO = PROBE.replace("AND relation >= 16384", "AND relation >= 16384 AND relation <= $1")
+LAST_OID = 4294967295
 PREPARED = {
-    "probe": PROBE,
-    "probe_guarded": PROBE.replace(_NOW, _NOW_GUARDED).replace(" FROM (", ", t.guard FROM (", 1),
+    "probe": _PROBE_UPTO,
+    "probe_guarded": _PROBE_UPTO.replace(_NOW, _NOW_GUARDED).replace(
+        " FROM (", ", t.guard FROM (", 1
+    ),
     "clock": CLOCK,
     "clock_guarded": f"SELECT t.now, NULL::bigint, t.guard {_NOW_GUARDED}",
     "new": NEW,
 }
-ARGUMENTS = {"new": "(oid)"}
+ARGUMENTS = {"new": "(oid)", "probe": "(oid)", "probe_guarded": "(oid)"}

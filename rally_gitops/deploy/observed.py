@@ -38,9 +38,10 @@ DIVISION_BY_ZERO = "22012"  # a guarded query found an event trigger (replay/pro
 NO_PREPARED = "26000"  # invalid_sql_statement_name: a prepared statement is gone
 
 
-def drops_prepared(migration: Migration) -> bool:
-    """True when the file's text names DEALLOCATE or DISCARD (anywhere: a DO block's EXECUTE)."""
-    return _DROPS_PREPARED.search(migration.up) is not None
+def drops_prepared(migration: Migration, more: str = "") -> bool:
+    """True when the file's text (or ``more``: its rollback section) names DEALLOCATE or
+    DISCARD, anywhere: a DO block's EXECUTE too."""
+    return any(_DROPS_PREPARED.search(text) for text in (migration.up, more) if text)
 
 
 def may_prepare(observer: observe.Observer, migration: Migration) -> bool:
@@ -75,7 +76,7 @@ def record_scripts(
     ``results``): the start's and each statement's query rows, loaded as psycopg would."""
     from psycopg.adapt import Transformer
 
-    loaders: dict[tuple[int, ...], Transformer] = {}  # by column types: set up once each
+    loaders: dict[tuple[int, ...], Any] = {}  # Transformers by column types: set up once each
 
     def rows(result: PGresult) -> list[tuple[Any, ...]]:
         if result.nfields <= 3:  # a clock (guarded or not): its numeric value only

@@ -152,9 +152,7 @@ class Observer:
         self.forget()
 
     def refresh(self, rows: Sequence[Sequence[Any]], oids: Sequence[int]) -> None:
-        """``probe.REFRESH`` of ``oids`` ran (after a rollback): take its values. What ran
-        unobserved may have dropped the session's prepared statements."""
-        self._catalog.unprepare()
+        """``probe.REFRESH`` of ``oids`` ran (after a rollback): take its values."""
         known = self._catalog.known
         for oid in oids:
             known.pop(int(oid), None)

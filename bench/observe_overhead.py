@@ -47,10 +47,11 @@ def backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def apply_all(config, server, migrations, observe: bool) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+def apply_all(config, server, migrations, observe: bool) -> tuple[float, float, int, int]:  # type: ignore[no-untyped-def]
     """Wall seconds to apply ``migrations`` into a fresh database, the CPU seconds it took (this
-    process and its server backend: what load on a shared machine does not inflate), and the
-    statements measured."""
+    process and its server backend: what load on a shared machine does not inflate), the
+    statements measured and how many of them were probed (the others provably touched no
+    existing relation: replay/inert.py)."""
     from rally_gitops.deploy.ledger import Ledger
     from rally_gitops.postgres.db import connect
     from rally_gitops.replay import cache
@@ -73,8 +74,8 @@ def apply_all(config, server, migrations, observe: bool) -> tuple[float, float, 
                 cpu = time.process_time() + backend_cpu(pid) - cpu
         finally:
             cache.drop_database(admin, name)
-    measured = sum(len(m.statements) for m in observer.measures) if observer else 0
-    return seconds, cpu, measured
+    statements = [s for m in observer.measures for s in m.statements] if observer else []
+    return seconds, cpu, len(statements), sum(s.probed for s in statements)
 
 
 def ratio(without: list[float], with_: list[float]) -> str:
@@ -108,13 +109,13 @@ def main() -> None:
         applied: dict[bool, list[float]] = {False: [], True: []}
         cpu: dict[bool, list[float]] = {False: [], True: []}
         replayed: dict[bool, list[float]] = {False: [], True: []}
-        statements = 0
+        statements = probed = 0
         for _ in range(args.rounds):
             for observe in (False, True):
-                seconds, used, measured = apply_all(config, server, migrations, observe)
+                seconds, used, measured, with_probe = apply_all(config, server, migrations, observe)
                 applied[observe].append(seconds)
                 cpu[observe].append(used)
-                statements = max(statements, measured)
+                statements, probed = max(statements, measured), max(probed, with_probe)
                 result = replay(
                     config, migrations, migrations, with_round_trip=False, measure=observe
                 )
@@ -148,6 +149,10 @@ def main() -> None:
             f"- {len(migrations)} corpus files, {statements} statements measured, "
             f"{args.rounds} rounds alternating without/with"
         )
+        print(
+            f"- {probed} statements probed, {statements - probed} skipped (provably touching no "
+            "relation that existed before their migration: only their clock read)"
+        )
         print()
         for title, samples in (
             ("apply of the files (engine only), wall", applied),
@@ -159,6 +164,11 @@ def main() -> None:
             print(f"  without observation: {summary(samples[False])}")
             print(f"  with observation:    {summary(samples[True])}")
             print(f"  {ratio(samples[False], samples[True])}")
+        extra = statistics.median(cpu[True]) - statistics.median(cpu[False])
+        print(
+            f"observation's CPU per statement: {extra / max(statements, 1) * 1e3:.3f} ms, "
+            f"per probed statement: {extra / max(probed, 1) * 1e3:.3f} ms (apply, medians)"
+        )
         print(f"validate's measured findings: {findings}")
         value = statistics.median(replayed[True]) / statistics.median(replayed[False])
         print(

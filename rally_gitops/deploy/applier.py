@@ -105,25 +105,32 @@ class Applier:
 
     def _apply_all(self, pending: list[Migration], on_applied: OnApplied) -> None:
         index, size, attempt = 0, 1, 0
+        observer = self.observer
         while index < len(pending):
+            if observer is not None:  # what it knows current, its queries prepared
+                observer.ready(self.conn)
             if pending[index].no_transaction:
                 on_applied(pending[index], self._apply_outside_transaction(pending[index]))
+                if observer is not None and observed.drops_prepared(pending[index]):
+                    observer.forget()
                 index += 1
                 continue
             batch: list[Migration] = []
             for migration in pending[index : index + size]:
-                if migration.no_transaction or (batch and copies(migration)):
+                if migration.no_transaction or (batch and self._alone(migration)):
                     break
                 batch.append(migration)
                 # COPY cannot run in a pipeline: such a file goes alone, statement by statement
-                if copies(migration):
+                if self._alone(migration):
                     break
             lazy = not self.config.synchronous_commit_each
             flags = [lazy and index + i < len(pending) - 1 for i in range(len(batch))]
             started = time.monotonic()
-            # observed (replay's measurements) or COPY: statement by statement, pipelined
-            if copies(batch[0]) or self.observer is not None:
+            # COPY, or observed and dropping prepared statements: statement by statement, pipelined
+            if self._alone(batch[0]):
                 done, failure = self._apply_batch(batch, flags, on_applied)
+                if observer is not None and not copies(batch[0]):
+                    observer.forget()
             else:
                 done, failure = self._apply_scripts(batch, flags, on_applied)
             index += done
@@ -145,6 +152,14 @@ class Applier:
             self.sleep(delay)
             size = 1
 
+    def _alone(self, migration: Migration) -> bool:
+        """True when ``migration`` goes statement by statement in a batch of its own: COPY
+        cannot run in a simple-query string; under observation, a file that may drop the
+        session's prepared statements (the observation's queries) sends its own."""
+        if copies(migration):
+            return True
+        return self.observer is not None and not observed.may_prepare(self.observer, migration)
+
     def _apply_scripts(
         self, batch: list[Migration], asynchronous: list[bool], on_applied: OnApplied
     ) -> tuple[int, Failure | None]:
@@ -162,12 +177,22 @@ class Applier:
 
         conn, idle = self.conn, self._idle()
         # split before sending: a broken file must not stop a half-built batch
-        scripts = [self._script(m, off, idle) for m, off in zip(batch, asynchronous, strict=True)]
+        scripts = [
+            self._script(m, off, idle, first=not i)
+            for i, (m, off) in enumerate(zip(batch, asynchronous, strict=True))
+        ]
         results: list[Any] = []
+
+        def report() -> int:
+            done = script.report(scripts, results, on_applied)
+            if self.observer is not None:
+                observed.record_scripts(self.observer, conn, scripts[:done], results)
+            return done
+
         try:
             script.run(conn, "".join(item.text for item in scripts), results)
         except psycopg.Error:
-            done = script.report(scripts, results, on_applied)
+            done = report()
             in_flight = [item.migration for item in scripts[done:]]
             if conn.broken and in_flight:  # sent, and no COMMIT answered: they may have committed
                 raise lost(in_flight) from None
@@ -177,15 +202,19 @@ class Applier:
         except BaseException:  # Ctrl-C: the statement was cancelled; leave nothing open
             self._roll_back(idle)
             with contextlib.suppress(Exception):
-                script.report(scripts, results, on_applied)
+                report()
             raise
-        done = script.report(scripts, results, on_applied)
+        done = report()
         if done == len(scripts):
             return done, None
         self._roll_back(idle)
         position = sum(item.count for item in scripts[:done])
         index = script.first_error(results, position)
         error = error_from_result(results[index], encoding=conn.info.encoding)
+        if self.observer is not None and observed.retry(
+            self.observer, scripts[done], index - position, error
+        ):
+            return done, None  # rolled back; sent again with every statement probed
         if index == 0 and len(scripts) > 1:
             # the server parses the whole string first: a syntax error anywhere in it means
             # nothing ran; apply the migrations before the broken one, then it alone fails
@@ -199,8 +228,11 @@ class Applier:
         statement = failed.statement_at(inner, error, offset)
         return done, Failure(failed.migration, error, statement, blocking=False)
 
-    def _script(self, migration: Migration, asynchronous: bool, idle: bool) -> script.Script:
-        """``migration``'s transaction as one string (its file's BEGIN modes on ours)."""
+    def _script(
+        self, migration: Migration, asynchronous: bool, idle: bool, first: bool = True
+    ) -> script.Script:
+        """``migration``'s transaction as one string (its file's BEGIN modes on ours); under
+        observation with its queries (``first``: the first of its batch)."""
         begin, end, _undo = _TRANSACTION if idle else _SAVEPOINT
         modes = transaction_modes(migration.statements) if idle else ""
         before = [f"{begin} {modes}".strip(), *session.RESET, self._settings[asynchronous]]
@@ -208,8 +240,10 @@ class Applier:
         # row, which writes, gets a transaction of its own
         after = [end, begin, end] if read_only(modes) else [end]
         row = self._client.mogrify(*self.ledger.applied_row(migration))
+        body = migration.body()
+        observe = None if self.observer is None else self.observer.queries(body, first)
         return script.build(
-            migration, migration.body(), before, after, lock_check=self._lock_held, row=row
+            migration, body, before, after, lock_check=self._lock_held, row=row, observe=observe
         )
 
     @cached_property
@@ -290,12 +324,13 @@ class Applier:
         settings = session.SETTINGS_ASYNC if asynchronous else session.SETTINGS
         conn.execute(settings, self._timeout_values())
         observer = self.observer
+        prepare = observer is not None and observed.may_prepare(observer, item.migration)
         if observer is not None:
             item.snapshot = conn.execute(observer.start_sql())
         for statement in item.body:
             item.cursors.append(self._execute(statement))
             if observer is not None:
-                item.probes.append(conn.execute(probe.PROBE, prepare=True))
+                item.probes.append(conn.execute(probe.PROBE, prepare=prepare))
         if self.lock is not None:
             item.checking = True  # outside a pipeline the check raises before it has a cursor
             item.check = conn.execute(session.LOCK_HELD, self.lock)

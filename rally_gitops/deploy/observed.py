@@ -1,16 +1,22 @@
 """The deploy engine's side of the observation (replay/observe.py): the measures of committed
-migrations, and a no-transaction file's statements run so that their locks can be seen."""
+migrations (sent in a pipeline or in a simple-query string), a failed string that is sent again
+fully probed, and a no-transaction file's statements run so that their locks can be seen."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rally_gitops.replay import observe, probe
 
 if TYPE_CHECKING:
+    import psycopg
+    from psycopg.pq.abc import PGresult
+
     from rally_gitops.deploy.applier import Applier
+    from rally_gitops.deploy.script import Script
     from rally_gitops.deploy.sent import Sent
+    from rally_gitops.files.migrations import Migration
     from rally_gitops.files.statements import Statement
 
 IN_TRANSACTION = "25001"  # active_sql_transaction: "... cannot run inside a transaction block"
@@ -24,6 +30,24 @@ _ALONE = re.compile(
 
 
 _BUILDS_INDEX = re.compile(r"\s*CREATE\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY\b", re.IGNORECASE)
+
+
+# what can drop the session's prepared statements, the observation's queries among them
+_DROPS_PREPARED = re.compile(r"\b(DEALLOCATE|DISCARD)\b", re.IGNORECASE)
+DIVISION_BY_ZERO = "22012"  # a guarded query found an event trigger (replay/probe.py)
+NO_PREPARED = "26000"  # invalid_sql_statement_name: a prepared statement is gone
+
+
+def drops_prepared(migration: Migration, more: str = "") -> bool:
+    """True when the file's text (or ``more``: its rollback section) names DEALLOCATE or
+    DISCARD, anywhere: a DO block's EXECUTE too."""
+    return any(_DROPS_PREPARED.search(text) for text in (migration.up, more) if text)
+
+
+def may_prepare(observer: observe.Observer, migration: Migration) -> bool:
+    """False for a file that drops prepared statements (by its text, or found so when it was
+    sent): it goes statement by statement, its probes not prepared."""
+    return not (drops_prepared(migration) or observer.retried(migration.filename))
 
 
 def wrappable(sql: str) -> bool:
@@ -40,6 +64,61 @@ def record(observer: observe.Observer, sent: list[Sent]) -> None:
         for statement, cursor in zip(item.body, item.probes, strict=True):
             tracker.statement(statement.line, statement.sql, cursor.fetchall(), held=True)
         tracker.finish()
+
+
+def record_scripts(
+    observer: observe.Observer,
+    conn: psycopg.Connection,
+    scripts: list[Script],
+    results: list[PGresult],
+) -> None:
+    """Append the measures of the committed ``scripts`` (their results come first in
+    ``results``): the start's and each statement's query rows, loaded as psycopg would."""
+    from psycopg.adapt import Transformer
+
+    loaders: dict[tuple[int, ...], Any] = {}  # Transformers by column types: set up once each
+
+    def rows(result: PGresult) -> list[tuple[Any, ...]]:
+        if result.nfields <= 3:  # a clock (guarded or not): its numeric value only
+            return [(float(result.get_value(0, 0) or 0), None)]
+        types = tuple(result.ftype(i) for i in range(result.nfields))
+        loader = loaders.get(types)
+        if loader is None:
+            loader = loaders[types] = Transformer(conn)
+            loader.set_pgresult(result)
+        else:
+            loader.set_pgresult(result, set_loaders=False)
+        return loader.load_rows(0, result.ntuples, tuple)
+
+    position = 0
+    for item in scripts:
+        chunk = results[position : position + item.count]
+        position += item.count
+        tracker = observer.tracker(item.migration.filename)
+        tracker.start(rows(chunk[item.observed[0]]))
+        for number, (statement, index) in enumerate(zip(item.body, item.observed[1:], strict=True)):
+            probed = number not in item.skipped
+            tracker.statement(
+                statement.line, statement.sql, rows(chunk[index]), True, probed=probed
+            )
+        tracker.finish()
+
+
+def retry(observer: observe.Observer, failed: Script, index: int, error: Exception) -> bool:
+    """True when ``failed`` (rolled back) failed in an observation's query and can be sent again:
+    a guarded query found an event trigger (from now on every statement is probed), or the
+    prepared queries were gone (the file goes again statement by statement, its probes not
+    prepared; the queries are prepared again after it)."""
+    if not failed.observed or index not in failed.observed:
+        return False
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate == DIVISION_BY_ZERO and index in failed.guards:
+        observer.found_triggers()
+        return True
+    if sqlstate == NO_PREPARED and not observer.retried(failed.migration.filename):
+        observer.retry_unprepared(failed.migration.filename)
+        return True
+    return False
 
 
 def run_statement(applier: Applier, statement: Statement, tracker: observe.Tracker) -> None:

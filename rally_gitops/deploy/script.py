@@ -38,9 +38,12 @@ class Script:
     body: tuple[Statement, ...]
     text: str
     starts: tuple[int, ...]  # offset in ``text`` of each statement sent (ours and the file's)
-    first: int  # index of the body's first statement among them
+    positions: tuple[int, ...]  # index of each of the body's statements among them
     lock_check: int | None  # index of the lock check
     row: int  # index of the ledger row (its one value is execution_ms)
+    observed: tuple[int, ...] = ()  # under observation: indexes of the start's and probes' rows
+    guards: frozenset[int] = frozenset()  # indexes of the guarded ones (replay/probe.py)
+    skipped: frozenset[int] = frozenset()  # the body's statements without a probe after them
 
     @property
     def count(self) -> int:
@@ -50,21 +53,19 @@ class Script:
     def statement_at(self, index: int, error: Exception, base: int) -> Statement:
         """The file's statement behind result ``index``, on the line of the server's error
         position when it gave one (``base``: this script's offset in the batch string)."""
-        position = getattr(getattr(error, "diag", None), "statement_position", None)
-        if position and self.body:
-            offset = int(position) - 1 - base
-            if self.starts[self.first] <= offset < len(self.text):
-                number = bisect.bisect_right(self.starts, offset) - 1
-                if self.first <= number < self.first + len(self.body):
-                    statement = self.body[number - self.first]
-                    inner = statement.sql.count("\n", 0, offset - self.starts[number])
-                    return replace(statement, line=statement.line + inner)
         if not self.body:
             return Statement("", 1, 1, 0)
-        if index < self.first:  # our BEGIN or settings: the file has not started
-            return self.body[0]
-        # the ledger row or COMMIT (a deferred constraint): at the file's last statement
-        return self.body[min(index - self.first, len(self.body) - 1)]
+        position = getattr(getattr(error, "diag", None), "statement_position", None)
+        if position:
+            offset = int(position) - 1 - base
+            number = bisect.bisect_right(self.starts, offset) - 1
+            if offset < len(self.text) and number in self.positions:
+                statement = self.body[self.positions.index(number)]
+                inner = statement.sql.count("\n", 0, offset - self.starts[number])
+                return replace(statement, line=statement.line + inner)
+        # our BEGIN or settings: the file has not started; an observation's query, the ledger
+        # row or COMMIT (a deferred constraint): the statement before it
+        return self.body[max(0, bisect.bisect_right(self.positions, index) - 1)]
 
 
 def build(
@@ -75,11 +76,25 @@ def build(
     *,
     lock_check: str | None,
     row: str,
+    observe: tuple[tuple[str, ...], frozenset[int]] | None = None,
 ) -> Script:
     """``before`` (BEGIN, reset, settings), the body, the lock check, ``after`` (a READ ONLY
-    file's COMMIT and BEGIN), the ledger row and the last of ``after``... as one string."""
+    file's COMMIT and BEGIN), the ledger row and the last of ``after``... as one string. With
+    ``observe`` (replay/catalog.py ``queries``), its start after ``before`` and its query after
+    each statement of the body."""
     *middle, end = after
-    parts = [*before, *(s.sql for s in body)]
+    parts = list(before)
+    positions, observed = [], []
+    queries, guarded = observe or ((), frozenset())
+    if queries:
+        observed.append(len(parts))
+        parts.append(queries[0])
+    for number, statement in enumerate(body):
+        positions.append(len(parts))
+        parts.append(statement.sql)
+        if queries:
+            observed.append(len(parts))
+            parts.append(queries[number + 1])
     check = len(parts) if lock_check is not None else None
     if lock_check is not None:
         parts.append(lock_check)
@@ -95,9 +110,12 @@ def build(
         body=body,
         text=SEPARATOR.join(parts) + SEPARATOR,
         starts=tuple(starts),
-        first=len(before),
+        positions=tuple(positions),
         lock_check=check,
         row=row_index,
+        observed=tuple(observed),
+        guards=frozenset(observed[index] for index in guarded),
+        skipped=guarded,  # the query before a skipped statement is the guarded one
     )
 
 

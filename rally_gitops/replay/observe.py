@@ -16,10 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rally_gitops.replay.catalog import Catalog, Relation
 from rally_gitops.replay.probe import KINDS, KINDS_OF_TABLES, MODES, TABLE_KINDS
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from rally_gitops.files.statements import Statement
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class StatementMeasure:
     text: str  # the statement's first line
     seconds: float
     effects: tuple[Effect, ...]
+    probed: bool = True  # False: provably touched no existing relation (replay/inert.py)
 
 
 @dataclass(frozen=True)
@@ -81,36 +87,6 @@ class MigrationMeasure:
 _HIDDEN = ("pg_toast", "pg_temp_")  # schemas of TOAST and temporary relations
 
 
-@dataclass(frozen=True)
-class _Relation:
-    """One relation's values in a probe or snapshot row."""
-
-    node: int
-    tuples: float
-    kind: str
-    name: str
-    table: int  # an index's table, else 0
-    counters: tuple[int, ...]  # scans, inserted, updated, deleted
-    width: int  # a table's typical row width (0: not known)
-
-    @classmethod
-    def of(cls, row: Sequence[Any], old: _Relation | None = None) -> _Relation:
-        counters = tuple(int(value or 0) for value in row[8:12])
-        width = int(row[13]) if row[13] is not None else old.width if old else 0
-        return cls(
-            int(row[3]), float(row[4]), str(row[5]), str(row[6]), int(row[7]), counters, width
-        )
-
-
-@dataclass
-class _Catalog:
-    """What the observer knows of every user relation, as of the end of the last migration."""
-
-    known: dict[int, _Relation] = field(default_factory=dict)
-    fresh: bool = False
-    queued: bool = False  # a snapshot is on its way in a pipeline
-
-
 @dataclass
 class Observer:
     """Collects a ``MigrationMeasure`` per migration the ``Applier`` applies under observation.
@@ -120,7 +96,7 @@ class Observer:
     """
 
     measures: list[MigrationMeasure] = field(default_factory=list)
-    _catalog: _Catalog = field(default_factory=_Catalog)
+    _catalog: Catalog = field(default_factory=Catalog)
 
     def newest(self) -> int:
         """The newest relation this observer knows (relations get ever larger oids)."""
@@ -144,9 +120,36 @@ class Observer:
         applied on the same connection that are not under test."""
         return Observer([], self._catalog)
 
+    def ready(self, conn: psycopg.Connection) -> None:
+        """Before a batch is sent on ``conn``: what it knows current, its queries prepared."""
+        self._catalog.ready(conn)
+
+    def queries(
+        self, body: Sequence[Statement], first: bool
+    ) -> tuple[tuple[str, ...], frozenset[int]]:
+        """The start's and each statement's query, and the guarded ones (replay/catalog.py)."""
+        return self._catalog.queries(body, first)
+
     def forget(self) -> None:
-        """Something unobserved may have changed relations: start the next one afresh."""
+        """Something unobserved may have changed relations (or dropped the session's prepared
+        statements): start the next one afresh."""
         self._catalog.fresh = self._catalog.queued = False
+        self._catalog.unprepare()
+
+    def retried(self, filename: str) -> bool:
+        """True when ``filename`` dropped the prepared queries as it ran (retry_unprepared)."""
+        return filename in self._catalog.retried
+
+    def retry_unprepared(self, filename: str) -> None:
+        """``filename`` dropped the prepared queries: it is sent again without them."""
+        self._catalog.retried.add(filename)
+        self.forget()
+
+    def found_triggers(self) -> None:
+        """A guarded query found an event trigger: probe every statement from now on (also
+        when the snapshot after the rollback no longer shows it: the file creates it)."""
+        self._catalog.guarded_out = True
+        self.forget()
 
     def refresh(self, rows: Sequence[Sequence[Any]], oids: Sequence[int]) -> None:
         """``probe.REFRESH`` of ``oids`` ran (after a rollback): take its values."""
@@ -155,7 +158,7 @@ class Observer:
             known.pop(int(oid), None)
         for row in rows:
             if row[1] is not None:
-                known[int(row[1])] = _Relation.of(row)
+                known[int(row[1])] = Relation.of(row)
 
 
 @dataclass
@@ -164,9 +167,9 @@ class Tracker:
 
     observer: Observer
     filename: str
-    last: datetime | None = None
+    last: float | None = None  # the server's clock after the previous statement
     statements: list[StatementMeasure] = field(default_factory=list)
-    _seen: dict[int, _Relation] = field(default_factory=dict)  # the latest values
+    _seen: dict[int, Relation] = field(default_factory=dict)  # the latest values
     _gone: set[int] = field(default_factory=set)
     _ranks: dict[int, int] = field(default_factory=dict)
     _rows: dict[int, tuple[int, bool]] = field(default_factory=dict)
@@ -174,10 +177,10 @@ class Tracker:
     def start(self, rows: Sequence[Sequence[Any]]) -> None:
         """The rows of ``start_sql()``: the time, and the relations when it was a snapshot."""
         catalog = self.observer._catalog
-        if rows and len(rows[0]) > 1:
-            catalog.known = {int(r[1]): _Relation.of(r) for r in rows if r[1] is not None}
+        if rows and len(rows[0]) > 3:
+            catalog.known = {int(r[1]): Relation.of(r) for r in rows if r[1] is not None}
             catalog.fresh, catalog.queued = True, False
-        self.last = rows[0][0] if rows else None
+        self.last = float(rows[0][0]) if rows else None
 
     def statement(
         self,
@@ -187,21 +190,30 @@ class Tracker:
         held: bool,
         snapshot: bool = False,
         alone: bool = False,
+        probed: bool = True,
     ) -> None:
         """One statement's probe rows (``held``: its locks are still held, a transaction) or,
         after one that ran in its own transaction, a ``snapshot``'s; ``alone``: it ran in a
-        transaction of its own (the locks before it are gone)."""
+        transaction of its own (the locks before it are gone); not ``probed``: its clock (or
+        at the end of the migration what it created), the statement touching no existing
+        relation."""
         known = self.observer._catalog.known
         if alone:
             self._ranks.clear()
-        now: datetime | None = rows[0][0] if rows else None
-        seconds = (now - self.last).total_seconds() if now and self.last else 0.0
+        now = float(rows[0][0]) if rows else None
+        seconds = now - self.last if now and self.last else 0.0
         self.last = now or self.last
-        changed: list[tuple[int, bool, tuple[int, ...], _Relation]] = []
+        if not snapshot and len(rows) == 1 and rows[0][1] is None:  # a clock: nothing touched
+            self.statements.append(StatementMeasure(line, _first_line(sql), seconds, (), probed))
+            return
+        changed: list[tuple[int, bool, tuple[int, ...], Relation]] = []
         rewritten: set[int] = set()
+        names = self.observer._catalog.names
         for row in rows:
             if row[1] is None:
                 continue
+            if len(row) > 14 and row[14] is not None:  # a relation created since is existing next
+                names.add(row[14])
             oid, rank = int(row[1]), int(row[2] or 0) if held else 0
             old = self._seen.get(oid) or known.get(oid)
             if row[3] is None:  # dropped by this statement
@@ -212,13 +224,14 @@ class Tracker:
                 continue
             if str(row[5]) not in KINDS or str(row[6]).startswith(_HIDDEN):
                 continue  # a view, a sequence, a TOAST table: not what a snapshot has
-            now_values = _Relation.of(row, old)
+            now_values = Relation.of(row, old)
             self._seen[oid] = now_values
             if oid not in known or old is None:
                 continue  # created by this migration: not an existing relation
             if now_values.node != old.node:
                 rewritten.add(oid)
-            delta = tuple(n - o for n, o in zip(now_values.counters, old.counters, strict=True))
+            (n0, n1, n2, n3), (o0, o1, o2, o3) = now_values.counters, old.counters
+            delta: tuple[int, ...] = (n0 - o0, n1 - o1, n2 - o2, n3 - o3)
             if oid not in self._rows:
                 self._rows[oid] = _rows_before(known[oid], now_values, row[12], delta[1])
             newly = rank > self._ranks.get(oid, 0)
@@ -253,9 +266,9 @@ class Tracker:
                 )
             )
         effects.sort(key=lambda e: (e.kind not in KINDS_OF_TABLES, e.kind, e.relation))
-        text = sql.strip()
-        first = text.splitlines()[0] if text else ""
-        self.statements.append(StatementMeasure(line, first, seconds, tuple(effects)))
+        self.statements.append(
+            StatementMeasure(line, _first_line(sql), seconds, tuple(effects), probed)
+        )
 
     def finish(self, transactional: bool = True) -> MigrationMeasure:
         """The measure, appended to the observer's; what it saw becomes what the observer knows."""
@@ -269,8 +282,13 @@ class Tracker:
         return measure
 
 
+def _first_line(sql: str) -> str:
+    text = sql.strip()
+    return text.splitlines()[0] if text else ""
+
+
 def _rows_before(
-    before: _Relation, now: _Relation, size: int | None, inserted: int
+    before: Relation, now: Relation, size: int | None, inserted: int
 ) -> tuple[int, bool]:
     """(rows, estimated): reltuples when the table was analyzed or vacuumed; else (-1: never,
     as replay's seeded tables) the planner's kind of estimate from its size at the first

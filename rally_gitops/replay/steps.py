@@ -11,6 +11,7 @@ from rally_gitops.config import Config
 from rally_gitops.deploy.applier import Applier
 from rally_gitops.deploy.failure import Failure, FailureHandler
 from rally_gitops.deploy.ledger import Ledger
+from rally_gitops.deploy.observed import drops_prepared
 from rally_gitops.deploy.session import timeouts_sql
 from rally_gitops.errors import MigrationFileError
 from rally_gitops.files.migrations import Migration
@@ -163,7 +164,8 @@ def round_trip(
         finding = _round_trip(conn, config, migration, statements)
         touched = _locked(conn) if observer is not None and finding is None else []
     if observer is not None:
-        if finding is not None:
+        # the rollback section, or the file applied again, may have dropped prepared statements
+        if finding is not None or drops_prepared(migration, migration.rollback or ""):
             observer.forget()
         elif touched:  # the rollback restored them, but not their scan and row counters
             observer.refresh(conn.execute(probe.REFRESH, (touched,)).fetchall(), touched)

@@ -239,3 +239,26 @@ def test_the_lint_configuration_and_ignores_apply(changed: Path, cli, replay_url
         "changing-column-type",
         "rollback-missing",
     ]
+
+
+def test_a_rollback_section_that_drops_prepared_statements_makes_them_prepared_again(
+    project: Path, replay_url
+) -> None:
+    from rally_gitops.files.migrations import discover
+    from rally_gitops.replay.run import replay
+
+    first, second = "20250101_000000_tmp.sql", "20250102_000000_more.sql"
+    rollback = (
+        "\n-- Rollback script (uncomment if needed):\n-- DEALLOCATE ALL;\n-- DROP TABLE tmp;\n"
+    )
+    (project / "migrations" / first).write_text(
+        migration(first, "CREATE TABLE tmp (id int);") + rollback
+    )
+    (project / "migrations" / second).write_text(migration(second, "CREATE TABLE more (id int);"))
+    config = config_mod.load(project)
+    migrations = discover(config.migrations_dir)
+    result = replay(config, migrations, [m for m in migrations if m.version >= "2025"])
+    assert (result.findings, result.round_trips) == ([], 1)
+    # prepared again before the second file: its statement skipped in the simple-query string
+    # (not sent again statement by statement for a lost prepared query, every statement probed)
+    assert [[s.probed for s in m.statements] for m in result.measures] == [[False], [False]]

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import psycopg
 
+from testing.process import interruptible
+
 PYPROJECT = (
     '[project]\nname = "scratch"\nversion = "0"\n\n[tool.rally_gitops]\n'
     'lock_timeout = "2s"\ndeploy_lock_wait = 30\nrequire_committed = []\ndrift = "off"\n'
@@ -127,4 +129,5 @@ def start_deploy(project: Path, url: str) -> subprocess.Popen[str]:
         stdin=subprocess.DEVNULL,
         text=True,
         bufsize=1,
+        preexec_fn=interruptible,  # the tests send it SIGINT
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,14 @@ class Result:
     @property
     def text(self) -> str:
         return self.out + self.err
+
+
+def interruptible() -> None:
+    """``preexec_fn`` of a child the test sends SIGINT: Ctrl-C's default disposition, also when
+    the tests run with SIGINT ignored (a background job of a shell without job control, such as
+    ``bash -c 'bash .ci/run' &``, which a child would inherit: Python then installs no
+    KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_process(

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from testing.migration_files import ledger_rows, tables, write_migration
-from testing.process import URL_VARIABLES, run_process
+from testing.process import URL_VARIABLES, interruptible, run_process
 
 A, B = "20250101_000000", "20250102_000000"
 
@@ -101,6 +101,7 @@ def test_a_deploy_cut_off_mid_migration_says_only_what_is_known(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     try:
         pid = wait_for_sleeping_deploy(database_url)

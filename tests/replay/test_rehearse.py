@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from testing.migration_files import history, ledger_rows, write_migration
+from testing.process import interruptible
 
 STAGING = "DATABASE_STAGING_URL"
 ROWS = 5000
@@ -334,6 +335,7 @@ def test_ctrl_c_drops_the_copy(project: Path, staging: str, replay_url: str) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     try:
         deadline = time.monotonic() + 60

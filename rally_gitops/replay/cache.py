@@ -50,11 +50,20 @@ def longest_cached(admin: psycopg.Connection, names: list[str]) -> int:
     migration or two, so extending its template with those beats building from zero.
     One query for all of them (the full prefix included: a cache hit).
     """
+    return _longest(names, databases(admin, TEMPLATE))
+
+
+def databases(admin: psycopg.Connection, prefix: str) -> set[str]:
+    """The names of the databases that start with ``prefix`` (one query)."""
     rows = admin.execute(
         "SELECT datname FROM pg_database WHERE datname LIKE %s",
-        (TEMPLATE.replace("_", r"\_") + "%",),
+        (prefix.replace("_", r"\_") + "%",),
     ).fetchall()
-    existing = {row[0] for row in rows}
+    return {row[0] for row in rows}
+
+
+def _longest(names: list[str], existing: set[str]) -> int:
+    """The largest ``i`` >= 1 with ``names[i]`` in ``existing``; 0 when there is none."""
     return next((i for i in range(len(names) - 1, 0, -1) if names[i] in existing), 0)
 
 
@@ -123,25 +132,16 @@ def spare_name(template: str) -> str:
     return SPARE + template.removeprefix(TEMPLATE)
 
 
-def spares(admin: psycopg.Connection) -> set[str]:
-    """The spare copies on the server."""
-    rows = admin.execute(
-        "SELECT datname FROM pg_database WHERE datname LIKE %s",
-        (SPARE.replace("_", r"\_") + "%",),
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
 def take_spare(admin: psycopg.Connection, names: list[str], work: str) -> int | None:
     """Rename the spare of the longest template ``names[i]`` (a prefix's first ``i`` migrations)
     to ``work`` and return ``i``; None when there is none. Its key says what it holds, whatever
     became of the template since."""
-    existing = spares(admin)
-    for index in range(len(names) - 1, 0, -1):
-        if spare_name(names[index]) in existing:
-            admin.execute(f'ALTER DATABASE "{spare_name(names[index])}" RENAME TO "{work}"')
-            return index
-    return None
+    copies = [spare_name(name) for name in names]
+    index = _longest(copies, databases(admin, SPARE))
+    if not index:
+        return None
+    admin.execute(f'ALTER DATABASE "{copies[index]}" RENAME TO "{work}"')
+    return index
 
 
 def _used(comment: str) -> float:

@@ -54,15 +54,12 @@ def make(directory: Path, template: str, drop: str | None = None) -> bool:
                 cache.drop_database(admin, drop)  # not under the lock: nobody else uses it
             with cache.advisory_lock(admin):
                 wanted = cache.spare_name(template)
-                existing = cache.spares(admin)
+                existing = cache.databases(admin, cache.SPARE)
                 for name in existing - {wanted}:  # made for a prefix that has grown since
                     cache.drop_database(admin, name)
                 if wanted in existing:
                     return True
-                found = admin.execute(
-                    "SELECT 1 FROM pg_database WHERE datname = %s", (template,)
-                ).fetchone()
-                if found is None:
+                if template not in cache.databases(admin, cache.TEMPLATE):
                     return False
                 cache.create_database(admin, wanted, template)
                 return True

@@ -23,18 +23,32 @@ from pathlib import Path
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 when no committed migration was edited, renamed or deleted; 1 otherwise."""
+    args = _parse(argv)
+    staged = _staged_changes()
+    if _unconcerned(args.filenames, staged):
+        return 0
+    from rally_gitops.error_handler import run_guarded  # after the fast path, like _run's
+
+    return run_guarded(lambda: _run(args.filenames, args.base, staged))
+
+
+def quick(argv: Sequence[str]) -> int | None:
+    """0 when the fast path decides (no staged change concerns a migration), else None: the
+    hook server's client asks this before handing the run over (``warm.history``)."""
+    return 0 if _unconcerned(_parse(argv).filenames, _staged_changes()) else None
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="rally-migration-history", description=__doc__.split("\n\n")[0].replace("``", "")
     )
     parser.add_argument("filenames", nargs="*", help="migration files staged for commit")
     parser.add_argument("--base", default=None, help="base ref (default: origin/main)")
-    args = parser.parse_args(argv)
-    staged = _staged_changes()
-    if staged is not None and not args.filenames and not any(map(_matters, staged)):
-        return 0
-    from rally_gitops.error_handler import run_guarded  # after the fast path, like _run's
+    return parser.parse_args(argv)
 
-    return run_guarded(lambda: _run(args.filenames, args.base, staged))
+
+def _unconcerned(filenames: list[str], staged: dict[str, str] | None) -> bool:
+    return staged is not None and not filenames and not any(map(_matters, staged))
 
 
 def _run(filenames: list[str], base: str | None, staged: dict[str, str] | None) -> int:

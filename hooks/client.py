@@ -49,9 +49,7 @@ def package_key() -> str:
     """What the running code is: the interpreter, its search path and start-up variables, and
     the size and modification time of every module of both packages and of the search path's
     directories (an upgrade with pip changes site-packages). A server answers only to its key."""
-    # without the entry Python puts first for a script (its directory) or ``-m`` (the working
-    # directory): the server runs with ``-P`` and none, and the hooks import nothing from there
-    path = sys.path if sys.flags.safe_path else sys.path[1:]
+    path = search_path()
     parts = [sys.executable, sys.version, *path]
     parts += [f"{name}={os.environ.get(name, '')}" for name in STARTUP_VARIABLES]
     for entry in path:
@@ -76,6 +74,13 @@ def _stat_tree(top: str, parts: list[str]) -> None:
                 parts.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
             elif entry.is_dir() and entry.name != "__pycache__":
                 _stat_tree(entry.path, parts)
+
+
+def search_path() -> list[str]:
+    """``sys.path`` without the entry Python puts first for a script (its directory) or ``-m``
+    (the working directory): the server runs with ``-P`` and has none, and the hooks import
+    nothing from there."""
+    return sys.path if sys.flags.safe_path else sys.path[1:]
 
 
 def socket_dir() -> str | None:
@@ -114,6 +119,8 @@ def run(hook: str, argv: list[str]) -> int | None:
     for the next run) or it cannot take this one: the caller runs the hook itself."""
     if not hasattr(os, "fork") or sys.platform != "linux":
         return None
+    if not all(map(os.path.isabs, search_path())):
+        return None  # a relative entry (PYTHONPATH=.) means another thing in the server's "/"
     key = package_key()
     path = socket_path(key)
     if path is None:

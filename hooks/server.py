@@ -226,7 +226,6 @@ def _child(request: Any, fds: list[int]) -> None:
         os.umask(umask)
         _streams(streams)
         sys.argv = [argv0, *argv]
-        gc.unfreeze()
         code = _run(hook, argv)
     except BaseException:  # noqa: BLE001 - a bare exit, as a crashed hook would have
         code = 1

@@ -218,3 +218,17 @@ def test_a_directory_others_can_enter_is_not_used(hooks: Hooks, tmp_path: Path) 
         assert result.stdout.splitlines()[-1] == "1 file, 1 error, 0 warnings"
     time.sleep(0.5)
     assert list(hooks.directory.iterdir()) == []  # no socket, no server
+
+
+def test_a_relative_search_path_runs_without_a_server(hooks: Hooks, tmp_path: Path) -> None:
+    # the server runs in "/": PYTHONPATH=. would import something else there
+    root = project(tmp_path / "proj")
+    name = str(write(root, BAD_INDEX).relative_to(root))
+    for _ in range(2):
+        result = hooks.run("lint", name, cwd=root, PYTHONPATH=".")
+        assert (result.returncode, result.stdout.splitlines()[-1]) == (
+            1,
+            "1 file, 1 error, 0 warnings",
+        )
+    time.sleep(0.5)
+    assert hooks.log() == []

@@ -10,7 +10,9 @@ options as ``.pre-commit-hooks.yaml``). Each round times ``git commit`` of
 
 with the hooks and, for the same change, with ``--no-verify``; the baseline commit of (b) is
 undone after timing so that every hooked commit finds the previous one's migration committed
-(the replay extends the previous template). Warm: one commit of each kind runs first.
+(the replay extends the previous template). Warm: one commit of each kind runs first, which
+also starts the hook server (README, "The hook server"); each round also commits one new
+migration with ``RALLY_HOOK_SERVER=0`` (every hook its own process, as before the server).
 
     .venv/bin/python bench/commit_latency.py --history /tmp/lemmy --rounds 7
 """
@@ -22,6 +24,7 @@ import datetime as dt
 import os
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 from common import Timed, load, machine, must, run_timed, summary, venv_bin
@@ -122,9 +125,11 @@ class Scratch:
         self.git("add", str(path))
         return path
 
-    def commit(self, *, hooks: bool) -> Timed:
+    def commit(self, *, hooks: bool, server: bool = True) -> Timed:
         flags = () if hooks else ("--no-verify",)
-        return self.git("commit", "-q", *flags, "-m", f"change {self.count}")
+        env = self.env if server else {**self.env, "RALLY_HOOK_SERVER": "0"}
+        argv = ["git", "commit", "-q", *flags, "-m", f"change {self.count}"]
+        return must(run_timed(argv, cwd=self.root, env=env), "git commit")
 
 
 def measure(scratch: Scratch, floor: Scratch, rounds: int) -> tuple[Samples, Samples]:
@@ -132,6 +137,7 @@ def measure(scratch: Scratch, floor: Scratch, rounds: int) -> tuple[Samples, Sam
     README commit of ``floor`` (pre-commit with one hook that does not run)."""
     times: Samples = {f"{kind}-{mode}": [] for kind in GOALS for mode in ("hooks", "plain")}
     times["readme-floor"] = []
+    times["migration-alone"] = []  # the hooks with RALLY_HOOK_SERVER=0: each its own process
     cpu: Samples = {name: [] for name in times}
     floor.stage_readme()
     floor.commit(hooks=True)
@@ -139,6 +145,7 @@ def measure(scratch: Scratch, floor: Scratch, rounds: int) -> tuple[Samples, Sam
     for kind in GOALS:
         (scratch.stage_readme if kind == "readme" else scratch.stage_migration)()
         scratch.commit(hooks=True)
+    time.sleep(2)  # the hook server the warm-up started has imported everything
     for number in range(rounds):
         modes = ("hooks", "plain") if number % 2 == 0 else ("plain", "hooks")
         for kind in GOALS:
@@ -149,6 +156,10 @@ def measure(scratch: Scratch, floor: Scratch, rounds: int) -> tuple[Samples, Sam
                 cpu[f"{kind}-{mode}"].append(result.cpu)
                 if kind == "migration" and mode == "plain":
                     scratch.git("reset", "-q", "--hard", "HEAD~1")  # not in the next prefix
+        scratch.stage_migration()
+        result = scratch.commit(hooks=True, server=False)
+        times["migration-alone"].append(result.seconds)
+        cpu["migration-alone"].append(result.cpu)
         floor.stage_readme()
         result = floor.commit(hooks=True)
         times["readme-floor"].append(result.seconds)
@@ -203,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             cpu[f"{kind}-plain"]
         )
         print(f"{label}: hooks add {extra_cpu:+.3f} s of CPU (user+sys of every process, medians)")
+    alone = times["migration-alone"]
+    print(f"(b) one new migration, three hooks without the hook server: {summary(alone)}")
     floor_times, plain = times["readme-floor"], times["readme-plain"]
     floor_added = statistics.median(floor_times) - statistics.median(plain)
     print(f"(a) floor, pre-commit itself with one hook that does not run: {summary(floor_times)}")

@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.path.exists(path):
         os.unlink(path)  # a dead server's (we hold the lock)
     listener.bind(path)
+    os.chmod(path, 0o600)  # the directory is ours alone already; the peer is checked too
     listener.listen(64)
     inode = os.stat(path).st_ino
     gc.freeze()  # what the imports allocated stays out of every run's collections
@@ -114,7 +115,7 @@ def _serve(
                 return
         for fd in ready:
             if fd == listener.fileno():
-                run = _accept(listener, key, [*runs, *waiting])
+                run = _accept(listener, key)
                 if run is not None:
                     runs[run.pidfd] = waiting[run.conn.fileno()] = run
                 last = time.monotonic()
@@ -128,7 +129,7 @@ def _serve(
                 del waiting[fd]  # the client is gone: the run was told, nothing more to read
 
 
-def _accept(listener: socket.socket, key: str, open_fds: list[int]) -> Run | None:
+def _accept(listener: socket.socket, key: str) -> Run | None:
     conn, _ = listener.accept()
     conn.settimeout(5)
     try:

@@ -9,7 +9,8 @@ removed or replaced, or at once when another server holds the socket's lock or t
 would serve is no longer the code installed (the client computes the same key).
 
 ``SOCKET.log`` gets one line per run (process, hook, exit, seconds; no argument or variable of
-the run): what ``Troubleshooting`` in the README points at when a hook seems to hang.
+the run): what ``Troubleshooting`` in the README points at when a hook seems to hang. The
+socket, its log and its lock file go when the server does.
 """
 
 from __future__ import annotations
@@ -83,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _serve(listener, key, (path, inode), log, float(os.environ.get(IDLE_VARIABLE) or 600))
     finally:
-        if _ours(path, inode):
-            os.unlink(path)
+        if _ours(path, inode):  # else a newer server's: its log and lock too
+            for leftover in (path, path + ".log", path + ".lock"):
+                os.unlink(leftover)
     return 0
 
 

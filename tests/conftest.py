@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +27,26 @@ def pg_server() -> Iterator[TestServer]:
     yield server
     if server.embedded is not None:
         server.embedded.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hook_servers() -> Iterator[None]:
+    """The hook servers that the hooks run by tests start (README, "The hook server") get a
+    socket directory of the session's own, and are stopped with it, not left to idle out."""
+    base = Path(tempfile.mkdtemp(prefix="rally-test-run-"))
+    before = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(base)
+    yield
+    if before is None:
+        del os.environ["XDG_RUNTIME_DIR"]
+    else:
+        os.environ["XDG_RUNTIME_DIR"] = before
+    for log in base.glob("*/*.log"):
+        for line in log.read_text(encoding="utf-8").splitlines():
+            if line.endswith(" ready"):
+                with contextlib.suppress(OSError):
+                    os.kill(int(line.split()[2]), signal.SIGTERM)
     shutil.rmtree(base, ignore_errors=True)
 
 

@@ -207,6 +207,20 @@ def test_idle_server_stops_and_removes_its_socket(hooks: Hooks, tmp_path: Path) 
             time.sleep(0.05)
 
 
+def test_a_stopped_server_leaves_nothing_behind(hooks: Hooks, tmp_path: Path) -> None:
+    root = project(tmp_path / "proj")
+    name = str(write(root, good()).relative_to(root))
+    warm(hooks, root, name)
+    assert sorted(p.suffix for p in hooks.directory.iterdir()) == [".lock", ".log", ".sock"]
+    hooks.stop()
+    deadline = time.monotonic() + 30
+    while list(hooks.directory.iterdir()):
+        assert time.monotonic() < deadline, "the stopped server left its files"
+        time.sleep(0.05)
+    assert hooks.run("lint", name, cwd=root).returncode == 0  # runs here, starts another
+    hooks.wait_ready()
+
+
 def test_a_directory_others_can_enter_is_not_used(hooks: Hooks, tmp_path: Path) -> None:
     root = project(tmp_path / "proj")
     name = str(write(root, BAD_INDEX).relative_to(root))

@@ -6,6 +6,7 @@ Each case is a real ``git commit`` through hooks installed by ``pre-commit insta
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -168,3 +169,40 @@ def test_addition_with_an_edit_takes_the_full_check(repo: Path) -> None:
     result = commit(repo, "new and edit")
     assert result.returncode == 1
     assert f"migrations/{FIRST}:5:1: error edited-committed-migration" in result.stderr
+
+
+FAST_PATH_PROBE = """\
+import sys
+before = set(sys.modules)
+from rally_gitops_hooks import warm
+try:
+    warm.history()
+except SystemExit as exc:
+    loaded = sorted(set(sys.modules) - before)
+    import json
+    print(json.dumps({"code": exc.code, "modules": loaded}))
+"""
+
+
+def test_fast_path_loads_no_parser_and_no_package(repo: Path) -> None:
+    # the console script as pre-commit runs it for a commit that stages only a README change:
+    # what it loads beyond the interpreter's start-up
+    (repo / "README.md").write_text("hello again\n")
+    git_run(repo, "add", "README.md")
+    env = {**os.environ, "PRE_COMMIT": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", FAST_PATH_PROBE],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout)
+    assert result["code"] == 0
+    loaded = set(result["modules"])
+    assert loaded.isdisjoint({"argparse", "gettext", "pathlib", "socket", "typing"})
+    # only the child environment without database URLs, for the one git call
+    assert {name for name in loaded if name.startswith(("rally_gitops.", "pglast"))} == {
+        "rally_gitops.redact"
+    }

@@ -11,7 +11,6 @@ otherwise) is where committed, possibly deployed, migrations live.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 from collections.abc import Iterator, Mapping
@@ -483,6 +482,8 @@ def _cat_file(top: Path, shas: list[str]) -> dict[str, bytes]:
 
 def blob_sha(data: bytes) -> str:
     """The git blob sha of ``data`` (to see whether a file equals a blob without reading it)."""
+    import hashlib  # only once a file is compared: not for every caller of this module
+
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
 
 

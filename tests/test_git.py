@@ -1,4 +1,5 @@
-"""The gitpython-backed helpers of ``rally_gitops.git``, against real repositories in temp dirs."""
+"""The helpers of ``rally_gitops.git`` (the git CLI, gitpython for the work-tree diff), against real
+repositories in temp dirs."""
 
 from __future__ import annotations
 
@@ -138,3 +139,35 @@ def test_head_sha_prefers_the_ci_variables_then_head(
     monkeypatch.delenv("GIT_SHA")
     monkeypatch.delenv("GITHUB_SHA")
     assert git.head_sha(tmp_path / "not-a-repo") is None
+
+
+def test_history_reads_run_without_gitpython(repo: Path) -> None:
+    # importing gitpython and parsing trees and the index in Python cost more than the checks:
+    # what the history check (and lint --all's history worker) reads comes from the git CLI
+    (repo / "migrations" / FIRST).write_text("-- edited\nSELECT 2;\n")
+    code = (
+        "import sys\nfrom pathlib import Path\nfrom rally_gitops import config\n"
+        "from rally_gitops.lint import history\n"
+        f"found = history.check(config.load(Path({str(repo)!r})))\n"
+        "print([f.code for f in found], 'git' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo)
+    assert proc.stdout.strip() == "['edited-committed-migration'] False", proc.stderr
+
+
+def test_blobs_are_read_in_one_batch_in_order(repo: Path) -> None:
+    cfg = config_mod.load(repo)
+    binary = bytes(range(256)) * 3 + b"\n\n"  # newlines and every byte inside a blob
+    (repo / "migrations" / "data.sql").write_bytes(binary)
+    git_run(repo, "add", ".")
+    blobs = git.index_blobs(cfg)
+    wanted = [blobs["data.sql"], "0" * 40, "not a sha\nHEAD", blobs[FIRST], blobs["data.sql"]]
+    contents = git.read_blobs(cfg, wanted)
+    assert dict(contents) == {
+        blobs["data.sql"]: binary,
+        blobs[FIRST]: (repo / "migrations" / FIRST).read_bytes(),
+    }
+    assert len(contents) == 2
+    assert git.tree_blobs(cfg, "HEAD") == {FIRST: blobs[FIRST], SECOND: blobs[SECOND]}
+    with pytest.raises(RallyError, match="^git ls-tree failed: not a valid commit name nope$"):
+        git.tree_blobs(cfg, "nope")

@@ -134,3 +134,14 @@ def test_the_lint_hook_loads_no_history_layer() -> None:
     )
     assert "rally_gitops.lint.checker" in modules
     assert {"rally_gitops.lint.history", "rally_gitops.git", "git"} & modules == set()
+
+
+def test_lint_loads_git_only_where_it_runs_the_history() -> None:
+    """``lint --all`` runs the history layer in a forked worker: the parent, which checks the
+    files, need not load git's module (subprocess, hashlib) before it forks."""
+    modules = modules_after(
+        "from rally_gitops.main import build_parser\nbuild_parser('lint')\n"
+        "import rally_gitops.lint.run, rally_gitops.lint.checker"
+    )
+    assert "rally_gitops.commands.lint" in modules
+    assert {"rally_gitops.git", "rally_gitops.lint.history", "subprocess"} & modules == set()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from functools import partial
 from typing import Any
 
 from rally_gitops.cli import add_env, load_config, out
 from rally_gitops.config import Config
-from rally_gitops.deploy.status import Status, read_status, status_lines
+from rally_gitops.deploy.status import LedgerRead, Status, read_ledger, status_lines, status_of
 from rally_gitops.errors import MigrationFileError, RallyError
 from rally_gitops.files.migrations import file_limit, scan
-from rally_gitops.postgres.db import connect_reader, resolve
+from rally_gitops.postgres.db import Target, beside, connect_reader, from_url, resolve
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +35,9 @@ def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
     every environment is still shown without it; the exit code is then 2, as for ``deploy``,
     which refuses to run until the file is fixed.
     """
+    names = envs or default_envs(config)
+    # each database given by its URL is logged into and read while the files are read
+    early = {name: beside(partial(_read, config, name)) for name in names if from_url(config, name)}
     found = scan(config.migrations_dir, file_limit(config))
     migrations = found.migrations
     bad = [str(problem) for problem in found.problems]
@@ -41,11 +46,10 @@ def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
             out(f"bad file: {problem}")
     report: dict[str, Any] = {}
     failed = False
-    for name in envs or default_envs(config):
+    for name in names:
         try:
-            target = resolve(config, name)
-            with connect_reader(target.url, purpose="status") as conn:
-                result = read_status(conn, config, migrations)
+            target, read = early[name]() if name in early else _read(config, name)
+            result = status_of(migrations, read)
         except RallyError as exc:
             if envs and not bad:  # asked for by name: its failure is the command's failure
                 raise
@@ -57,9 +61,13 @@ def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
         # an applied version whose file is unreadable is not missing: it is listed above
         result.missing = [row for row in result.missing if row.version not in found.bad_versions]
         report[name] = {**as_dict(result, target.label), **({"bad_files": bad} if bad else {})}
-        if not as_json:
-            for line in status_lines(name, target.label, result, migrations):
-                out(line)
+        if not as_json:  # one write: a flush per line was a tenth of the command
+            sys.stdout.write(
+                "".join(
+                    f"{line}\n" for line in status_lines(name, target.label, result, migrations)
+                )
+            )
+            sys.stdout.flush()
     if as_json:
         import json
 
@@ -70,6 +78,13 @@ def status(config: Config, *, envs: list[str] | None, as_json: bool) -> int:
             "they are fixed"
         )
     return 1 if failed else 0
+
+
+def _read(config: Config, name: str) -> tuple[Target, LedgerRead]:
+    """The target of ``name`` and its ledger."""
+    target = resolve(config, name)
+    with connect_reader(target.url, purpose="status") as conn:
+        return target, read_ledger(conn, config)
 
 
 def as_dict(result: Status, where: str) -> dict[str, Any]:

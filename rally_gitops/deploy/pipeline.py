@@ -15,9 +15,17 @@ from rally_gitops.backup.settings import check_no_backup
 from rally_gitops.config import Config
 from rally_gitops.deploy.committed import refuse_uncommitted
 from rally_gitops.deploy.session import session_options
-from rally_gitops.deploy.status import Status, read_status, refuse_statements, refuse_unsafe
+from rally_gitops.deploy.status import (
+    LedgerRead,
+    Status,
+    read_ledger,
+    read_status,
+    refuse_statements,
+    refuse_unsafe,
+    status_of,
+)
 from rally_gitops.files.migrations import Migration, discover, file_limit
-from rally_gitops.postgres.db import Target, connect_reader, resolve
+from rally_gitops.postgres.db import Target, beside, connect_reader, from_url, resolve
 from rally_gitops.steps import Report
 
 if TYPE_CHECKING:
@@ -55,16 +63,27 @@ def deploy_pending(
     allowed); a production deploy first passes the promotion guard (staging has it all) and then
     ``approve`` (``None``: the caller has already asked the user for the whole operation).
     """
+
+    def read() -> tuple[Target, LedgerRead]:
+        target = resolve(config, env)
+        check_no_backup(config, target.env, no_backup)
+        options = session_options(config)
+        # the refusals and "nothing to deploy" need three reads: through libpq directly, so
+        # that a deploy with nothing pending never imports psycopg (docs/engine.md, "Start-up")
+        with connect_reader(target.url, purpose="deploy", options=options) as reader:
+            return target, read_ledger(reader, config)
+
+    # a database given by its URL is logged into and read while the files are read
+    early = beside(read) if from_url(config, env) else None
     migrations = discover(config.migrations_dir, file_limit(config))
-    target = resolve(config, env)
-    check_no_backup(config, target.env, no_backup)
-    options = session_options(config)
-    # the refusals and "nothing to deploy" need three reads: through libpq directly, so that a
-    # deploy with nothing pending never imports psycopg (docs/engine.md, "Start-up")
-    with connect_reader(target.url, purpose="deploy", options=options) as reader:
-        status = checked_status(
-            reader, config, target, migrations, allow_out_of_order=allow_out_of_order, report=report
-        )
+    target, ledger = early() if early is not None else read()
+    status = refused(
+        status_of(migrations, ledger),
+        config,
+        target,
+        allow_out_of_order=allow_out_of_order,
+        report=report,
+    )
     result = Deployed(target, pending=list(status.pending), dry_run=dry_run)
     if not status.pending:
         report(f"{target.label}: up to date ({len(status.applied)} applied), nothing to deploy")
@@ -105,6 +124,13 @@ def checked_status(
     agree, every pending file splits, no forbidden statement, committed where required); read
     through a psycopg connection or ``postgres.libpq``'s."""
     status = read_status(conn, config, migrations, ledger)
+    return refused(status, config, target, allow_out_of_order=allow_out_of_order, report=report)
+
+
+def refused(
+    status: Status, config: Config, target: Target, *, allow_out_of_order: bool, report: Report
+) -> Status:
+    """``status`` once every refusal of a deploy has passed (see ``checked_status``)."""
     refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=target.env.name)
     for migration in status.pending:
         migration.body()  # a structural error in any pending file stops us before the first

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rally_gitops.deploy.records import Applied, Event, LedgerReader
 from rally_gitops.errors import DeployError
@@ -112,6 +112,28 @@ def refuse_statements(migrations: list[Migration], schema: str) -> None:
                 )
 
 
+class LedgerRead(NamedTuple):
+    """What ``status`` needs from a database: its applied rows and its blocking event."""
+
+    applied: dict[str, Applied]
+    blocked: Event | None
+
+
+def read_ledger(conn: Reader, config: Config, ledger: LedgerReader | None = None) -> LedgerRead:
+    """The ledger of one database (reads only; no ledger is created), through a psycopg
+    connection or ``postgres.libpq``'s; needs no migration file (``postgres.db.read_beside``
+    runs it while the files are read)."""
+    ledger = ledger or LedgerReader(conn, config.ledger_schema)
+    return LedgerRead(ledger.applied(), ledger.blocking_event())
+
+
+def status_of(migrations: list[Migration], read: LedgerRead) -> Status:
+    """The status of a database whose ledger ``read`` holds, against ``migrations``."""
+    status = compare(migrations, read.applied)
+    status.blocked = read.blocked
+    return status
+
+
 def read_status(
     conn: Reader,
     config: Config,
@@ -120,10 +142,7 @@ def read_status(
 ) -> Status:
     """The status of one database (reads only; no ledger is created), through a psycopg
     connection or ``postgres.libpq``'s."""
-    ledger = ledger or LedgerReader(conn, config.ledger_schema)
-    status = compare(migrations, ledger.applied())
-    status.blocked = ledger.blocking_event()
-    return status
+    return status_of(migrations, read_ledger(conn, config, ledger))
 
 
 def status_lines(

@@ -308,7 +308,9 @@ def _first_marker(text: str) -> int:
             if found < 0:
                 return len(text)
             start = found + 1
-        if MARKER_RE.match(text, start):
+        # both markers' first word starts with m or r: most comment lines need no regex
+        head = text[start + 2 : start + 66].lstrip()
+        if (not head or head[0] in "mMrR") and MARKER_RE.match(text, start):
             return start
         position, start = start, -1
 

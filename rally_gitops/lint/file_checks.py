@@ -188,17 +188,21 @@ def duplicate_versions(paths: list[Path], others: list[Path]) -> list[Finding]:
     wanted = {m["version"] for m in map(NAME_RE.match, (p.name for p in paths)) if m}
     # each version's paths, one per absolute path: with many files given relative (pre-commit
     # run --all-files), ``paths`` and ``others`` (below the configured directory) are one set
-    groups: dict[str, dict[str, Path]] = {}
+    groups: dict[str, list[Path]] = {}
     for p in [*paths, *others]:
         if (match := NAME_RE.match(p.name)) and match["version"] in wanted:
-            groups.setdefault(match["version"], {}).setdefault(os.path.abspath(p), p)
-    # resolved only within a version that several distinct paths share: one file reached by two
-    # paths (a symlink) is no twin of itself
-    files: dict[str, dict[Path, Path]] = {
-        version: {resolved(p): p for p in group.values()}
-        for version, group in groups.items()
-        if len(group) > 1
-    }
+            groups.setdefault(match["version"], []).append(p)
+    # made absolute only where a version has several paths (``lint --all``: none, ``others``
+    # leaves out the paths given), resolved only where several distinct absolute paths remain:
+    # one file reached by two paths (a symlink) is no twin of itself
+    files: dict[str, dict[Path, Path]] = {}
+    for version, group in groups.items():
+        if len(group) > 1:
+            unique: dict[str, Path] = {}
+            for p in group:
+                unique.setdefault(os.path.abspath(p), p)
+            if len(unique) > 1:
+                files[version] = {resolved(p): p for p in unique.values()}
     findings = []
     for path in paths:
         match = NAME_RE.match(path.name)
@@ -228,10 +232,14 @@ def siblings(directory: Path, paths: Sequence[Path]) -> list[Path]:
         names = sorted(os.listdir(directory))
     except OSError:
         return []
+    # a file given as the very path the directory's listing makes (``lint --all``) is no other
+    # file: left out before any Path is built (``duplicate_versions`` would fold it anyway)
+    top = os.fspath(directory)
+    given = {os.fspath(p) for p in paths} if os.path.isabs(top) else set()
     found = []
     for name in names:
         match = NAME_RE.match(name)
-        if match and match["version"] in wanted:
+        if match and match["version"] in wanted and os.path.join(top, name) not in given:
             found.append(directory / name)
     return found
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rally_gitops import git
 from rally_gitops.errors import ConfigError, RallyError
 from rally_gitops.steps import Report
 
@@ -22,6 +21,10 @@ def history_findings(
     An explicit ``--base`` that cannot be used is an error; the default base missing (a fresh
     clone without ``origin/main``, no git at all) only skips the check with a note.
     """
+    # imported here: with many files this runs in a worker (``lint.workers.background``), and
+    # git's module (subprocess, hashlib) then loads there, beside the checks
+    from rally_gitops import git
+
     if not git.is_repository(checker.config.root):
         if base:
             raise ConfigError(f"--base {base}: {checker.config.root} is not a git repository")

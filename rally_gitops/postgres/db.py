@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from rally_gitops.config import Config, Environment
@@ -18,6 +19,7 @@ from rally_gitops.redact import password_candidates, password_of, redact_url, re
 if TYPE_CHECKING:
     import psycopg
 
+T = TypeVar("T")
 LOCAL_DATABASE = "rally_local"
 CONNECT_TIMEOUT = 10
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
@@ -139,6 +141,53 @@ def connect_reader(url: str, *, purpose: str = "", options: str | None = None) -
         return Reader(params)
     except LibpqError as exc:
         raise DatabaseError(f"cannot connect to {redact_url(url)}: {describe(exc)}") from None
+
+
+def from_url(config: Config, env_name: str) -> bool:
+    """True when ``env_name`` resolves to its URL variable's value (set), so that ``resolve``
+    starts no server: its connection can be made ``beside`` other work. The URL's password is
+    registered as a secret at once, before anything the caller prints next."""
+    try:
+        env = config.environment(env_name)
+    except ConfigError:
+        return False  # ``resolve`` says so, where the caller asks it
+    url = os.environ.get(env.url_env, "").strip()
+    for secret in password_candidates(url) if url else ():
+        register_secret(secret)
+    return bool(url)
+
+
+def beside(work: Callable[[], T]) -> Callable[[], T]:
+    """``work()`` run in a thread while the caller goes on; the function returned waits for it
+    and gives its result, or raises what it raised (the caller sees the errors it would see
+    calling ``work`` itself, where it asks for the result).
+
+    For a connection and its reads (``connect_reader``): libpq's calls release the GIL, so the
+    login (a SCRAM exchange, a backend to start) and the queries overlap the caller's own work,
+    such as reading the migration files. A daemon thread: a caller that fails meanwhile exits
+    without waiting for a slow server.
+    """
+    import threading  # here: most commands never read beside
+
+    answer: list[tuple[T | None, BaseException | None]] = []
+
+    def run() -> None:
+        try:
+            answer.append((work(), None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+            answer.append((None, exc))
+
+    thread = threading.Thread(target=run, name="rally-gitops reader", daemon=True)
+    thread.start()
+
+    def result() -> T:
+        thread.join()
+        value, error = answer[0]
+        if error is not None:
+            raise error
+        return cast(T, value)
+
+    return result
 
 
 def _session(url: str, purpose: str, options: str | None) -> dict[str, str]:

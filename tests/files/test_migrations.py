@@ -193,6 +193,22 @@ def test_a_comment_starting_with_rollback_inside_the_up_part_is_not_the_marker()
     assert m.rollback is None
 
 
+@pytest.mark.parametrize(
+    ("gap", "marker"),
+    [
+        (" " * 70, "Rollback script (uncomment if needed):"),  # past the 64 characters looked at
+        ("\u2003", "ROLLBACK"),  # any whitespace the regex takes for \s
+        ("\n", "rollback:"),  # a line break too
+        ("  ", "Migration ends here"),
+    ],
+)
+def test_the_markers_are_found_after_any_whitespace(gap: str, marker: str) -> None:
+    # comment lines are first told by the letter after "--" (m or r) before the regex runs
+    text = f"CREATE TABLE a (id int);\n-- a note\n-- more\n--{gap}{marker}\n-- DROP TABLE a;\n"
+    m = migration(text)
+    assert m.up == "CREATE TABLE a (id int);\n-- a note\n-- more\n"
+
+
 def test_empty_rollback_section_means_no_rollback() -> None:
     m = migration("CREATE TABLE a (id int);\n-- Rollback script (uncomment if needed):\n-- \n")
     assert m.rollback is None

@@ -196,6 +196,27 @@ def test_duplicate_versions_resolve_nothing_without_a_shared_version(
     assert len(calls) == 3  # the twins of the one shared version, and the file itself
 
 
+def test_lint_all_makes_no_path_absolute_for_the_duplicate_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # lint --all gives the directory's own absolute listing: every sibling is one of the files
+    root = project(tmp_path / "proj")
+    for day in (1, 2, 3):
+        write(root, good(name=f"2025010{day}_120000_t{day}"), f"2025010{day}_120000_t{day}.sql")
+    twin = write(root, good(name="20250103_120000_twin"), "20250103_120000_twin.sql")
+    listing = sorted((root / "migrations").glob("*.sql"), key=lambda p: p.name)
+    assert file_checks.siblings(root / "migrations", listing) == []
+    made: list[str] = []
+    real = os.path.abspath
+    monkeypatch.setattr(
+        file_checks.os.path, "abspath", lambda p: made.append(os.fspath(p)) or real(p)
+    )
+    found = file_checks.duplicate_versions(listing, [])
+    assert sorted(f.path for f in found) == [str(listing[2]), str(twin)]
+    # only the shared version's paths (each made absolute, then resolved)
+    assert {Path(m).name for m in made} == {listing[2].name, twin.name}
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     root = project(tmp_path / "proj")
     target = root / "migrations" / (NAME + ".sql")

@@ -89,3 +89,59 @@ def test_an_earlier_file_edited_in_place_is_folded_again(
     assert [code for _, _, code, _ in after] == ["changing-column-type", "ban-drop-constraint"]
     assert "char(9) to text is not binary-coercible" in after[0][3]
     assert about_new(lint(root)) == after
+
+
+EARLIER = {
+    # nodes a whole parse keeps and a statement-by-statement read skips (no TABLE/SET spelled)
+    "20240101_000000_teams": (
+        'CREATE TABLE "Team" (id bigint PRIMARY KEY, name varchar(20));\n'
+        'CREATE INDEX team_name ON "Team" (name);\n'
+        "ALTER INDEX team_name RENAME TO team_name_idx;\n"
+        "DROP INDEX team_name_idx;\n"
+        "SET search_path = audit;\n"
+        "CREATE TABLE log (id int);"
+    ),
+    # COPY rows do not parse as SQL: read statement by statement
+    "20240102_000000_seed": (
+        'COPY "Team" (id, name) FROM stdin;\n1\tred\n\\.\nALTER TABLE "Team" ADD COLUMN x text;'
+    ),
+    # a syntax error: the statements that parse still count
+    "20240103_000000_broken": 'ALTER TABLE "Team" ADD COLUMN y int;\nSELEC 1;',
+}
+
+
+def test_an_earlier_file_is_parsed_whole_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path / "proj")
+    for name, body in EARLIER.items():
+        (root / "migrations" / f"{name}.sql").write_text(good(name, body))
+    parsed: list[str] = []
+    real = schema_history.parse_sql
+
+    def counted(sql: str) -> tuple[object, ...]:
+        parsed.append(sql)
+        return real(sql)
+
+    monkeypatch.setattr(schema_history, "parse_sql", counted)
+    catalog = schema_history.history(root / "migrations", "20240104_000000_new.sql")
+    # the first file in one parse (not its three statements spelling TABLE or SET one by one),
+    # the COPY file's ALTER TABLE alone, the broken file whole and then its ALTER TABLE
+    assert len(parsed) == 4
+    assert parsed[1] == 'ALTER TABLE "Team" ADD COLUMN x text'
+    assert parsed[3] == 'ALTER TABLE "Team" ADD COLUMN y int'
+    assert schema_history.to_json(catalog) == [
+        [
+            "public",
+            "Team",
+            True,
+            [
+                ["id", "int8", [], False],
+                ["name", "varchar", [20], False],
+                ["x", "text", [], False],
+                ["y", "int4", [], False],
+            ],
+            [["Team_pkey", "primary key", None, None, True]],
+        ],
+        ["audit", "log", True, [["id", "int4", [], False]], []],
+    ]

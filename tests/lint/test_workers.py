@@ -82,6 +82,16 @@ def test_worker_count() -> None:
         thread.join()
 
 
+def test_later_runs_get_fewer_files_for_the_history_they_fold_first() -> None:
+    # 456 checked against 364 checked + 0.2 * 456 folded: the same work
+    assert workers.run_bounds(820, 2) == [0, 456, 820]
+    assert workers.run_bounds(820, 3) == [0, 336, 605, 820]
+    assert workers.run_bounds(820, 2, fold=0.4) == [0, 512, 820]
+    assert workers.run_bounds(820, 2, fold=0.0) == [0, 410, 820]
+    assert workers.run_bounds(3, 4) == [0, 1, 2, 3, 3]  # never an empty run before a full one
+    assert workers.run_split(list(range(820)), 2, len) == [456, 364]  # the second one forked
+
+
 def test_lint_all_with_history_beside_the_checks(
     cli: Any, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -43,6 +43,8 @@ PRELOAD = (
     "rally_gitops.replay.run",
     "psycopg",
     "git",
+    "pglast.keywords",  # the first name a message shows (lint.names)
+    "pwd",  # the embedded server's user
 )
 MAX_REQUEST = 1 << 22
 

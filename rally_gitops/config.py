@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rally_gitops.errors import ConfigError
 
@@ -31,8 +30,7 @@ _DURATION = re.compile(r"^\d+(\.\d+)?\s*(ms|s|min|h)?$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(NamedTuple):
     """A deploy target: its name, the variable holding its URL and how careful to be with it."""
 
     name: str
@@ -100,6 +98,8 @@ def command_line(config: Config, *args: str | Path) -> str:
     ``-C DIR`` when the project is not the one found from here; a ``Path`` argument relative
     to here (absolute when outside); each word shell-quoted.
     """
+    import shlex  # only for the commands that print a command line
+
     here = Path.cwd().resolve()
     words = ["rally-gitops"]
     if find_root(here) != config.root.resolve():

@@ -8,7 +8,6 @@ and raises a ``RallyError`` on every failure; the commands parse, prompt and pri
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rally_gitops.backup.settings import check_no_backup
@@ -37,14 +36,20 @@ if TYPE_CHECKING:
 Approve = Callable[[Target, list[Migration]], None]
 
 
-@dataclass
 class Deployed:
     """What one run of the pipeline did (failures raise instead)."""
 
-    target: Target
-    pending: list[Migration] = field(default_factory=list)
-    applied: list[Migration] = field(default_factory=list)
-    dry_run: bool = False
+    def __init__(
+        self,
+        target: Target,
+        pending: list[Migration] | None = None,
+        applied: list[Migration] | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        self.target = target
+        self.pending = pending or []
+        self.applied = applied or []
+        self.dry_run = dry_run
 
 
 def deploy_pending(

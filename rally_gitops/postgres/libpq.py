@@ -112,6 +112,7 @@ class Connection:
             res = lib.PQexecParams(self._pg, text.encode(), len(values), None, array, None, None, 0)
         if not res:
             raise LibpqError(_text(lib.PQerrorMessage(self._pg)) or "no result")
+        lib = accessors()  # what follows reads memory: no reason to let go of the GIL
         try:
             status = lib.PQresultStatus(res)
             if status not in (_COMMAND_OK, _TUPLES_OK):
@@ -199,6 +200,30 @@ def library() -> Any:
         "PQconninfoParse": (ctypes.POINTER(_Option), [s, ctypes.POINTER(s)]),
         "PQconninfoFree": (None, [ctypes.POINTER(_Option)]),
         "PQfreemem": (None, [p]),
+    }
+    for name, (restype, argtypes) in signatures.items():
+        function = getattr(lib, name)
+        function.restype, function.argtypes = restype, argtypes
+    return lib
+
+
+@cache
+def accessors() -> Any:
+    """libpq's functions that only read a result in memory, called holding the GIL (``PyDLL``):
+    a ``CDLL`` call releases and takes it back, thousands of times for a result of a few
+    hundred rows, and each time waits for another busy thread (``postgres.db.beside``)."""
+    lib = ctypes.PyDLL(library()._name)  # the same library, loaded once already
+    p, s, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+    signatures: dict[str, tuple[Any, list[Any]]] = {
+        "PQresultStatus": (i, [p]),
+        "PQresultErrorMessage": (s, [p]),
+        "PQresultErrorField": (s, [p, i]),
+        "PQntuples": (i, [p]),
+        "PQnfields": (i, [p]),
+        "PQftype": (ctypes.c_uint, [p, i]),
+        "PQgetvalue": (s, [p, i, i]),
+        "PQgetisnull": (i, [p, i, i]),
+        "PQclear": (None, [p]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)

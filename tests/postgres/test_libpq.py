@@ -127,3 +127,16 @@ def test_the_library_is_psycopgs_own() -> None:
         check=True,
     )
     assert proc.stdout.strip() == "binary"
+
+
+def test_reading_a_result_keeps_the_gil() -> None:
+    """Only connecting and the queries let other threads run (``postgres.db.beside``); the
+    thousands of calls that read a result's cells keep the GIL instead of handing it back and
+    waiting for it each time (ctypes' ``PyDLL`` functions, flagged ``FUNCFLAG_PYTHONAPI``)."""
+    import ctypes
+
+    pythonapi = ctypes._FUNCFLAG_PYTHONAPI
+    for name in ("PQgetvalue", "PQgetisnull", "PQntuples", "PQresultStatus", "PQclear"):
+        assert getattr(libpq.accessors(), name)._flags_ & pythonapi, name
+    for name in ("PQconnectdbParams", "PQexec", "PQexecParams"):
+        assert not getattr(libpq.library(), name)._flags_ & pythonapi, name

@@ -97,8 +97,13 @@ class Catalog:
         self, body: Sequence[Statement], first: bool
     ) -> tuple[tuple[str, ...], frozenset[int]]:
         """What a simple-query string sends before ``body`` (the start: index 0) and after each
-        of its statements (index i + 1), and the indexes of the guarded ones. ``first``: the
-        migration is the first of its batch (what the observer knows is current)."""
+        of its statements (index i + 1), and the indexes of the queries before the skipped
+        statements (``Script.skipped``; the guarded ones among them). ``first``: the migration
+        is the first of its batch (what the observer knows is current).
+
+        Only the query before the first of consecutive skipped statements is guarded: a skipped
+        statement runs no user code (replay/inert.py), so none can create the event trigger that
+        a guard looks for before the next one."""
         probed = self.plan(body, first)
         texts, guards = [], set()
         # what the migration creates gets larger oids than every relation known before it: the
@@ -113,7 +118,8 @@ class Catalog:
             else:
                 kind = "clock"
             if index < len(body) and not probed[index]:
-                kind += "_guarded"
+                if index == 0 or probed[index - 1]:
+                    kind += "_guarded"
                 guards.add(index)
             name = self._name(kind)
             if kind.startswith("probe"):

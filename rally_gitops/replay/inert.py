@@ -44,6 +44,8 @@ _PLPGSQL = '"defname":"language","arg":{"String":{"sval":"plpgsql"}}'
 # a function's body is checked for names only as plpgsql text: a SQL body is analysed when the
 # function is created (its relations locked); GRANT ... ON ALL TABLES IN SCHEMA names no table
 _REFUSED = {
+    # a partition's bounds are expressions evaluated as it is created: they may call any function
+    "CreateStmt": ('"partbound"',),
     "CreateFunctionStmt": ('"sql_body"',),
     "IndexStmt": ('"concurrent":true',),
     "GrantStmt": ("ACL_TARGET_ALL_IN_SCHEMA", "ACL_TARGET_DEFAULTS"),

@@ -28,6 +28,9 @@ NAMES = {"Users", "teams", "invoices", "a$b", "café€", "x" * 63}
         ("REVOKE SELECT ON t FROM PUBLIC", "GrantStmt"),
         # runs code, reads or writes rows, or names no relation it touches
         ("CREATE TABLE t AS SELECT 1", ""),
+        ("CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (f()) TO (10)", ""),  # f() runs
+        ("CREATE TABLE p1 PARTITION OF p DEFAULT", ""),
+        ("CREATE TABLE p (a int) PARTITION BY RANGE (a)", "CreateStmt"),
         ("CREATE MATERIALIZED VIEW m AS SELECT 1", ""),
         ("CREATE INDEX CONCURRENTLY i ON t (x)", ""),
         ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", ""),

@@ -178,6 +178,28 @@ def test_code_and_dml_are_always_probed(project: Path, mig: Path, database_url: 
     assert [s.probed for s in measure.statements] == [True, True, True]
 
 
+def test_a_partition_whose_bound_calls_a_function_is_probed(
+    project: Path, mig: Path, database_url: str
+) -> None:
+    # the bound is evaluated as the partition is created: the function's UPDATE of "Users" is
+    # that statement's, although its text names no existing relation
+    write_migration(
+        mig,
+        "20250101_000000",
+        "partition",
+        'CREATE FUNCTION low() RETURNS int LANGUAGE plpgsql AS $$ BEGIN UPDATE "Users" SET age = '
+        "age WHERE id <= 3; RETURN 0; END $$;\n"
+        "CREATE TABLE parts (a int) PARTITION BY RANGE (a);\n"
+        "CREATE TABLE parts_low PARTITION OF parts FOR VALUES FROM (low()) TO (10);",
+    )
+    (measure,) = observed(project, mig, database_url)
+    assert [s.probed for s in measure.statements] == [True, False, True]
+    assert [(e.relation, e.lock, e.newly, e.updated) for e in measure.statements[2].effects] == [
+        (USERS, "RowExclusiveLock", True, 3),
+        ('public."Users_pkey"', "RowExclusiveLock", True, 0),
+    ]
+
+
 def test_the_later_migrations_of_a_batch_are_probed(
     project: Path, mig: Path, database_url: str
 ) -> None:

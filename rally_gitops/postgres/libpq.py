@@ -175,12 +175,24 @@ class _Option(ctypes.Structure):
     ]
 
 
-@cache
-def library() -> Any:
-    """libpq, loaded once, with the signatures of the functions used here."""
-    lib = ctypes.CDLL(library_path())
+# the functions that only read a result in memory (``accessors``)
+READERS = (
+    "PQresultStatus",
+    "PQresultErrorMessage",
+    "PQresultErrorField",
+    "PQntuples",
+    "PQnfields",
+    "PQftype",
+    "PQgetvalue",
+    "PQgetisnull",
+    "PQclear",
+)
+
+
+def _signatures() -> dict[str, tuple[Any, list[Any]]]:
+    """Result and argument types of every libpq function used here."""
     p, s, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
-    signatures: dict[str, tuple[Any, list[Any]]] = {
+    return {
         "PQconnectdbParams": (p, [ctypes.POINTER(s), ctypes.POINTER(s), i]),
         "PQstatus": (i, [p]),
         "PQerrorMessage": (s, [p]),
@@ -201,10 +213,20 @@ def library() -> Any:
         "PQconninfoFree": (None, [ctypes.POINTER(_Option)]),
         "PQfreemem": (None, [p]),
     }
-    for name, (restype, argtypes) in signatures.items():
+
+
+def _declare(lib: Any, names: tuple[str, ...] | None = None) -> Any:
+    signatures = _signatures()
+    for name in names or tuple(signatures):
         function = getattr(lib, name)
-        function.restype, function.argtypes = restype, argtypes
+        function.restype, function.argtypes = signatures[name]
     return lib
+
+
+@cache
+def library() -> Any:
+    """libpq, loaded once, with the signatures of the functions used here."""
+    return _declare(ctypes.CDLL(library_path()))
 
 
 @cache
@@ -212,23 +234,7 @@ def accessors() -> Any:
     """libpq's functions that only read a result in memory, called holding the GIL (``PyDLL``):
     a ``CDLL`` call releases and takes it back, thousands of times for a result of a few
     hundred rows, and each time waits for another busy thread (``postgres.db.beside``)."""
-    lib = ctypes.PyDLL(library()._name)  # the same library, loaded once already
-    p, s, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
-    signatures: dict[str, tuple[Any, list[Any]]] = {
-        "PQresultStatus": (i, [p]),
-        "PQresultErrorMessage": (s, [p]),
-        "PQresultErrorField": (s, [p, i]),
-        "PQntuples": (i, [p]),
-        "PQnfields": (i, [p]),
-        "PQftype": (ctypes.c_uint, [p, i]),
-        "PQgetvalue": (s, [p, i, i]),
-        "PQgetisnull": (i, [p, i, i]),
-        "PQclear": (None, [p]),
-    }
-    for name, (restype, argtypes) in signatures.items():
-        function = getattr(lib, name)
-        function.restype, function.argtypes = restype, argtypes
-    return lib
+    return _declare(ctypes.PyDLL(library()._name), READERS)  # the library loaded already
 
 
 def library_path() -> str:

@@ -158,7 +158,8 @@ def _talk(sock: Any, request: bytes) -> int | None:
             stream.flush()  # what this process wrote comes first
     fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))  # three C ints
     try:
-        sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        sent = sock.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        sock.sendall(request[sent:])  # a stream socket may take a large environment in parts
     except OSError:
         return None  # e.g. a closed standard stream: run here
     previous = {sig: signal.signal(sig, lambda s, _f: _forward(sock, s)) for sig in FORWARDED}

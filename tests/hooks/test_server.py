@@ -246,3 +246,16 @@ def test_a_relative_search_path_runs_without_a_server(hooks: Hooks, tmp_path: Pa
         )
     time.sleep(0.5)
     assert hooks.log() == []
+
+
+def test_an_environment_larger_than_the_socket_buffer_is_served(
+    hooks: Hooks, tmp_path: Path
+) -> None:
+    root = project(tmp_path / "proj")
+    name = str(write(root, BAD_INDEX).relative_to(root))
+    warm(hooks, root, name)
+    big = {f"RALLY_TEST_FILLER_{n}": "x" * 100_000 for n in range(4)}  # 400 kB: read in many parts
+    result = hooks.run("lint", name, cwd=root, **big)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == "1 file, 1 error, 0 warnings"
+    assert hooks.served() == ["lint X1"]

@@ -42,7 +42,9 @@ class Script:
     lock_check: int | None  # index of the lock check
     row: int  # index of the ledger row (its one value is execution_ms)
     observed: tuple[int, ...] = ()  # under observation: indexes of the start's and probes' rows
-    guards: frozenset[int] = frozenset()  # indexes of the guarded ones (replay/probe.py)
+    # parts that may be a guard: the queries before skipped statements (the first of a run of
+    # them is guarded, replay/catalog.py; the others are clocks, which never fail as one)
+    guards: frozenset[int] = frozenset()
     skipped: frozenset[int] = frozenset()  # the body's statements without a probe after them
 
     @property
@@ -85,7 +87,7 @@ def build(
     *middle, end = after
     parts = list(before)
     positions, observed = [], []
-    queries, guarded = observe or ((), frozenset())
+    queries, before_skipped = observe or ((), frozenset())
     if queries:
         observed.append(len(parts))
         parts.append(queries[0])
@@ -114,8 +116,8 @@ def build(
         lock_check=check,
         row=row_index,
         observed=tuple(observed),
-        guards=frozenset(observed[index] for index in guarded),
-        skipped=guarded,  # the query before a skipped statement is the guarded one
+        guards=frozenset(observed[index] for index in before_skipped),
+        skipped=before_skipped,  # the query before statement i has index i
     )
 
 

@@ -204,21 +204,11 @@ def _read(sock: Any) -> bytes:
 
 
 def _start_server(path: str) -> None:
-    """Start the server for the next run, detached: its own session, no terminal, no stream of
-    this run (pre-commit waits for those), no database URL or secret in its environment."""
-    import subprocess
-
-    from rally_gitops.redact import child_environ
+    """Start the server for the next run, detached (``redact.start_detached``: no terminal, no
+    stream of this run, no database URL or secret in its environment)."""
+    from rally_gitops.redact import start_detached
 
     try:
-        subprocess.Popen(
-            [sys.executable, "-P", "-m", "rally_gitops_hooks.server", path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd="/",
-            env=child_environ(),
-            start_new_session=True,
-        )
+        start_detached(["-P", "-m", "rally_gitops_hooks.server", path])
     except OSError:
         pass

@@ -1,13 +1,14 @@
 """Keep passwords out of every message and every child process.
 
 URLs are shown redacted, known secrets are scrubbed, and child processes get an environment
-without the database URLs (``child_environ``).
+without the database URLs (``child_environ``; ``start_detached`` for the background ones).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -99,3 +100,20 @@ def child_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
         and not value.lstrip().lower().startswith(("postgres://", "postgresql://"))
         and not any(secret in value for secret in _SECRETS if len(secret) >= 6)
     }
+
+
+def start_detached(args: list[str]) -> int:
+    """Start ``python ARGS`` (this interpreter) in the background and return its pid: its own
+    session (not killed with the terminal or the hook that started it), no stream of this
+    process (pre-commit waits for those), ``/`` as its directory, ``child_environ()``."""
+    import subprocess  # here: the history hook's fast path imports this module
+
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd="/",
+        env=child_environ(),
+        start_new_session=True,
+    ).pid

@@ -15,12 +15,11 @@ Run as ``python -m rally_gitops.replay.spare DATA_DIR TEMPLATE [DATABASE_TO_DROP
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 from rally_gitops.postgres.embedded import EmbeddedServer
-from rally_gitops.redact import child_environ
+from rally_gitops.redact import start_detached
 from rally_gitops.replay import cache, watchdog
 
 
@@ -28,15 +27,7 @@ def refill(directory: Path, template: str, *, drop: str) -> None:
     """Start the background work on the server of ``directory``: drop the replay's database
     ``drop``, copy ``template`` (detached: if it fails, the next replay clones the template
     itself, and its eviction drops what a dead replay left)."""
-    subprocess.Popen(
-        [sys.executable, "-m", "rally_gitops.replay.spare", str(directory), template, drop],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd="/",
-        env=child_environ(),
-        start_new_session=True,  # not killed with the hook that started it
-    )
+    start_detached(["-m", "rally_gitops.replay.spare", str(directory), template, drop])
 
 
 def make(directory: Path, template: str, drop: str | None = None) -> bool:

@@ -15,14 +15,13 @@ import contextlib
 import fcntl
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from rally_gitops.config import Config
 from rally_gitops.postgres.embedded import EmbeddedServer, pid_alive
-from rally_gitops.redact import child_environ
+from rally_gitops.redact import start_detached
 
 MAX_NAP = 10.0  # a deleted data directory is noticed within this many seconds
 
@@ -56,18 +55,10 @@ def watch(directory: Path, idle: float) -> None:
         known = handle.read().split()
         if len(known) == 2 and known[1] == str(postmaster) and pid_alive(int(known[0])):
             return
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rally_gitops.replay.watchdog", str(directory), str(idle)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd="/",
-            env=child_environ(),
-            start_new_session=True,  # not killed with the terminal or the hook that started it
-        )
+        pid = start_detached(["-m", "rally_gitops.replay.watchdog", str(directory), str(idle)])
         handle.seek(0)
         handle.truncate()
-        handle.write(f"{proc.pid} {postmaster}\n")
+        handle.write(f"{pid} {postmaster}\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from rally_gitops.main import main
+from rally_gitops.main import console
 
-raise SystemExit(main())
+raise SystemExit(console())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -39,9 +38,9 @@ class Environment(NamedTuple):
     embedded: bool = False
 
 
-@dataclass(frozen=True)
-class Config:
-    """The resolved configuration of one project."""
+class Config(NamedTuple):
+    """The resolved configuration of one project (a NamedTuple, as every record that ``status``
+    and a deploy build at start-up: ``dataclasses`` imports ``inspect``, a tenth of ``status``)."""
 
     root: Path
     migrations_dir: Path
@@ -53,8 +52,8 @@ class Config:
     synchronous_commit_each: bool = False
     # deploys to these environments refuse migration files that are not committed at HEAD
     require_committed: tuple[str, ...] = ("staging", "production")
-    environments: dict[str, Environment] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
+    environments: dict[str, Environment] = {}  # shared default: load() always passes its own
+    raw: dict[str, Any] = {}
 
     @property
     def state_dir(self) -> Path:

@@ -13,9 +13,8 @@ Configuration, all optional::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rally_gitops.config import Config, Environment
 from rally_gitops.errors import ConfigError
@@ -24,8 +23,7 @@ KINDS = ("full", "schema")
 _KEYS = {"dir", "keep", "kinds", "allow_no_backup", "pg_dump", "require_staging"}
 
 
-@dataclass(frozen=True)
-class BackupSettings:
+class BackupSettings(NamedTuple):
     """``[tool.rally_gitops.backup]``, validated."""
 
     dir: str = ".rally/backups/{env}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rally_gitops.errors import DeployError
@@ -120,4 +120,4 @@ def at_error(statement: Statement, error: Exception) -> Statement:
     if not position or int(position) <= 1:
         return statement
     inner = statement.sql.count("\n", 0, int(position) - 1)
-    return replace(statement, line=statement.line + inner)
+    return statement._replace(line=statement.line + inner)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rally_gitops.backup.take import backup_before_change
@@ -46,12 +47,14 @@ def deploy_locked(
     """Apply what is pending (``status`` was read and passed the refusals without the lock);
     return (the migrations pending under the lock, those applied). Raises ``RallyError``."""
     options = session_options(config)
-    drift.gate(config, target, report=report, when="before the deploy")
-    if target.env.production:
-        promotion.check(config, target.env, status.pending)
-        if approve is not None:
-            approve(target, status.pending)
+    # one login for the deploy and both drift checks (each was a login of its own)
     with connect(target.url, autocommit=True, purpose="deploy", options=options) as conn:
+        check = partial(drift.gate, config, target, report=report, conn=conn, files=migrations)
+        check(when="before the deploy")
+        if target.env.production:
+            promotion.check(config, target.env, status.pending)
+            if approve is not None:
+                approve(target, status.pending)
         ledger = Ledger.for_config(conn, config)
         with deploy_lock(conn, config.ledger_schema, config.deploy_lock_wait):
             ledger.ensure()
@@ -63,8 +66,8 @@ def deploy_locked(
                 promotion.check(config, target.env, status.pending)
                 _backup(config, target, no_backup=no_backup, report=report)
             applied = _apply_all(conn, config, target, status.pending, report)
-    if applied:  # the seed's "validate the deployment"
-        drift.gate(config, target, report=report, when="after the deploy")
+        if applied:  # the seed's "validate the deployment"
+            check(when="after the deploy")
     return pending, applied
 
 

@@ -7,8 +7,7 @@ import); everything else through psycopg. Writes are ``deploy.ledger.Ledger``'s.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rally_gitops.deploy.rights import ledger_rights
 
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
     from rally_gitops.postgres.libpq import Reader
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
     """One row of the applied set."""
 
     version: str
@@ -45,8 +43,7 @@ class Applied:
         }
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One row of the history."""
 
     id: int

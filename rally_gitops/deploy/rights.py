@@ -8,8 +8,7 @@ the ledger schema (``to_regclass`` and every query on the tables fail there with
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rally_gitops.errors import DatabaseError
 
@@ -34,8 +33,7 @@ LEFT JOIN pg_class h ON h.relnamespace = n.oid AND h.relname = 'history'
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_$]*$")
 
 
-@dataclass(frozen=True)
-class LedgerRights:
+class LedgerRights(NamedTuple):
     """The connected role's rights on the ledger schema of one database."""
 
     role: str

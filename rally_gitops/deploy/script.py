@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import select
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rally_gitops.deploy.sent import OnApplied
@@ -64,7 +64,7 @@ class Script:
             if offset < len(self.text) and number in self.positions:
                 statement = self.body[self.positions.index(number)]
                 inner = statement.sql.count("\n", 0, offset - self.starts[number])
-                return replace(statement, line=statement.line + inner)
+                return statement._replace(line=statement.line + inner)
         # our BEGIN or settings: the file has not started; an observation's query, the ledger
         # row or COMMIT (a deferred constraint): the statement before it
         return self.body[max(0, bisect.bisect_right(self.positions, index) - 1)]

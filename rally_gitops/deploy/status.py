@@ -104,6 +104,11 @@ def refuse_statements(migrations: list[Migration], schema: str) -> None:
     (the ledger row would commit while the migration stays prepared) or anything naming the
     ledger schema (a migration must not change the record of what was applied)."""
     for migration in migrations:
+        # each refused statement names "prepare" or the schema: a file naming neither (nearly
+        # all) is passed over at C speed, not statement by statement (a fifth of a deploy's CPU)
+        text = migration.up.lower()
+        if "prepare" not in text and '"' not in schema and schema.lower() not in text:
+            continue
         for statement in migration.statements:
             where = f"{migration.filename}:{statement.line}"
             command = two_phase(statement)

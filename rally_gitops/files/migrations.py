@@ -19,7 +19,6 @@ with ``psql -v ON_ERROR_STOP=1 -f FILE``; its checksum is taken after CRLF→LF 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -51,10 +50,7 @@ MARKER_RE = re.compile(f"{END_MARKER_RE.pattern}|{ROLLBACK_MARKER_RE.pattern}", 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Migration:
-    """A parsed migration file. ``up`` and ``rollback`` are normalised text (LF, no BOM)."""
-
+class _File(NamedTuple):
     path: Path
     version: str
     slug: str
@@ -62,6 +58,14 @@ class Migration:
     up: str
     rest: str = ""  # everything after the up part (the rollback section, the end marker)
     rest_line: int = 1  # the line where ``rest`` starts
+
+
+class Migration(_File):
+    """A parsed migration file. ``up`` and ``rollback`` are normalised text (LF, no BOM).
+
+    Its fields are a NamedTuple's, not a frozen dataclass's (``dataclasses`` imports ``inspect``:
+    a tenth of ``status``); the subclass has a ``__dict__`` for the values read on demand.
+    """
 
     @cached_property
     def header(self) -> dict[str, str]:

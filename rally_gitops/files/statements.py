@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from rally_gitops.errors import MigrationFileError
 
@@ -27,8 +26,7 @@ TWO_PHASE_RE = re.compile(r"^(prepare\s+transaction|commit\s+prepared|rollback\s
 _CONTROL_INITIALS = frozenset("bBsScCeErRaA")
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
     """One SQL statement of a migration, without its terminating semicolon."""
 
     sql: str
@@ -101,7 +99,7 @@ def _with_copy_data(statements: list[Statement], blocks: list[tuple[int, str]]) 
     for offset, rows in blocks:
         index = max((i for i, s in enumerate(result) if s.offset < offset), default=None)
         if index is not None and COPY_FROM_STDIN_RE.match(result[index].sql + ";"):
-            result[index] = replace(result[index], copy_data=rows)
+            result[index] = result[index]._replace(copy_data=rows)
     return result
 
 

@@ -6,7 +6,6 @@ Works on bytes so that every broken file yields findings, never an exception.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -103,7 +102,7 @@ def check_file(path: Path, data: bytes, max_bytes: int) -> tuple[Migration | Non
     stand_in = path if good_name else path.with_name("00000000_000000_x.sql")
     migration = parse(stand_in, data, max_bytes)
     if not good_name:
-        migration = dataclasses.replace(migration, path=path, version="", slug=path.stem)
+        migration = migration._replace(path=path, version="", slug=path.stem)
     findings += check_header(migration, good_name)
     findings += check_transactions(migration)
     findings += check_sections(migration)

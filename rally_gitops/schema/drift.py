@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rally_gitops.config import Config
 from rally_gitops.deploy.ledger import Ledger
@@ -25,6 +26,9 @@ from rally_gitops.schema.model import collector_paused
 from rally_gitops.schema.sources import replayed_model
 from rally_gitops.steps import Report
 
+if TYPE_CHECKING:
+    import psycopg
+
 
 @dataclass(frozen=True)
 class Drift:
@@ -38,14 +42,26 @@ class Drift:
         return bool(self.result)
 
 
-def detect(config: Config, target: Target) -> Drift:
-    """Compare ``target``'s live schema with the replay of the migrations its ledger records."""
+def detect(
+    config: Config,
+    target: Target,
+    *,
+    conn: psycopg.Connection | None = None,
+    files: list[Migration] | None = None,
+) -> Drift:
+    """Compare ``target``'s live schema with the replay of the migrations its ledger records.
+
+    A deploy passes its own autocommit connection and the files it read: the check then costs
+    neither a login nor a second read of the migrations directory."""
+    if conn is None:
+        with connect(target.url, autocommit=True, purpose="drift") as own:
+            return detect(config, target, conn=own, files=files)
     from concurrent.futures import ThreadPoolExecutor
 
     selection = filters.for_config(config)
-    with collector_paused(), connect(target.url, autocommit=True, purpose="drift") as conn:
+    with collector_paused():
         applied = Ledger.for_config(conn, config).applied()
-        recorded = recorded_migrations(config, target, applied)
+        recorded = recorded_migrations(config, target, applied, files)
         # the replay (a server to start, a template to build) runs while the live schema is read
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-drift") as pool:
             expected = pool.submit(replayed_model, config, recorded, selection)
@@ -55,13 +71,19 @@ def detect(config: Config, target: Target) -> Drift:
 
 
 def recorded_migrations(
-    config: Config, target: Target, applied: dict[str, Applied]
+    config: Config,
+    target: Target,
+    applied: dict[str, Applied],
+    files: list[Migration] | None = None,
 ) -> list[Migration]:
-    """The files of the applied versions, each checked against the checksum its ledger row has."""
-    files = {m.version: m for m in discover(config.migrations_dir)}
+    """The files of the applied versions (of ``files``, else of the migrations directory), each
+    checked against the checksum its ledger row has."""
+    by_version = {
+        m.version: m for m in (discover(config.migrations_dir) if files is None else files)
+    }
     chosen = []
     for version, row in sorted(applied.items()):
-        migration = files.get(version)
+        migration = by_version.get(version)
         if migration is None:
             raise RallyError(
                 f"{target.env.name}: {row.name} is recorded in its ledger but is not in "
@@ -95,13 +117,22 @@ def mode(config: Config) -> str:
     return str(value)
 
 
-def gate(config: Config, target: Target, *, report: Report, when: str) -> Drift | None:
+def gate(
+    config: Config,
+    target: Target,
+    *,
+    report: Report,
+    when: str,
+    conn: psycopg.Connection | None = None,
+    files: list[Migration] | None = None,
+) -> Drift | None:
     """Deploy's drift check (``when``: "before the deploy", "after the deploy"): say what drifted;
-    with ``drift = "fail"`` raise ``DeployError``; with ``"off"`` do nothing."""
+    with ``drift = "fail"`` raise ``DeployError``; with ``"off"`` do nothing. ``conn`` and
+    ``files`` as for ``detect``."""
     chosen = mode(config)
     if chosen == "off":
         return None
-    found = detect(config, target)
+    found = detect(config, target, conn=conn, files=files)
     name = target.env.name
     if not found:
         report(f"drift check {when}: none ({name} matches its {found.applied} migration(s))")

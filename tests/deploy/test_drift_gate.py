@@ -131,3 +131,24 @@ def test_smoke_fails_on_drift(cli, project: Path, drifted) -> None:
     clean = cli("smoke", "--env", "staging", "--db-only", env=drifted)
     assert clean.code == 0
     assert "  ok    schema drift: matches its 6 migration(s)" in clean.out.splitlines()
+
+
+def test_both_checks_of_a_deploy_use_its_own_login(
+    cli, project: Path, drifted, monkeypatch
+) -> None:
+    """The deploy's connection serves the drift checks before and after it (each was a login of
+    its own, 0.05-0.1 s apiece on a small machine): drift's own connect is never called."""
+    from rally_gitops.schema import drift
+
+    def own_login(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the drift check of a deploy logged in on its own")
+
+    monkeypatch.setattr(drift, "connect", own_login)
+    set_drift(project, "")
+    result = cli("deploy", "--env", "staging", env=drifted)
+    assert result.code == 0, result.err
+    assert [line.split(":")[0] for line in result.out.splitlines() if "drift check" in line] == [
+        "drift check before the deploy",
+        "drift check after the deploy",
+    ]
+    assert applied(drifted)[-1] == NEW

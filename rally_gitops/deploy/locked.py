@@ -62,12 +62,14 @@ def deploy_locked(
             status = read_status(conn, config, migrations, ledger)
             refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=target.env.name)
             pending = list(status.pending)
+            expected = None
             if status.pending:
                 promotion.check(config, target.env, status.pending)
+                expected = drift.expect(config, target, status.applied, pending, migrations)
                 _backup(config, target, no_backup=no_backup, report=report)
             applied = _apply_all(conn, config, target, status.pending, report)
         if applied:  # the seed's "validate the deployment"
-            check(when="after the deploy")
+            check(when="after the deploy", expected=expected)
     return pending, applied
 
 

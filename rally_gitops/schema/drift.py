@@ -9,20 +9,22 @@ is compared with it: every object added, changed or dropped since is drift.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple
 
 from rally_gitops.config import Config
 from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.deploy.records import Applied
 from rally_gitops.errors import ConfigError, DeployError, RallyError
 from rally_gitops.files.migrations import Migration, discover
-from rally_gitops.postgres.db import Target, connect
+from rally_gitops.postgres.db import Target, beside, connect
 from rally_gitops.schema import filters
 from rally_gitops.schema import report as report_mod
 from rally_gitops.schema.diff import Diff, diff
 from rally_gitops.schema.introspect import introspect
-from rally_gitops.schema.model import collector_paused
+from rally_gitops.schema.model import Model, collector_paused
 from rally_gitops.schema.sources import replayed_model
 from rally_gitops.steps import Report
 
@@ -48,26 +50,61 @@ def detect(
     *,
     conn: psycopg.Connection | None = None,
     files: list[Migration] | None = None,
+    expected: Expected | None = None,
 ) -> Drift:
     """Compare ``target``'s live schema with the replay of the migrations its ledger records.
 
-    A deploy passes its own autocommit connection and the files it read: the check then costs
-    neither a login nor a second read of the migrations directory."""
+    A deploy passes its own autocommit connection and the files it read (the check then costs
+    neither a login nor a second read of the migrations directory), and after applying, what
+    ``expect`` replayed meanwhile: used when the ledger records exactly those versions."""
     if conn is None:
         with connect(target.url, autocommit=True, purpose="drift") as own:
-            return detect(config, target, conn=own, files=files)
-    from concurrent.futures import ThreadPoolExecutor
-
+            return detect(config, target, conn=own, files=files, expected=expected)
     selection = filters.for_config(config)
     with collector_paused():
         applied = Ledger.for_config(conn, config).applied()
         recorded = recorded_migrations(config, target, applied, files)
-        # the replay (a server to start, a template to build) runs while the live schema is read
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-drift") as pool:
-            expected = pool.submit(replayed_model, config, recorded, selection)
-            live = introspect(conn, selection)
-            result = diff(expected.result(), live)
+        versions = tuple(m.version for m in recorded)
+        if expected is None or expected.versions != versions:
+            # the replay (a server to start, a template to build) runs while the live schema
+            # is read
+            expected = Expected(
+                versions, beside(partial(replayed_model, config, recorded, selection))
+            )
+        live = introspect(conn, selection)
+        result = diff(expected.model(), live)
     return Drift(target, len(recorded), result)
+
+
+class Expected(NamedTuple):
+    """The schema some migrations make, being replayed in the background: ``model()`` waits."""
+
+    versions: tuple[str, ...]
+    model: Callable[[], Model]
+
+
+def expect(
+    config: Config,
+    target: Target,
+    applied: list[Applied],
+    pending: list[Migration],
+    files: list[Migration],
+) -> Expected | None:
+    """Start replaying what ``target``'s ledger will record once ``pending`` is applied, so that
+    the drift check after a deploy finds it ready: the replay server's work (on a fresh CI
+    runner the whole history's template) overlaps the backup and the deploy instead of
+    following them. None when drift is off or the recorded files are not all there (the check
+    then says so itself)."""
+    if mode(config) == "off":
+        return None
+    try:
+        recorded = recorded_migrations(config, target, {row.version: row for row in applied}, files)
+    except RallyError:
+        return None
+    ahead = sorted([*recorded, *pending], key=lambda m: m.version)
+    selection = filters.for_config(config)
+    versions = tuple(m.version for m in ahead)
+    return Expected(versions, beside(partial(replayed_model, config, ahead, selection)))
 
 
 def recorded_migrations(
@@ -125,14 +162,15 @@ def gate(
     when: str,
     conn: psycopg.Connection | None = None,
     files: list[Migration] | None = None,
+    expected: Expected | None = None,
 ) -> Drift | None:
     """Deploy's drift check (``when``: "before the deploy", "after the deploy"): say what drifted;
-    with ``drift = "fail"`` raise ``DeployError``; with ``"off"`` do nothing. ``conn`` and
-    ``files`` as for ``detect``."""
+    with ``drift = "fail"`` raise ``DeployError``; with ``"off"`` do nothing. ``conn``, ``files``
+    and ``expected`` as for ``detect``."""
     chosen = mode(config)
     if chosen == "off":
         return None
-    found = detect(config, target, conn=conn, files=files)
+    found = detect(config, target, conn=conn, files=files, expected=expected)
     name = target.env.name
     if not found:
         report(f"drift check {when}: none ({name} matches its {found.applied} migration(s))")

@@ -152,3 +152,30 @@ def test_both_checks_of_a_deploy_use_its_own_login(
         "drift check after the deploy",
     ]
     assert applied(drifted)[-1] == NEW
+
+
+def test_the_schema_expected_after_a_deploy_is_replayed_while_it_applies(
+    cli, project: Path, drifted, monkeypatch
+) -> None:
+    """The check after a deploy compares with the replay of every recorded file plus the pending
+    ones; that replay starts before they are applied (on a fresh CI runner it builds the whole
+    history's template) and the check uses it: one replay of the full set, begun when the
+    ledger still lacked the pending file."""
+    from rally_gitops.schema import drift
+
+    replayed: list[tuple[int, list[str]]] = []
+    real = drift.replayed_model
+
+    def counted(config, migrations, selection):  # type: ignore[no-untyped-def]
+        replayed.append((len(migrations), applied(drifted)))
+        return real(config, migrations, selection)
+
+    monkeypatch.setattr(drift, "replayed_model", counted)
+    set_drift(project, "")
+    files = sorted(p.stem for p in (project / "migrations").glob("*.sql"))
+    result = cli("deploy", "--env", "staging", env=drifted)
+    assert result.code == 0, result.err
+    assert "drift check after the deploy: staging differs" in result.out  # the column dropped
+    full = [(count, ledger) for count, ledger in replayed if count == len(files)]
+    assert full == [(len(files), files[:-1])]  # once, before NEW was applied
+    assert applied(drifted) == files

@@ -68,7 +68,7 @@ def run_here(hook: str, argv: list[str]) -> int:
     """The hook in this process (a served run gets its collector from the server)."""
     import importlib
 
-    from rally_gitops.main import tune_collector
+    from rally_gitops import tune_collector
 
     tune_collector()
     code: int = importlib.import_module(HOOKS[hook]).main(argv)

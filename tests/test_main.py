@@ -173,7 +173,7 @@ def test_status_and_a_deploy_with_nothing_pending_never_import_dataclasses(
 
 
 def test_the_console_script_freezes_what_lives_before_the_interpreter_exits() -> None:
-    """``rally-gitops`` collects rarely and freezes every object at exit (``main.tune_collector``);
+    """``rally-gitops`` collects rarely and freezes every object at exit (``rally_gitops.tune_collector``);
     ``main`` itself, which tests and library users call, changes nothing."""
     from importlib.metadata import entry_points
 

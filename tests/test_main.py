@@ -173,8 +173,9 @@ def test_status_and_a_deploy_with_nothing_pending_never_import_dataclasses(
 
 
 def test_the_console_script_freezes_what_lives_before_the_interpreter_exits() -> None:
-    """``rally-gitops`` collects rarely and freezes every object at exit (``rally_gitops.tune_collector``);
-    ``main`` itself, which tests and library users call, changes nothing."""
+    """``rally-gitops`` collects rarely and freezes every object at exit
+    (``rally_gitops.tune_collector``); ``main`` itself, which tests and library users call,
+    changes nothing."""
     from importlib.metadata import entry_points
 
     (script,) = entry_points(group="console_scripts", name="rally-gitops")

@@ -166,7 +166,7 @@ def test_the_schema_expected_after_a_deploy_is_replayed_while_it_applies(
     replayed: list[tuple[int, list[str]]] = []
     real = drift.replayed_model
 
-    def counted(config, migrations, selection):  # type: ignore[no-untyped-def]
+    def counted(config: object, migrations: list[object], selection: object) -> object:
         replayed.append((len(migrations), applied(drifted)))
         return real(config, migrations, selection)
 

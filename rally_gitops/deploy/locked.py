@@ -43,14 +43,20 @@ def deploy_locked(
     approve: Callable[[Target, list[Migration]], None] | None,
     allow_out_of_order: bool,
     no_backup: bool,
+    expected: drift.Expected | None = None,
 ) -> tuple[list[Migration], list[Migration]]:
     """Apply what is pending (``status`` was read and passed the refusals without the lock);
-    return (the migrations pending under the lock, those applied). Raises ``RallyError``."""
+    return (the migrations pending under the lock, those applied). Raises ``RallyError``.
+
+    ``expected``: the schema the drift check before the deploy compares with, being replayed
+    since ``status`` was read (``pipeline.deploy_pending``). The one the check after it
+    compares with is replayed while the deploy backs up and applies. Each is used when the
+    ledger records exactly its versions at the check, and replayed anew otherwise."""
     options = session_options(config)
     # one login for the deploy and both drift checks (each was a login of its own)
     with connect(target.url, autocommit=True, purpose="deploy", options=options) as conn:
         check = partial(drift.gate, config, target, report=report, conn=conn, files=migrations)
-        check(when="before the deploy")
+        check(when="before the deploy", expected=expected)
         if target.env.production:
             promotion.check(config, target.env, status.pending)
             if approve is not None:
@@ -62,14 +68,15 @@ def deploy_locked(
             status = read_status(conn, config, migrations, ledger)
             refuse_unsafe(status, allow_out_of_order=allow_out_of_order, env=target.env.name)
             pending = list(status.pending)
-            expected = None
+            ahead = None
             if status.pending:
                 promotion.check(config, target.env, status.pending)
-                expected = drift.expect(config, target, status.applied, pending, migrations)
+                ledger_now = {row.version: row for row in status.applied}
+                ahead = drift.expect(config, target, ledger_now, pending, migrations)
                 _backup(config, target, no_backup=no_backup, report=report)
             applied = _apply_all(conn, config, target, status.pending, report)
         if applied:  # the seed's "validate the deployment"
-            check(when="after the deploy", expected=expected)
+            check(when="after the deploy", expected=ahead)
     return pending, applied
 
 

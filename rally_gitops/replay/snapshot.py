@@ -54,11 +54,8 @@ def replayed_template(config: Config, migrations: list[Migration]) -> Iterator[s
     """``replayed`` without the copy, for reading only: yield the URL of the cached template
     holding ``migrations`` while this session holds the cache's lock (no other replay renames,
     clones or evicts it meanwhile). A copy of a 300-migration template costs more than reading
-    its schema. With no migrations, the fresh database ``replayed`` gives."""
-    if not migrations:
-        with replayed(config, migrations) as url:
-            yield url
-        return
+    its schema. With no migrations, a database kept as ``CREATE DATABASE`` makes it
+    (``cache.empty_database``)."""
     import psycopg
 
     server = replay_server(config)
@@ -66,8 +63,10 @@ def replayed_template(config: Config, migrations: list[Migration]) -> Iterator[s
         with connect(server.admin_url, autocommit=True, purpose="replay") as admin:
             with cache.advisory_lock(admin):
                 template = _template(admin, server, config, migrations)
-                assert template is not None  # there are migrations
-                cache.evict(admin, keep=template, local=server.embedded)
+                if template is None:  # no migrations
+                    template = cache.empty_database(admin)
+                else:
+                    cache.evict(admin, keep=template, local=server.embedded)
                 yield server.url(template)
     except psycopg.Error as exc:
         raise DatabaseError(f"replay on {server.label}: {describe(exc)}") from None

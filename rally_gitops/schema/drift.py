@@ -86,19 +86,19 @@ class Expected(NamedTuple):
 def expect(
     config: Config,
     target: Target,
-    applied: list[Applied],
+    applied: dict[str, Applied],
     pending: list[Migration],
     files: list[Migration],
 ) -> Expected | None:
-    """Start replaying what ``target``'s ledger will record once ``pending`` is applied, so that
-    the drift check after a deploy finds it ready: the replay server's work (on a fresh CI
-    runner the whole history's template) overlaps the backup and the deploy instead of
-    following them. None when drift is off or the recorded files are not all there (the check
-    then says so itself)."""
+    """Start replaying what ``target``'s ledger records once ``pending`` is applied (none: what
+    it records now), so that a deploy's drift check finds it ready: the replay server's work
+    (its start, a template to find or build: on a fresh CI runner the whole history's) overlaps
+    the deploy's own instead of coming before or after it. None when drift is off or the
+    recorded files are not all there (the check then says so itself)."""
     if mode(config) == "off":
         return None
     try:
-        recorded = recorded_migrations(config, target, {row.version: row for row in applied}, files)
+        recorded = recorded_migrations(config, target, applied, files)
     except RallyError:
         return None
     ahead = sorted([*recorded, *pending], key=lambda m: m.version)

@@ -448,3 +448,31 @@ def test_grown_prefix_extends_the_previous_template(project, cli, replay_url, pg
     assert template_snapshot(pg_server, five) == extended
     assert len([row for row in extended if row.startswith("applied ")]) == 5
     assert any(row.startswith("trigger ") for row in extended)  # the schema is not trivial
+
+
+def test_the_schema_of_no_migrations_is_read_from_one_kept_database(
+    project, replay_url, pg_server
+) -> None:
+    """The drift check before a deploy to a fresh database reads what no migration makes: from
+    a database made once as CREATE DATABASE makes it (copying template0 costs a checkpoint at
+    every read), the same schema as a copy's, and a template's objects never in it."""
+    from rally_gitops.replay.cache import EMPTY
+    from rally_gitops.replay.snapshot import replayed, replayed_template
+    from rally_gitops.schema import filters
+    from rally_gitops.schema.sources import read_url
+
+    config = config_mod.load(project)
+    selection = filters.for_config(config)
+    with replayed_template(config, discover(config.migrations_dir)) as url:
+        assert read_url(url, selection).objects  # the sample schema: tables, indexes...
+    with replayed(config, []) as url:
+        copied = read_url(url, selection)
+    made = []
+    for _ in range(2):
+        with replayed_template(config, []) as url:
+            assert url.split("?")[0].rsplit("/", 1)[1] == EMPTY
+            assert read_url(url, selection) == copied
+        with psycopg.connect(pg_server.admin_url) as admin:
+            row = admin.execute("SELECT oid FROM pg_database WHERE datname = %s", (EMPTY,))
+            made.append(row.fetchone())
+    assert made[0] is not None and made[0] == made[1]  # kept, not made again

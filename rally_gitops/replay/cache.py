@@ -96,6 +96,7 @@ def create_database(admin: psycopg.Connection, name: str, template: str | None) 
 def empty_database(admin: psycopg.Connection) -> str:
     """``EMPTY``, created the first time: each read of an empty schema used to copy template0
     (a checkpoint, 0.3 s of a deploy on a small machine) and drop the copy."""
+
     def exists() -> bool:
         query = "SELECT FROM pg_database WHERE datname = %s"
         return admin.execute(query, (EMPTY,)).fetchone() is not None

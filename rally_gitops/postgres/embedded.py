@@ -100,13 +100,22 @@ class EmbeddedServer:
             return True
 
     def _initdb(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._own(self.data_dir)
+        # into a directory of its own, renamed into place when complete: a process cut off
+        # half-way (a deploy that exits while its drift check's replay, in a background thread,
+        # starts the replay server) leaves no half-made data directory for the next to start.
+        # The lock is held: any other such directory is a dead process's
+        import shutil
+
+        for stale in self.data_dir.parent.glob(f".{self.data_dir.name}.initdb-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        building = self.data_dir.with_name(f".{self.data_dir.name}.initdb-{os.getpid()}")
+        building.mkdir()
+        self._own(building)
         self._run(
             [
                 "initdb",
                 "-D",
-                str(self.data_dir),
+                str(building),
                 "-U",
                 "postgres",
                 "--encoding=UTF8",
@@ -117,6 +126,9 @@ class EmbeddedServer:
                 "--no-instructions",
             ]
         )
+        if self.data_dir.is_dir():
+            self.data_dir.rmdir()  # an empty one (made by a version that ran initdb in place)
+        building.rename(self.data_dir)
 
     def _start(self) -> Running:
         port = _free_port()

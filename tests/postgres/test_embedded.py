@@ -91,3 +91,40 @@ def test_status_on_the_running_embedded_server_imports_no_driver(local_project: 
         assert proc.returncode == 0, proc.stderr
         assert "local (embedded PostgreSQL): 0 applied, 6 pending" in shown
         assert modules.split() == []
+
+
+def test_a_process_killed_during_initdb_leaves_nothing_half_made() -> None:
+    """initdb writes into a directory of its own, renamed into place when complete: a process
+    killed half-way with its initdb (Ctrl-C; or a deploy that exits while a background replay
+    starts the replay server) leaves no data directory that the next start would take for a
+    finished one (PG_VERSION is among initdb's first files)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from rally_gitops.postgres.embedded import EmbeddedServer
+
+    base = Path(tempfile.mkdtemp(prefix="rally-initdb-"))
+    data = base / "pgdata"
+    start = "import sys; from pathlib import Path\n"
+    start += "from rally_gitops.postgres.embedded import EmbeddedServer\n"
+    start += "EmbeddedServer(Path(sys.argv[1]), fast=True).ensure_running()"
+    proc = subprocess.Popen([sys.executable, "-c", start, str(data)], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not [*base.glob(".pgdata.initdb-*/global"), *data.glob("global")]:
+            assert proc.poll() is None and time.monotonic() < deadline, "initdb never started"
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGKILL)  # the process and its initdb, half-way
+        proc.wait()
+        server = EmbeddedServer(data, fast=True)
+        running = server.ensure_running()
+        with psycopg.connect(running.url("postgres")) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert list(base.glob(".pgdata.initdb-*")) == []
+    finally:
+        if (data / "postmaster.pid").exists():
+            EmbeddedServer(data).stop()
+        shutil.rmtree(base, ignore_errors=True)

@@ -213,18 +213,30 @@ def read_only(modes: str) -> bool:
 def two_phase(statement: Statement) -> str | None:
     """``PREPARE TRANSACTION``, ``COMMIT PREPARED`` or ``ROLLBACK PREPARED`` when ``statement``
     is one of those, else None."""
+    if not may_be_two_phase(statement.sql):
+        return None
     match = TWO_PHASE_RE.match(first_words(statement.sql))
     return " ".join(match.group(1).upper().split()) if match else None
+
+
+def may_be_two_phase(sql: str) -> bool:
+    """False when ``sql`` (a statement or a whole file) holds no two-phase command: each of
+    those says PREPARE."""
+    return "prepare" in sql.lower()
+
+
+def may_name_schema(sql: str, schema: str) -> bool:
+    """False when ``sql`` (a statement or a whole file) cannot name ``schema`` in any of the ways
+    ``touches_schema`` recognises: each contains the name itself (case-folded when unquoted)."""
+    return '"' in schema or schema.lower() in sql.lower()
 
 
 def touches_schema(statement: Statement, schema: str) -> bool:
     """True when ``statement`` names ``schema`` as an identifier (``DROP SCHEMA rally_gitops``,
     ``rally_gitops.applied``, ``SET search_path = rally_gitops``) or as a quoted name in a string
     (``set_config('search_path', 'rally_gitops', ...)``)."""
-    if '"' not in schema and schema.lower() not in statement.sql.lower():
-        # every way of naming it that the tokens below recognise contains the name itself
-        # (case-folded when unquoted): most statements are done without scanning a token
-        return False
+    if not may_name_schema(statement.sql, schema):
+        return False  # most statements are done without scanning a token
     from pglast import parser
 
     try:

@@ -68,9 +68,7 @@ def detect(
         if expected is None or expected.versions != versions:
             # the replay (a server to start, a template to build) runs while the live schema
             # is read
-            expected = Expected(
-                versions, beside(partial(replayed_model, config, recorded, selection))
-            )
+            expected = replaying(config, recorded)
         live = introspect(conn, selection)
         result = diff(expected.model(), live)
     return Drift(target, len(recorded), result)
@@ -81,6 +79,13 @@ class Expected(NamedTuple):
 
     versions: tuple[str, ...]
     model: Callable[[], Model]
+
+
+def replaying(config: Config, migrations: list[Migration]) -> Expected:
+    """The schema ``migrations`` make, replayed from now on in the background."""
+    selection = filters.for_config(config)
+    model = beside(partial(replayed_model, config, migrations, selection))
+    return Expected(tuple(m.version for m in migrations), model)
 
 
 def expect(
@@ -101,10 +106,7 @@ def expect(
         recorded = recorded_migrations(config, target, applied, files)
     except RallyError:
         return None
-    ahead = sorted([*recorded, *pending], key=lambda m: m.version)
-    selection = filters.for_config(config)
-    versions = tuple(m.version for m in ahead)
-    return Expected(versions, beside(partial(replayed_model, config, ahead, selection)))
+    return replaying(config, sorted([*recorded, *pending], key=lambda m: m.version))
 
 
 def recorded_migrations(

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rally_gitops.files.statements import Statement
 
 _GENERATIONS = itertools.count(1)  # prepared statements' names are unique in this process
+REPLAN_FROM = 100  # relations known: below, the queries are not prepared again for growth
 
 
 @dataclass(frozen=True)
@@ -61,17 +62,28 @@ class Catalog:
     guarded_out: bool = False  # a guard found an event trigger: no statement is skipped again
     prepared: int = 0  # the backend the queries are prepared on (0: none)
     generation: int = 0
+    planned_for: int = 0  # the relations known when the queries were prepared
     retried: set[str] = field(default_factory=set)  # files sent again for lost queries
 
     def ready(self, conn: psycopg.Connection) -> None:
         """Make the knowledge current and the queries prepared on ``conn`` (one round trip,
-        none when both are)."""
+        none when both are).
+
+        The queries are prepared again once the relations have more than doubled since they
+        were: a prepared query's generic plan is made once, at its sixth execution, for the
+        catalog's sizes then, and a hash join over all of ``pg_index`` chosen while the database
+        was small stays (a probe took 0.4 ms instead of 0.1 after 200 corpus migrations)."""
         pid = conn.info.backend_pid
-        if self.prepared == pid and self.fresh:
+        outgrown = len(self.known) > max(2 * self.planned_for, REPLAN_FROM)
+        if self.prepared == pid and self.fresh and not outgrown:
             return
         snapshot = names = None
+        prepare = self.prepared != pid or outgrown
         with conn.pipeline():
-            if self.prepared != pid:
+            if prepare:
+                if self.prepared == pid:
+                    for kind in probe.PREPARED:
+                        conn.execute(f"DEALLOCATE {self._name(kind)}")
                 self.generation = next(_GENERATIONS)
                 for kind, sql in probe.PREPARED.items():
                     conn.execute(
@@ -88,6 +100,8 @@ class Catalog:
             self.names.update(row[0] if row else ())
             self.triggers = bool(row[1]) if row else True
             self.fresh, self.queued = True, False
+        if prepare:
+            self.planned_for = len(self.known)
 
     def unprepare(self) -> None:
         """The session may have lost its prepared statements (DEALLOCATE, DISCARD)."""

@@ -13,6 +13,7 @@ from rally_gitops.deploy.applier import Applier
 from rally_gitops.deploy.ledger import Ledger
 from rally_gitops.files.migrations import discover
 from rally_gitops.files.statements import Statement
+from rally_gitops.replay import probe
 from rally_gitops.replay.catalog import Catalog, Relation
 from rally_gitops.replay.observe import Observer
 from testing.migration_files import version_at, write_migration
@@ -101,3 +102,37 @@ def test_the_query_after_skipped_last_statements_is_planned_once_and_reads_by_in
     assert plans == (3, 5)  # five custom plans to compare with, then the generic one
     assert "Seq Scan on pg_class" not in plan
     assert "Cond: ((oid > (InitPlan 1).col1)" in plan  # an index condition of pg_class_oid_index
+
+
+def test_the_queries_are_prepared_again_when_the_relations_have_more_than_doubled(
+    project: Path, database_url: str
+) -> None:
+    # a generic plan is made once, for the catalog's sizes at the sixth execution: one made
+    # while the database was small (a hash join over all of pg_index) stays as it grows
+    shutil.rmtree(project / "migrations")
+    for number in range(6):
+        tables = "\n".join(f"CREATE TABLE t{number}_{n} (id int PRIMARY KEY);" for n in range(30))
+        write_migration(project / "migrations", version_at(number), f"t{number}", tables)
+    config = config_mod.load(project)
+    observer = Observer()
+    generations = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        Ledger(conn).ensure()
+        applier = Applier(conn, config, report=lambda _: None, observer=observer)
+        for migration in discover(project / "migrations"):
+            applier.apply(migration)
+            generations.append(observer._catalog.generation)
+        observer.ready(conn)
+        generations.append(observer._catalog.generation)
+        names = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM pg_prepared_statements WHERE name LIKE 'rally_gitops_%'"
+            )
+        }
+    # 60 relations a migration: prepared at 0, again past 100 (after the 2nd), past 240
+    # (after the 4th), the next past 480 (never here)
+    assert len(set(generations)) == 3
+    assert generations == sorted(generations)
+    assert names == {f"rally_gitops_{kind}_{generations[-1]}" for kind in probe.PREPARED}
+    assert len(observer.measures) == 6

@@ -172,6 +172,17 @@ def test_status_and_a_deploy_with_nothing_pending_never_import_dataclasses(
     assert proc.stdout.split("CODES")[1].split() == ["0", "0", "LOADED"], proc.stdout
 
 
+def test_the_embedded_default_needs_no_dataclasses_either() -> None:
+    """``local`` without ``DATABASE_URL`` (the README's main job) finds its embedded server
+    running through ``postgres.embedded``: its records are NamedTuples too (0.015 s)."""
+    modules = modules_after(
+        "from rally_gitops.main import build_parser\nbuild_parser('status')\n"
+        "import rally_gitops.postgres.embedded, rally_gitops.postgres.db"
+    )
+    assert "rally_gitops.postgres.embedded" in modules
+    assert {"dataclasses", "inspect"} & modules == set()
+
+
 def test_the_console_script_freezes_what_lives_before_the_interpreter_exits() -> None:
     """``rally-gitops`` collects rarely and freezes every object at exit
     (``rally_gitops.tune_collector``); ``main`` itself, which tests and library users call,

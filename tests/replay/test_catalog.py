@@ -130,8 +130,8 @@ def test_the_queries_are_prepared_again_when_the_relations_have_more_than_double
                 "SELECT name FROM pg_prepared_statements WHERE name LIKE 'rally_gitops_%'"
             )
         }
-    # 60 relations a migration: prepared at 0, again past 100 (after the 2nd), past 240
-    # (after the 4th), the next past 480 (never here)
+    # 60 relations a migration (and the ledger's own): prepared at the start, again past 100
+    # relations (after the 2nd file), again once those have doubled (after the 5th)
     assert len(set(generations)) == 3
     assert generations == sorted(generations)
     assert names == {f"rally_gitops_{kind}_{generations[-1]}" for kind in probe.PREPARED}

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 REPLAY_ENV = "RALLY_REPLAY_DATABASE_URL"
 PREFIX = "rally_replay_"
 TEMPLATE = PREFIX + "tpl_"
+BUILDING = PREFIX + "bld_"  # a template being built or extended: <pid>_<random>
 SPARE = PREFIX + "spr_"  # a ready copy of a template (replay/spare.py): spare_name(template)
 KEEP_TEMPLATES = 3  # a few prefixes (branches) stay warm; older ones are evicted
 # a database as CREATE DATABASE makes it, kept to be read: the schema of no migrations (the drift
@@ -126,21 +127,29 @@ def stamp(admin: psycopg.Connection, name: str, count: int) -> None:
 
 
 def evict(admin: psycopg.Connection, *, keep: str | None, local: bool) -> None:
-    """Drop all but the ``KEEP_TEMPLATES`` most recently used templates, and, on the embedded
-    server (where process ids are ours to check), run databases left by a killed replay."""
+    """Drop all but the ``KEEP_TEMPLATES`` most recently used templates, the half-built ones of
+    a killed replay, and, on the embedded server (where process ids are ours to check), the
+    other databases a killed replay left. The caller holds ``advisory_lock``."""
     rows = admin.execute(
-        "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
-        "WHERE datname LIKE %s",
+        "SELECT d.datname, coalesce(shobj_description(d.oid, 'pg_database'), ''), "
+        "EXISTS (SELECT FROM pg_stat_activity a WHERE a.datname = d.datname) "
+        "FROM pg_database d WHERE d.datname LIKE %s",
         (PREFIX.replace("_", r"\_") + "%",),
     ).fetchall()
     templates = sorted(
-        ((_used(comment), name) for name, comment in rows if name.startswith(TEMPLATE)),
+        ((_used(comment), name) for name, comment, _ in rows if name.startswith(TEMPLATE)),
         reverse=True,
     )
     for _, name in templates[KEEP_TEMPLATES:]:
         if name != keep:
             drop_database(admin, name)
-    for name, _ in rows if local else ():
+    # a template is built (or extended) only under the lock our caller holds now: one still
+    # being built with no session on it is a killed builder's, on any server (a deploy's drift
+    # check that was cut off, a cancelled CI job), where process ids cannot tell
+    for name, _, busy in rows:
+        if name.startswith(BUILDING) and not busy:
+            drop_database(admin, name)
+    for name, _, _ in rows if local else ():
         parts = name.split("_")  # rally_replay_run_<pid>_<random>
         if not name.startswith((TEMPLATE, SPARE)) and len(parts) >= 4 and parts[3].isdigit():
             if not pid_alive(int(parts[3])):

@@ -263,7 +263,7 @@ def template_database(
     if start == len(prefix):
         cache.stamp(admin, name, len(prefix))
         return name, True, 0
-    building = f"{PREFIX}bld_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    building = f"{cache.BUILDING}{os.getpid()}_{uuid.uuid4().hex[:8]}"
     if start:
         # the shorter prefix's template becomes this one: extended in place, because a copy
         # costs more than applying the few new files (CREATE DATABASE ... TEMPLATE checkpoints

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from rally_gitops import config as config_mod
 from rally_gitops.files.migrations import discover
+from rally_gitops.replay.cache import BUILDING
 from rally_gitops.replay.run import TEMPLATE, cache_key, replay
 
 SEED = "20241213_000000_seed_rows.sql"
@@ -476,3 +478,27 @@ def test_the_schema_of_no_migrations_is_read_from_one_kept_database(
             row = admin.execute("SELECT oid FROM pg_database WHERE datname = %s", (EMPTY,))
             made.append(row.fetchone())
     assert made[0] is not None and made[0] == made[1]  # kept, not made again
+
+
+def test_a_half_built_template_of_a_killed_replay_is_dropped_on_any_server(
+    project, replay_url, pg_server
+) -> None:
+    # a template is built under the cache's lock: one without a session on it is a killed
+    # builder's (a deploy's drift check cut off, a cancelled CI job); on a server that is not
+    # ours (RALLY_REPLAY_DATABASE_URL here) its process id tells nothing
+    dead, busy = f"{BUILDING}999999_deadbeef", f"{BUILDING}999998_feedbeef"
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:
+        for name in (dead, busy):
+            admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_conninfo(pg_server.admin_url, dbname=busy)
+    try:
+        with psycopg.connect(url) as session:  # its builder still at work (another lock domain)
+            config = config_mod.load(project)
+            migrations = discover(config.migrations_dir)
+            assert replay(config, migrations, migrations[-1:], with_round_trip=False).findings == []
+            left = replay_databases(pg_server.admin_url)
+            session.execute("SELECT 1")
+        assert dead not in left
+        assert busy in left
+    finally:
+        drop_replay_databases(pg_server.admin_url)

@@ -4,6 +4,7 @@ fully probed, and a no-transaction file's statements run so that their locks can
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,14 @@ NO_PREPARED = "26000"  # invalid_sql_statement_name: a prepared statement is gon
 def drops_prepared(migration: Migration, more: str = "") -> bool:
     """True when the file's text (or ``more``: its rollback section) names DEALLOCATE or
     DISCARD, anywhere: a DO block's EXECUTE too."""
-    return any(_DROPS_PREPARED.search(text) for text in (migration.up, more) if text)
+    return any(_names_drop(text) for text in (migration.up, more) if text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_drop(text: str) -> bool:
+    # asked two to four times per file applied under observation: a search of the whole text
+    # each time was a tenth of the observation's client time
+    return _DROPS_PREPARED.search(text) is not None
 
 
 def may_prepare(observer: observe.Observer, migration: Migration) -> bool:

@@ -14,6 +14,7 @@ their values, so a migration costs a snapshot only when something unobserved ran
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -84,7 +85,10 @@ class MigrationMeasure:
         return held
 
 
-_HIDDEN = ("pg_toast", "pg_temp_")  # schemas of TOAST and temporary relations
+_HIDDEN = ("pg_toast", "pg_temp_")
+_LINE_END = re.compile(
+    "[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]"
+)  # str.splitlines' ends  # schemas of TOAST and temporary relations
 
 
 @dataclass
@@ -284,7 +288,8 @@ class Tracker:
 
 def _first_line(sql: str) -> str:
     text = sql.strip()
-    return text.splitlines()[0] if text else ""
+    end = _LINE_END.search(text)  # not every line (a function's body): the first one
+    return text[: end.start()] if end else text
 
 
 def _rows_before(

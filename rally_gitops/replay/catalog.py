@@ -80,11 +80,11 @@ class Catalog:
             return
         snapshot = names = None
         prepare = self.prepared != pid or outgrown
+        stale = self._stale(conn) if prepare and self.prepared == pid else []
         with conn.pipeline():
             if prepare:
-                if self.prepared == pid:
-                    for kind in probe.PREPARED:
-                        conn.execute(f"DEALLOCATE {self._name(kind)}")
+                for name in stale:
+                    conn.execute(f"DEALLOCATE {name}")
                 self.generation = next(_GENERATIONS)
                 for kind, sql in probe.PREPARED.items():
                     conn.execute(
@@ -103,6 +103,18 @@ class Catalog:
             self.fresh, self.queued = True, False
         if prepare:
             self.planned_for = len(self.known)
+
+    def _stale(self, conn: psycopg.Connection) -> list[str]:
+        """This generation's queries that the session still has: psycopg's ``DEALLOCATE ALL``
+        after a rollback (when it had prepared statements of its own) may have dropped them,
+        and a ``DEALLOCATE`` of a missing one is an error."""
+        ours = {self._name(kind) for kind in probe.PREPARED}
+        rows = conn.execute(
+            "SELECT name FROM pg_catalog.pg_prepared_statements WHERE name = ANY(%s)",
+            (sorted(ours),),
+            prepare=False,
+        ).fetchall()
+        return sorted(str(row[0]) for row in rows)
 
     def unprepare(self) -> None:
         """The session may have lost its prepared statements (DEALLOCATE, DISCARD)."""

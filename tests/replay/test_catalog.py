@@ -136,3 +136,35 @@ def test_the_queries_are_prepared_again_when_the_relations_have_more_than_double
     assert generations == sorted(generations)
     assert names == {f"rally_gitops_{kind}_{generations[-1]}" for kind in probe.PREPARED}
     assert len(observer.measures) == 6
+
+
+def test_preparing_again_copes_with_queries_the_session_lost(
+    project: Path, database_url: str
+) -> None:
+    # psycopg sends DEALLOCATE ALL after a rollback once it has prepared statements of its own
+    # (the replay's round trips): the observer's queries are gone without its knowing, and
+    # DEALLOCATE of a missing one would fail the replay
+    shutil.rmtree(project / "migrations")
+    for number in range(3):
+        tables = "\n".join(f"CREATE TABLE t{number}_{n} (id int PRIMARY KEY);" for n in range(30))
+        write_migration(project / "migrations", version_at(number), f"t{number}", tables)
+    config = config_mod.load(project)
+    observer = Observer()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        Ledger(conn).ensure()
+        applier = Applier(conn, config, report=lambda _: None, observer=observer)
+        *before, last = discover(project / "migrations")
+        for migration in before:
+            applier.apply(migration)
+        generation = observer._catalog.generation
+        conn.execute("DEALLOCATE ALL")  # unseen by the observer
+        applier.apply(last)  # past 100 relations: prepared again first
+        names = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM pg_prepared_statements WHERE name LIKE 'rally_gitops_%'"
+            )
+        }
+    assert observer._catalog.generation == generation + 1
+    assert names == {f"rally_gitops_{kind}_{generation + 1}" for kind in probe.PREPARED}
+    assert len(observer.measures) == 3

@@ -85,10 +85,9 @@ class MigrationMeasure:
         return held
 
 
-_HIDDEN = ("pg_toast", "pg_temp_")
-_LINE_END = re.compile(
-    "[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]"
-)  # str.splitlines' ends  # schemas of TOAST and temporary relations
+_HIDDEN = ("pg_toast", "pg_temp_")  # schemas of TOAST and temporary relations
+# where str.splitlines ends a line
+_LINE_END = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 @dataclass

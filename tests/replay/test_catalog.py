@@ -11,7 +11,7 @@ import psycopg
 from rally_gitops import config as config_mod
 from rally_gitops.deploy.applier import Applier
 from rally_gitops.deploy.ledger import Ledger
-from rally_gitops.files.migrations import discover
+from rally_gitops.files.migrations import Migration, discover
 from rally_gitops.files.statements import Statement
 from rally_gitops.replay import probe
 from rally_gitops.replay.catalog import Catalog, Relation
@@ -104,32 +104,39 @@ def test_the_query_after_skipped_last_statements_is_planned_once_and_reads_by_in
     assert "Cond: ((oid > (InitPlan 1).col1)" in plan  # an index condition of pg_class_oid_index
 
 
+def tables_files(project: Path, count: int) -> list[Migration]:
+    """``count`` migrations of 30 tables each (60 relations with their keys)."""
+    shutil.rmtree(project / "migrations")
+    for number in range(count):
+        tables = "\n".join(f"CREATE TABLE t{number}_{n} (id int PRIMARY KEY);" for n in range(30))
+        write_migration(project / "migrations", version_at(number), f"t{number}", tables)
+    return discover(project / "migrations")
+
+
+def prepared_names(conn: psycopg.Connection) -> set[str]:
+    rows = conn.execute(
+        "SELECT name FROM pg_prepared_statements WHERE name LIKE 'rally_gitops_%'"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
 def test_the_queries_are_prepared_again_when_the_relations_have_more_than_doubled(
     project: Path, database_url: str
 ) -> None:
     # a generic plan is made once, for the catalog's sizes at the sixth execution: one made
     # while the database was small (a hash join over all of pg_index) stays as it grows
-    shutil.rmtree(project / "migrations")
-    for number in range(6):
-        tables = "\n".join(f"CREATE TABLE t{number}_{n} (id int PRIMARY KEY);" for n in range(30))
-        write_migration(project / "migrations", version_at(number), f"t{number}", tables)
-    config = config_mod.load(project)
+    migrations = tables_files(project, 6)
     observer = Observer()
     generations = []
     with psycopg.connect(database_url, autocommit=True) as conn:
         Ledger(conn).ensure()
-        applier = Applier(conn, config, report=lambda _: None, observer=observer)
-        for migration in discover(project / "migrations"):
+        applier = Applier(conn, config_mod.load(project), report=lambda _: None, observer=observer)
+        for migration in migrations:
             applier.apply(migration)
             generations.append(observer._catalog.generation)
         observer.ready(conn)
         generations.append(observer._catalog.generation)
-        names = {
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM pg_prepared_statements WHERE name LIKE 'rally_gitops_%'"
-            )
-        }
+        names = prepared_names(conn)
     # 60 relations a migration (and the ledger's own): prepared at the start, again past 100
     # relations (after the 2nd file), again once those have doubled (after the 5th)
     assert len(set(generations)) == 3
@@ -144,27 +151,17 @@ def test_preparing_again_copes_with_queries_the_session_lost(
     # psycopg sends DEALLOCATE ALL after a rollback once it has prepared statements of its own
     # (the replay's round trips): the observer's queries are gone without its knowing, and
     # DEALLOCATE of a missing one would fail the replay
-    shutil.rmtree(project / "migrations")
-    for number in range(3):
-        tables = "\n".join(f"CREATE TABLE t{number}_{n} (id int PRIMARY KEY);" for n in range(30))
-        write_migration(project / "migrations", version_at(number), f"t{number}", tables)
-    config = config_mod.load(project)
+    *before, last = tables_files(project, 3)
     observer = Observer()
     with psycopg.connect(database_url, autocommit=True) as conn:
         Ledger(conn).ensure()
-        applier = Applier(conn, config, report=lambda _: None, observer=observer)
-        *before, last = discover(project / "migrations")
+        applier = Applier(conn, config_mod.load(project), report=lambda _: None, observer=observer)
         for migration in before:
             applier.apply(migration)
         generation = observer._catalog.generation
         conn.execute("DEALLOCATE ALL")  # unseen by the observer
         applier.apply(last)  # past 100 relations: prepared again first
-        names = {
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM pg_prepared_statements WHERE name LIKE 'rally_gitops_%'"
-            )
-        }
+        names = prepared_names(conn)
     assert observer._catalog.generation == generation + 1
     assert names == {f"rally_gitops_{kind}_{generation + 1}" for kind in probe.PREPARED}
     assert len(observer.measures) == 3
